@@ -1,0 +1,308 @@
+"""Shared pieces of the web-server and proxy parsers (nginx, apache, squid).
+
+Kept private: URL splitting, user-agent parsing (cached, ``ua-parser`` when
+installed), the common/combined access-log line, and the helpers that fill
+``event.*``/``http.*``/``source.*`` the same way for every web format.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from datetime import datetime, timedelta, timezone, tzinfo
+from functools import lru_cache
+from typing import Any
+from urllib.parse import unquote
+
+from soc import ecs
+
+from .base import ParseError
+
+_MONTHS = {m: i for i, m in enumerate(
+    ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1)}
+
+#: ``10/Oct/2000:13:55:36 -0700`` (the offset is optional in some custom formats).
+_HTTPDATE = re.compile(r"(\d{1,2})/([A-Za-z]{3})/(\d{4}):(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,6}))?(?:\s+([+-])(\d{2}):?(\d{2}))?$")
+
+
+@lru_cache(maxsize=64)
+def _offset(sign: str, hh: str, mm: str) -> tzinfo:
+    delta = timedelta(hours=int(hh), minutes=int(mm))
+    return timezone(-delta if sign == "-" else delta)
+
+
+def http_date(text: str, default_tz: tzinfo) -> datetime | None:
+    m = _HTTPDATE.match(text)
+    if not m:
+        return None
+    day, mon, year, hh, mi, ss, frac, sign, oh, om = m.groups()
+    month = _MONTHS.get(mon.capitalize())
+    if month is None:
+        return None
+    tz = _offset(sign, oh, om) if sign else default_tz
+    try:
+        return datetime(int(year), month, int(day), int(hh), int(mi), int(ss),
+                        int((frac or "0").ljust(6, "0")), tzinfo=tz)
+    except ValueError:
+        return None
+
+
+@lru_cache(maxsize=4096)
+def ip_or_none(text: str) -> str | None:
+    """The address in canonical form if ``text`` is an IP (brackets and zone allowed), else ``None``."""
+    t = text.strip().strip("[]")
+    if not t or len(t) > 64:
+        return None
+    try:
+        return str(ipaddress.ip_address(t))
+    except ValueError:
+        return None
+
+
+def set_address(doc: dict[str, Any], prefix: str, value: str | None) -> None:
+    """Fill ``<prefix>.address`` and ``.ip`` or ``.domain`` as Elastic does."""
+    if not value or value == "-":
+        return
+    ecs.put(doc, f"{prefix}.address", value)
+    ip = ip_or_none(value)
+    if ip is not None:
+        ecs.put(doc, f"{prefix}.ip", ip)
+    else:
+        ecs.put(doc, f"{prefix}.domain", value)
+
+
+_URL = re.compile(
+    r"(?:(?P<scheme>[A-Za-z][A-Za-z0-9+.\-]*)://"
+    r"(?:(?P<userinfo>[^@/?#\s]*)@)?(?P<host>\[[^\]]*\]|[^:/?#\s]*)(?::(?P<port>\d{1,5}))?)?"
+    r"(?P<path>[^?#]*)(?:\?(?P<query>[^#]*))?(?:#(?P<fragment>.*))?$",
+    re.S,
+)
+_HOSTPORT = re.compile(r"(?P<host>\[[^\]]+\]|[^:/\s]+):(?P<port>\d{1,5})$")
+
+
+def fill_url(doc: dict[str, Any], original: str, *, authority: bool = False) -> None:
+    """``url.*`` from a request target (path, absolute URL, or ``host:port`` of CONNECT).
+
+    ``authority``: also split a ``host:port`` target (proxies), where Elastic keeps
+    only ``url.original`` but a SOC wants the domain to match indicators on.
+    """
+    if not original or original == "-":
+        return
+    ecs.put(doc, "url.original", original)
+    if not original.startswith("/") and "://" not in original:
+        mh = _HOSTPORT.match(original) if authority else None
+        if mh:
+            ecs.put(doc, "url.domain", mh.group("host").strip("[]"))
+            p = int(mh.group("port"))
+            if 0 < p < 65536:
+                ecs.put(doc, "url.port", p)
+        return
+    m = _URL.match(original)
+    if not m:
+        return
+    scheme, host, port = m.group("scheme"), m.group("host"), m.group("port")
+    if scheme:
+        ecs.put(doc, "url.scheme", scheme.lower())
+    if host:
+        host = host.strip("[]")
+        ecs.put(doc, "url.domain", host)
+        parts = host.rsplit(".", 2)
+        if ip_or_none(host) is None and len(parts) >= 2 and parts[-1].isalpha():
+            ecs.put(doc, "url.top_level_domain", parts[-1].lower())
+            ecs.put(doc, "url.registered_domain", ".".join(parts[-2:]).lower())
+    if port:
+        p = int(port)
+        if 0 < p < 65536:
+            ecs.put(doc, "url.port", p)
+    if m.group("userinfo"):
+        user, _, pwd = m.group("userinfo").partition(":")
+        ecs.put(doc, "url.username", unquote(user))
+    path = m.group("path")
+    if path:
+        decoded = unquote(path, errors="surrogateescape")
+        ecs.put(doc, "url.path", decoded)
+        last = decoded.rsplit("/", 1)[-1]
+        if "." in last:
+            ext = last.rsplit(".", 1)[1]
+            if ext and len(ext) <= 16 and ext.isalnum():
+                ecs.put(doc, "url.extension", ext.lower())
+    if m.group("query"):
+        ecs.put(doc, "url.query", m.group("query"))
+    if m.group("fragment"):
+        ecs.put(doc, "url.fragment", m.group("fragment"))
+
+
+try:  # ua-parser is optional: without it only user_agent.original is filled.
+    from ua_parser import parse as _ua_parse
+except ImportError:  # pragma: no cover - depends on the environment
+    _ua_parse = None
+
+
+def _join(*parts: str | None) -> str | None:
+    out = [p for p in parts if p]
+    return ".".join(out) if out else None
+
+
+@lru_cache(maxsize=8192)
+def _ua_fields(ua: str) -> tuple[tuple[str, str], ...]:
+    if _ua_parse is None or len(ua) > 2048:
+        return ()
+    try:
+        r = _ua_parse(ua)
+    except Exception:  # noqa: BLE001 - a third-party regex library must not break parsing
+        return ()
+    out: list[tuple[str, str]] = []
+    if r.user_agent is not None:
+        out.append(("user_agent.name", r.user_agent.family))
+        v = _join(r.user_agent.major, r.user_agent.minor, r.user_agent.patch, r.user_agent.patch_minor)
+        if v:
+            out.append(("user_agent.version", v))
+    if r.os is not None and r.os.family != "Other":
+        out.append(("user_agent.os.name", r.os.family))
+        v = _join(r.os.major, r.os.minor, r.os.patch, r.os.patch_minor)
+        if v:
+            out.append(("user_agent.os.version", v))
+            out.append(("user_agent.os.full", f"{r.os.family} {v}"))
+        else:
+            out.append(("user_agent.os.full", r.os.family))
+    out.append(("user_agent.device.name", r.device.family if r.device is not None else "Other"))
+    return tuple(out)
+
+
+def fill_user_agent(doc: dict[str, Any], ua: str | None) -> None:
+    if not ua or ua == "-":
+        return
+    ecs.put(doc, "user_agent.original", ua)
+    for k, v in _ua_fields(ua):
+        ecs.put(doc, k, v)
+
+
+def outcome_from_status(status: int | None) -> str | None:
+    if status is None:
+        return None
+    return "failure" if status >= 400 else "success"
+
+
+def to_int(text: str | None) -> int | None:
+    if text is None or not text.isdigit() or len(text) > 18:
+        return None
+    return int(text)
+
+
+# --- common / combined access log -------------------------------------------------------
+
+#: After the ``[time]``: ``"request" status bytes ["referer" "ua"] rest``.
+_AFTER = re.compile(
+    r'"(?P<request>(?:[^"\\]|\\.)*)" (?P<status>\d{3}|-) (?P<bytes>\d+|-)'
+    r'(?: (?P<bytes2>\d+))?'
+    r'(?: "(?P<referrer>(?:[^"\\]|\\.)*)" "(?P<agent>(?:[^"\\]|\\.)*)")?'
+    r"(?P<rest>.*)$",
+    re.S,
+)
+#: One item of the part before ident/user: a quoted list, a comma list, or one token.
+_ITEM = re.compile(r'"[^"]*"|[^\s",]+(?:,\s*[^\s",]+)*')
+_REQUEST = re.compile(r"(?P<method>[A-Za-z]{1,20}) (?P<target>\S+)(?: HTTP/(?P<version>[0-9.]{1,5}))?$")
+_XFF = re.compile(r'X-Forwarded-For="(?P<xff>[^"]*)"')
+_SPLIT_LIST = re.compile(r'[",\s]+')
+
+
+def parse_access(doc: dict[str, Any], line: str, ctx_tz: tzinfo, module: str) -> bool:
+    """Fill ``doc`` from a common/combined access line; return False when the line is not one."""
+    head, sep, tail = line.partition(" [")
+    if not sep or len(head) > 4096:
+        return False
+    tokens = head.rsplit(" ", 2)
+    if len(tokens) < 3:
+        return False
+    hosts, ident, user = tokens
+    time_text, sep, after = tail.partition("] ")
+    if not sep:
+        return False
+    m = _AFTER.match(after)
+    if not m:
+        return False
+    ts = http_date(time_text, ctx_tz)
+    if ts is None:
+        raise ParseError(f"bad access-log time [{time_text[:40]}]")
+    from .syslog_header import iso  # local import keeps module import order simple
+
+    doc["@timestamp"] = iso(ts)
+    items = _ITEM.findall(hosts)
+    if not items or "".join(items).replace('"', "").replace(",", "").strip() == "":
+        return False
+    if len(items) >= 2:
+        vhost = items[0]
+        mh = _HOSTPORT.match(vhost)
+        host, port = (mh.group("host"), mh.group("port")) if mh else (vhost, None)
+        ip = ip_or_none(host)
+        if ip is not None:
+            ecs.put(doc, "destination.ip", ip)
+        else:
+            ecs.put(doc, "destination.domain", host)
+            ecs.put(doc, "url.domain", host)
+        if port:
+            ecs.put(doc, "destination.port", int(port))
+        items = items[1:]
+    remotes = [r for it in items for r in _SPLIT_LIST.split(it) if r]
+    user = user.strip('"')
+    if user != "-":
+        ecs.put(doc, "user.name", user)
+    if ident != "-":
+        ecs.put(doc, f"{module}.access.identity", ident)
+    request = m.group("request")
+    rm = _REQUEST.match(request)
+    if rm:
+        ecs.put(doc, "http.request.method", rm.group("method"))
+        fill_url(doc, rm.group("target"))
+        ecs.put(doc, "http.version", rm.group("version"))
+    elif request and request != "-":
+        ecs.put(doc, f"{module}.access.request", request)
+    status = to_int(m.group("status"))
+    if status is not None:
+        ecs.put(doc, "http.response.status_code", status)
+        doc["event"]["outcome"] = outcome_from_status(status)
+    body = to_int(m.group("bytes"))
+    if body is not None:
+        ecs.put(doc, "http.response.body.bytes", body)
+    ref = m.group("referrer")
+    if ref and ref != "-":
+        ecs.put(doc, "http.request.referrer", ref)
+    fill_user_agent(doc, m.group("agent"))
+    rest = m.group("rest") or ""
+    xff: list[str] = []
+    mx = _XFF.search(rest)
+    if mx and mx.group("xff") not in ("", "-"):
+        xff = [x for x in _SPLIT_LIST.split(mx.group("xff")) if x]
+    elif rest.strip().startswith('"'):
+        # nginx combined plus "$http_x_forwarded_for"
+        q = rest.strip().split('"')
+        if len(q) >= 2 and q[1] not in ("", "-"):
+            xff = [x for x in _SPLIT_LIST.split(q[1]) if x]
+    doc["_remotes"] = remotes
+    doc["_xff"] = xff
+    doc["_rest"] = rest
+    return True
+
+
+def is_public(ip: str) -> bool:
+    try:
+        a = ipaddress.ip_address(ip)
+    except ValueError:
+        return False
+    return not (a.is_private or a.is_loopback or a.is_link_local or a.is_multicast or a.is_unspecified)
+
+
+def new_doc(line: str, module: str, dataset: str, ctx_source: str) -> dict[str, Any]:
+    return {
+        "event": {"original": line, "kind": "event", "category": ["web"], "dataset": dataset,
+                  "module": module},
+        "soc": {"input": ctx_source},
+    }
+
+
+def finish(doc: dict[str, Any]) -> dict[str, Any]:
+    doc.pop("_remotes", None)
+    doc.pop("_xff", None)
+    doc.pop("_rest", None)
+    ecs.add_related(doc)
+    return doc

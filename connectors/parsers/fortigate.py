@@ -1,0 +1,706 @@
+"""FortiGate (FortiOS) syslog: traffic, UTM (webfilter, ips, virus, app-ctrl, dns, ssl...) and event logs.
+
+Records are ``key=value`` lists with quoted values, optionally after a syslog
+header. Field mapping follows Elastic's ``fortinet_fortigate`` integration
+(default, traffic, utm, event and login pipelines); keys ECS has no place for
+stay under ``fortinet.firewall.*`` as strings, as Elastic keeps them.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from . import syslog_header
+from ._fw_common import (
+    IANA_TRANSPORT,
+    add_list,
+    clean_ip,
+    direction_from_ips,
+    registered_domain,
+    syslog_fields,
+    to_int,
+    tz_from_offset,
+)
+from .base import ParseContext, ParseError
+from .kv import parse_kv
+
+NAME = "fortigate"
+DATASET = "fortinet.firewall"
+
+_CTRL = re.compile(r"[\x00-\x1f\x7f]")
+_NONWORD = re.compile(r"\W")
+_SNIFF = re.compile(r"(?:^|\s)(?:logid|devid|devname)=\"?\w")
+_LONG_KEYS = ("auditid", "audittime", "quotamax", "quotaused", "size", "disklograte", "fazlograte",
+              "lanin", "lanout", "setuprate", "wanin", "wanout")
+_DIRECTIONS = {"outgoing": "outbound", "incoming": "inbound"}
+_ECS_DIRECTIONS = frozenset(("ingress", "egress", "inbound", "outbound", "internal", "external"))
+_LOGIN_ACTIONS_START = ("FSSO-logon", "auth-logon")
+_LOGIN_ACTIONS_END = ("FSSO-logoff", "auth-logout")
+_SSH_LOGIN = re.compile(r"Login from ssh: (\S+) for (\S+) from (\S+) port (\d+)")
+_ADMIN_LOGIN = re.compile(r"(\S+) (\S+) login (\S+) from [^(]*\(([^)]*)\)")
+_ADMIN_LOGGED = re.compile(r"(\S+) (\S+) logged in (\S+) from [^(]*\(([^)]*)\)")
+_TLSVER = re.compile(r"\d")
+
+
+def sniff(line: str) -> bool:
+    return "=" in line and _SNIFF.search(line[:400]) is not None and "type=" in line
+
+
+def _sub(doc: dict[str, Any], key: str) -> dict[str, Any]:
+    d = doc.get(key)
+    if d is None:
+        d = doc[key] = {}
+    return d  # type: ignore[no-any-return]
+
+
+def _time(fw: dict[str, str], ctx: ParseContext, hdr_ts: datetime | None) -> tuple[datetime, str | None]:
+    tz_text = fw.get("tz")
+    tz = tz_from_offset(tz_text)
+    date, time = fw.get("date"), fw.get("time")
+    if date and time:
+        try:
+            dt = datetime.strptime(f"{date} {time}", "%Y-%m-%d %H:%M:%S")
+            return dt.replace(tzinfo=tz or ctx.tz), tz_text if tz is not None else None
+        except ValueError:
+            pass
+    ev = _eventtime(fw.get("eventtime"))
+    if ev is not None:
+        return ev, tz_text if tz is not None else None
+    return (hdr_ts or ctx.received), tz_text if tz is not None else None
+
+
+def _eventtime(text: str | None) -> datetime | None:
+    """FortiOS ``eventtime`` is seconds, milliseconds or nanoseconds since the epoch."""
+    if not text or not text.isdigit():
+        return None
+    if len(text) > 18:
+        text = text[:-6]
+    try:
+        n = int(text)
+        return datetime.fromtimestamp(n / 1000 if len(text) > 11 else n, UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
+def parse(line: str, ctx: ParseContext) -> dict[str, Any]:
+    sl = syslog_header.split(line, ctx, expect_tag=False)
+    msg = sl.message
+    if "\x00" in msg or "\r" in msg or "\x1f" in msg:
+        msg = _CTRL.sub("", msg)
+    fw = parse_kv(msg)
+    if not fw:
+        raise ParseError("not a FortiGate record: no key=value pairs")
+    for k in [k for k, v in fw.items() if v == "N/A" or v == "" or _NONWORD.search(k)]:
+        del fw[k]
+
+    doc: dict[str, Any] = {}
+    event: dict[str, Any] = {"kind": "event", "module": "fortinet", "dataset": DATASET, "original": line}
+    doc["event"] = event
+    observer: dict[str, Any] = {"vendor": "Fortinet", "product": "Fortigate", "type": "firewall"}
+    doc["observer"] = observer
+    syslog_fields(doc, sl)
+
+    ts, tz_text = _time(fw, ctx, sl.timestamp)
+    doc["@timestamp"] = syslog_header.iso(ts)
+    if tz_text:
+        event["timezone"] = tz_text
+    start = _eventtime(fw.get("eventtime"))
+    if start is not None:
+        event["start"] = syslog_header.iso(start)
+
+    pop = fw.pop
+    v: Any = pop("devname", None) or sl.hostname
+    if v:
+        observer["name"] = v
+    if "duration" in fw:
+        d = to_int(fw["duration"])
+        if d is not None:
+            event["duration"] = d * 1_000_000_000
+    if (v := pop("devid", None)) is not None:
+        observer["serial_number"] = v
+    if (v := pop("dstintf", None) or pop("dst_int", None)) is not None:
+        observer.setdefault("egress", {"interface": {"name": v}})
+    if (v := pop("srcintf", None) or pop("src_int", None)) is not None:
+        observer.setdefault("ingress", {"interface": {"name": v}})
+    if (v := pop("level", None)) is not None:
+        doc["log"] = doc.get("log") or {}
+        doc["log"]["level"] = v
+    if (v := fw.get("subject")) is not None:
+        doc["email"] = {"subject": v}
+    if (v := fw.get("srcname")) is not None:
+        doc["host"] = {"name": v.lower()}
+    if (v := pop("msg", None)) is not None:
+        doc["message"] = v
+    if (v := pop("dstmac", None)) is not None:
+        _sub(doc, "destination")["mac"] = v.replace(":", "-").upper()
+
+    ftype = fw.get("type")
+    subtype = fw.get("subtype")
+    if ftype == "event":
+        _event(doc, fw, subtype)
+    m = doc.get("message")
+    if isinstance(m, str) and ("login" in m.lower() or "logged in" in m.lower()):
+        _login(doc, fw)
+    if ftype == "traffic":
+        _traffic(doc, fw)
+    elif ftype in ("utm", "dns"):
+        _utm(doc, fw, subtype)
+
+    if "action" not in event and (v := pop("eventtype", None)) is not None:
+        event["action"] = v
+    if "reason" not in event:
+        v = pop("reason", None) or pop("eventsubtype", None)
+        if v is not None:
+            event["reason"] = v
+    net = doc.get("network") or {}
+    if "direction" not in net:
+        v = pop("dir", None) or pop("direction", None)
+        if v is not None:
+            k = v.lower()
+            k = _DIRECTIONS.get(k, k)
+            net["direction"] = k if k in _ECS_DIRECTIONS else "unknown"
+        else:
+            v = direction_from_ips((doc.get("source") or {}).get("ip"), (doc.get("destination") or {}).get("ip"))
+            if v is not None:
+                net["direction"] = v
+    direction = net.get("direction")
+    if "interface" in fw:
+        if "ingress" not in observer and direction in ("ingress", "inbound", "internal"):
+            observer["ingress"] = {"interface": {"name": pop("interface")}}
+        elif "egress" not in observer and direction in ("egress", "outbound", "external"):
+            observer["egress"] = {"interface": {"name": pop("interface")}}
+    for k in _LONG_KEYS:
+        if k in fw:
+            n = to_int(fw[k])
+            if n is not None:
+                fw[k] = n  # type: ignore[assignment]
+
+    src = doc.get("source") or {}
+    dst = doc.get("destination") or {}
+    if "bytes" in src and "bytes" in dst:
+        net["bytes"] = src["bytes"] + dst["bytes"]
+    if "packets" in src and "packets" in dst:
+        net["packets"] = src["packets"] + dst["packets"]
+    iana = net.get("iana_number")
+    if iana is not None and iana in IANA_TRANSPORT:
+        net["transport"] = IANA_TRANSPORT[iana]
+    if net:
+        doc["network"] = net
+    if "mac" in src:
+        src["mac"] = src["mac"].upper().replace(":", "-").replace(".", "-")
+
+    # related.*
+    rel_ip: list[str] = []
+    for ip in (src.get("ip"), dst.get("ip"), (src.get("nat") or {}).get("ip"), (dst.get("nat") or {}).get("ip"),
+               fw.get("ip"), fw.get("assignip"), fw.get("tunnelip")):
+        if ip and ip not in rel_ip:
+            rel_ip.append(ip)
+    for ip in (doc.get("dns") or {}).get("resolved_ip") or ():
+        if ip not in rel_ip:
+            rel_ip.append(ip)
+    rel: dict[str, Any] = {}
+    if rel_ip:
+        rel["ip"] = rel_ip
+    users = [u for u in ((src.get("user") or {}).get("name"), (dst.get("user") or {}).get("name")) if u]
+    if users:
+        rel["user"] = list(dict.fromkeys(users))
+    hosts = [h for h in (dst.get("address"), src.get("address"), (doc.get("host") or {}).get("name"),
+                         ((doc.get("dns") or {}).get("question") or {}).get("name")) if h]
+    if hosts:
+        rel["hosts"] = list(dict.fromkeys(hosts))
+    if rel:
+        doc["related"] = rel
+
+    for k in ("tz", "date", "devid", "eventtime", "time", "duration"):
+        fw.pop(k, None)
+    if fw:
+        doc["fortinet"] = {"firewall": fw}
+    return doc
+
+
+def _event(doc: dict[str, Any], fw: dict[str, Any], subtype: str | None) -> None:
+    """``type=event``: system, user, vpn, update... (Elastic's event pipeline)."""
+    event = doc["event"]
+    pop = fw.pop
+    action = fw.get("action")
+    if fw.get("result") == "ERROR" or fw.get("status") == "negotiate_error":
+        event["outcome"] = "failure"
+    if fw.get("result") == "OK" or action in _LOGIN_ACTIONS_START or action in _LOGIN_ACTIONS_END:
+        event["outcome"] = "success"
+    types: list[str] = []
+    cats: list[str] = []
+    if action in _LOGIN_ACTIONS_START:
+        types.append("start")
+    if action in _LOGIN_ACTIONS_END:
+        types.append("end")
+    if subtype == "vpn":
+        types.append("connection")
+        cats.append("network")
+    if action == "perf-stats":
+        types.append("info")
+        cats.append("host")
+    if subtype == "update":
+        types.append("info")
+        cats += ["host", "malware"]
+    if subtype == "user":
+        cats.append("authentication")
+    if types:
+        event["type"] = types
+    if cats:
+        event["category"] = cats
+    src = _sub(doc, "source")
+    dst = _sub(doc, "destination")
+    v = pop("dstip", None) or pop("remip", None)
+    if v:
+        dst["ip"] = v
+    p = to_int(pop("dstport", None))
+    if p is None:
+        p = to_int(fw.get("remport"))
+    if p is not None:
+        dst["port"] = p
+    fw.pop("remport", None)
+    if (b := to_int(pop("rcvdbyte", None))) is not None:
+        dst["bytes"] = b
+    v = pop("daddr", None) or pop("dst_host", None)
+    if v:
+        dst["address"] = v
+    if (v := pop("group", None)) is not None:
+        src.setdefault("user", {})["group"] = {"name": v}
+    if (b := to_int(pop("sentbyte", None))) is not None:
+        src["bytes"] = b
+    v = pop("srcip", None) or pop("locip", None)
+    if v:
+        src["ip"] = v
+    v = pop("srcmac", None) or pop("source_mac", None)
+    if v:
+        src["mac"] = v
+    p = to_int(pop("srcport", None))
+    if p is None:
+        p = to_int(fw.get("locport"))
+    if p is not None:
+        src["port"] = p
+    fw.pop("locport", None)
+    if (v := pop("user", None)) is not None:
+        src.setdefault("user", {})["name"] = v
+    if (v := pop("saddr", None)) is not None:
+        src["address"] = v
+    if (v := pop("agent", None)) is not None:
+        doc["user_agent"] = {"original": v}
+    if (v := pop("file", None)) is not None:
+        doc.setdefault("file", {})["name"] = v
+    if (n := to_int(pop("filesize", None))) is not None:
+        doc.setdefault("file", {})["size"] = n
+    if (v := pop("logid", None)) is not None:
+        event.setdefault("code", v)
+    if (v := pop("policyid", None)) is not None:
+        _sub(doc, "rule")["id"] = v
+    net = _sub(doc, "network")
+    if (v := pop("proto", None)) is not None:
+        net["iana_number"] = v
+    if (v := pop("service", None)) is not None:
+        net["protocol"] = v.lower()
+    if (v := pop("error_num", None)) is not None:
+        doc["error"] = {"code": v}
+    if (v := pop("logdesc", None)) is not None:
+        _sub(doc, "rule")["description"] = v
+    addr = fw.get("addr")
+    if addr is not None and "addrgrp" not in fw and clean_ip(addr) is None:
+        fw["addrgrp"] = pop("addr")
+    url = pop("url", None)
+    if url is not None:
+        doc["url"] = _url_parts(url)
+    if (v := pop("hostname", None)) is not None:
+        _sub(doc, "url")["domain"] = v
+    sd = to_int(pop("sess_duration", None))
+    if sd is not None and "duration" not in event:
+        event["duration"] = sd
+    for k, conv in (("mem", int), ("jitter", float), ("latency", float)):
+        if k in fw:
+            try:
+                fw[k] = conv(fw[k])
+            except ValueError:
+                pass
+    if subtype == "vpn":
+        if fw.get("xauthuser") is not None:
+            src.setdefault("user", {})["name"] = fw["xauthuser"]
+        if fw.get("eapuser") is not None:
+            src.setdefault("user", {})["name"] = fw["eapuser"]
+    if "advpnsc" in fw:
+        fw["advpnsc"] = fw["advpnsc"] != "0"
+    if subtype == "vpn":
+        # remip (the client) is the source, locip (the firewall) the destination.
+        user = src.pop("user", None)
+        doc["source"], doc["destination"] = dst, src
+        if user is not None:
+            dst_now = doc["source"]
+            dst_now["user"] = user
+    for k in ("source", "destination", "network", "rule"):
+        if not doc.get(k):
+            doc.pop(k, None)
+
+
+def _url_parts(url: str) -> dict[str, Any]:
+    try:
+        u = urlsplit(url)
+        port = u.port
+    except ValueError:
+        return {"original": url}
+    if not u.scheme:
+        return {"original": url}
+    out: dict[str, Any] = {"scheme": u.scheme, "path": u.path or None, "query": u.query or None,
+                           "fragment": u.fragment or None, "domain": u.hostname, "port": port,
+                           "username": u.username, "password": u.password}
+    return {k: v for k, v in out.items() if v is not None}
+
+
+def _login(doc: dict[str, Any], fw: dict[str, Any]) -> None:
+    """Administrator / SSH / user logins (Elastic's login pipeline)."""
+    event = doc["event"]
+    event.setdefault("action", "login")
+    cats = event.setdefault("category", [])
+    cats.append("authentication")
+    src = doc.get("source") or {}
+    user: dict[str, Any] = doc.get("user") or {}
+    sname = (src.get("user") or {}).get("name")
+    if sname is not None:
+        user["name"] = sname
+    roles: list[str] = []
+    if (v := fw.get("adminprof")) is not None:
+        roles.append(v)
+    uf = fw.get("userfrom")
+    if isinstance(uf, str) and uf.startswith("JSON(") and uf.endswith(")"):
+        src["ip"] = uf[5:-1]
+    msg: str = doc.get("message", "")
+    outcome: str | None = None
+    if msg.startswith("user") and isinstance(fw.get("desc"), str) and fw["desc"].startswith("User login/logout "):
+        outcome = fw["desc"][len("User login/logout "):]
+    if msg.startswith("Login from ssh:"):
+        m = _SSH_LOGIN.match(msg)
+        if m:
+            outcome, user["name"], src["ip"], src["port"] = m.group(1), m.group(2), m.group(3), int(m.group(4))
+    elif msg.startswith("Administrator"):
+        m = (_ADMIN_LOGGED if "logged in" in msg.lower() else _ADMIN_LOGIN).match(msg)
+        if m:
+            if m.group(1) not in roles:
+                roles.append(m.group(1))
+            user["name"], outcome, src["ip"] = m.group(2), m.group(3), m.group(4)
+    if outcome is not None:
+        low = outcome.lower()
+        event["outcome"] = "failure" if low.startswith("fail") else "success" if low.startswith("success") else outcome
+    if (v := fw.pop("log_id", None)) is not None:
+        event["id"] = v
+    if (v := fw.pop("pri", None)) is not None:
+        doc.setdefault("log", {})["level"] = v
+    if (v := fw.pop("device_id", None)) is not None:
+        doc["observer"]["serial_number"] = v
+    if roles:
+        user["roles"] = roles
+        src.setdefault("user", {})["roles"] = list(roles)
+    if "valid" in fw:
+        n = to_int(fw["valid"])
+        if n is not None:
+            fw["valid"] = n
+    for k in ("adminprof", "userfrom", "remote_ip", "remote_port", "ui", "status"):
+        fw.pop(k, None)
+    if user:
+        doc["user"] = user
+    if src:
+        doc["source"] = src
+
+
+def _traffic(doc: dict[str, Any], fw: dict[str, Any]) -> None:
+    """``type=traffic`` (forward, local, multicast, sniffer): Elastic's traffic pipeline."""
+    event = doc["event"]
+    pop = fw.pop
+    action = fw.get("action")
+    if action:
+        event["action"] = action
+        event["outcome"] = "success"
+    add_list(doc, "event", "category", "network")
+    types = event.setdefault("type", [])
+    types.append("connection")
+    if action == "start":
+        types.append("start")
+    if action is not None and action != "start":
+        types.append("end")
+    if fw.get("app") is not None and action != "deny":
+        types.append("protocol")
+    if fw.get("utmaction") is None and action != "deny":
+        types.append("allowed")
+    if fw.get("utmaction") == "block" or action == "deny":
+        types.append("denied")
+    src = _sub(doc, "source")
+    dst = _sub(doc, "destination")
+    if (v := pop("dstip", None)) is not None:
+        dst["ip"] = v
+    if (v := clean_ip(fw.get("tranip"))) is not None:
+        dst["nat"] = {"ip": v}
+    if (n := to_int(pop("dstport", None))) is not None:
+        dst["port"] = n
+    if (n := to_int(pop("tranport", None))) is not None:
+        dst.setdefault("nat", {})["port"] = n
+    if (n := to_int(pop("rcvdbyte", None))) is not None:
+        dst["bytes"] = n
+    if (n := to_int(pop("rcvdpkt", None))) is not None:
+        dst["packets"] = n
+    if (v := fw.get("dstcollectedemail")) is not None:
+        add_list(doc.setdefault("email", {}), "to", "address", v)
+    if (v := pop("dstname", None)) is not None:
+        dst["address"] = v
+    if (v := pop("dstunauthuser", None)) is not None:
+        dst["user"] = {"name": v}
+    if (v := pop("group", None)) is not None:
+        src.setdefault("user", {})["group"] = {"name": v}
+    if (n := to_int(pop("sentbyte", None))) is not None:
+        src["bytes"] = n
+    if (v := pop("srcdomain", None)) is not None:
+        src["domain"] = v
+    if (v := pop("srcip", None)) is not None:
+        src["ip"] = v
+    if (v := pop("srcmac", None)) is not None:
+        src["mac"] = v
+    if (n := to_int(pop("srcport", None))) is not None:
+        src["port"] = n
+    v = pop("unauthuser", None)
+    if v is None and "name" not in src.get("user", {}):
+        v = pop("user", None)
+    if v is not None:
+        src.setdefault("user", {})["name"] = v
+    if (v := fw.get("collectedemail")) is not None:
+        add_list(doc.setdefault("email", {}), "from", "address", v)
+    if (n := to_int(pop("sentpkt", None))) is not None:
+        src["packets"] = n
+    if (v := clean_ip(fw.get("transip"))) is not None:
+        src["nat"] = {"ip": v}
+    if (n := to_int(pop("transport", None))) is not None:
+        src.setdefault("nat", {})["port"] = n
+    net = _sub(doc, "network")
+    if (v := pop("app", None)) is not None:
+        net["application"] = v
+    if (v := pop("filename", None)) is not None:
+        doc.setdefault("file", {})["name"] = v
+    if (v := pop("logid", None)) is not None:
+        event.setdefault("code", v)
+    rule = _sub(doc, "rule")
+    if (v := pop("comment", None)) is not None:
+        rule["description"] = v
+    if (v := pop("policyid", None)) is not None:
+        rule.setdefault("id", v)
+    for k, f in (("poluuid", "uuid"), ("policytype", "ruleset"), ("policyname", "name")):
+        if (v := pop(k, None)) is not None:
+            rule[f] = v
+    if (v := pop("appcat", None)) is not None:
+        rule["category"] = v.replace(".", "-")
+    if (v := pop("proto", None)) is not None:
+        net["iana_number"] = v
+    if (v := pop("service", None)) is not None:
+        net["protocol"] = v.lower()
+    if (v := pop("srcthreatfeed", None)) is not None:
+        doc["threat"] = {"feed": {"name": v}}
+    if (v := pop("url", None)) is not None:
+        _sub(doc, "url")["path"] = v
+    for k in ("source", "destination", "network", "rule"):
+        if not doc.get(k):
+            doc.pop(k, None)
+
+
+_UTM_FILE = (("filename", "name"), ("filetype", "extension"), ("infectedfilename", "name"),
+             ("infectedfilesize", "size"), ("infectedfiletype", "extension"), ("matchedfilename", "name"),
+             ("matchedfiletype", "extension"))
+
+
+def _utm(doc: dict[str, Any], fw: dict[str, Any], subtype: str | None) -> None:
+    """``type=utm``: webfilter, virus, ips, app-ctrl, dns, ssl, emailfilter... (Elastic's utm pipeline)."""
+    event = doc["event"]
+    pop = fw.pop
+    action = fw.get("action")
+    types: list[str] = event.get("type", [])
+    if action in ("block", "blocked"):
+        types.append("denied")
+    if subtype == "dns":
+        types.append("info")
+    if action in ("pass", "passthrough"):
+        types.append("allowed")
+    if types:
+        event["type"] = types
+    if action is not None:
+        event["outcome"] = "success"
+    add_list(doc, "event", "category", "network")
+    src = _sub(doc, "source")
+    dst = _sub(doc, "destination")
+    v = pop("dstip", None) or pop("remip", None)
+    if v is not None:
+        dst["ip"] = v
+    for k in ("dst_port", "remport", "dstport"):
+        if "port" not in dst and (n := to_int(fw.get(k))) is not None:
+            dst["port"] = n
+        fw.pop(k, None)
+    if (n := to_int(pop("rcvdbyte", None))) is not None:
+        dst["bytes"] = n
+    if (v := pop("recipient", None)) is not None:
+        doc.setdefault("email", {})["to"] = {"address": [v]}
+    if (v := pop("group", None)) is not None:
+        src.setdefault("user", {})["group"] = {"name": v}
+    if (v := pop("locip", None)) is not None:
+        src["ip"] = v
+    for k in ("locport", "src_port", "srcport"):
+        if "port" not in src and (n := to_int(fw.get(k))) is not None:
+            src["port"] = n
+        fw.pop(k, None)
+    if (n := to_int(pop("sentbyte", None))) is not None:
+        src["bytes"] = n
+    if (v := pop("srcdomain", None)) is not None:
+        src["domain"] = v
+    if "ip" not in src and (v := pop("srcip", None)) is not None:
+        src["ip"] = v
+    if (v := pop("httpmethod", None)) is not None:
+        doc.setdefault("http", {}).setdefault("request", {})["method"] = v
+    if (v := pop("referralurl", None)) is not None:
+        doc.setdefault("http", {}).setdefault("request", {})["referrer"] = v
+    if (v := pop("srcmac", None)) is not None:
+        src["mac"] = v
+    v = pop("unauthuser", None)
+    if v is None and "name" not in src.get("user", {}):
+        v = pop("user", None)
+    if v is not None:
+        src.setdefault("user", {})["name"] = v
+    if (v := fw.get("sender")) is not None:
+        add_list(doc.setdefault("email", {}), "sender", "address", v)
+    if (v := fw.get("from")) is not None:
+        add_list(doc.setdefault("email", {}), "from", "address", v)
+    if (v := pop("agent", None)) is not None:
+        doc["user_agent"] = {"original": v}
+    net = _sub(doc, "network")
+    if (v := pop("app", None)) is not None:
+        net["application"] = v
+    rule = _sub(doc, "rule")
+    if (v := pop("appcat", None)) is not None:
+        rule["category"] = v
+    if (v := pop("applist", None)) is not None:
+        rule["ruleset"] = v
+    if "category" not in rule and (v := pop("catdesc", None)) is not None:
+        rule["category"] = v
+    if "category" in rule:
+        rule["category"] = rule["category"].replace(".", "-")
+    if (v := pop("error", None)) is not None:
+        event["message"] = v
+    if (v := pop("errorcode", None)) is not None:
+        event["code"] = v
+    v = pop("event_id", None) or pop("eventid", None)
+    if v is not None:
+        event["id"] = v
+    file: dict[str, Any] = doc.get("file") or {}
+    if (n := to_int(fw.get("filesize"))) is not None:
+        file["size"] = n
+    for k, f in _UTM_FILE:
+        if f not in file and (v := pop(k, None)) is not None:
+            file[f] = v
+    if file:
+        doc["file"] = file
+    if (v := pop("hostname", None)) is not None:
+        _sub(doc, "url")["domain"] = v
+    if (v := pop("ipaddr", None)) is not None:
+        doc.setdefault("dns", {})["resolved_ip"] = v.split(", ")
+    if (v := pop("logid", None)) is not None:
+        event.setdefault("code", v)
+    v = pop("policy_id", None) or pop("policyid", None)
+    if v is not None:
+        rule.setdefault("id", v)
+    if "ruleset" not in rule and (v := pop("profile", None)) is not None:
+        rule["ruleset"] = v
+    if (v := pop("proto", None)) is not None:
+        net["iana_number"] = v
+    q: dict[str, Any] = {}
+    for k, f in (("qclass", "class"), ("qname", "name"), ("qtype", "type")):
+        if (v := pop(k, None)) is not None:
+            q[f] = v
+    if (v := pop("service", None)) is not None:
+        net["protocol"] = v.lower()
+    if (v := pop("url", None)) is not None:
+        _sub(doc, "url")["path"] = v
+    if (v := pop("xid", None)) is not None:
+        doc.setdefault("dns", {})["id"] = v
+    _utm_tls(doc, fw)
+    if (v := fw.pop("dtype", None)) is not None:
+        doc["vulnerability"] = {"category": [v]}
+    if (v := pop("ref", None)) is not None:
+        event["reference"] = v
+    if (v := pop("filehash", None)) is not None:
+        doc.setdefault("fortinet", {})["file"] = {"hash": {"crc32": v}}
+        add_list(doc, "related", "hash", v)
+    if q:
+        if "name" in q:
+            q.update(registered_domain(q["name"]))
+        doc.setdefault("dns", {})["question"] = q
+    for k in ("cn", "san", "scertcname", "filesize", "tlsver"):
+        fw.pop(k, None)
+    for k in ("source", "destination", "network", "rule"):
+        if not doc.get(k):
+            doc.pop(k, None)
+
+
+def _utm_tls(doc: dict[str, Any], fw: dict[str, Any]) -> None:
+    pop = fw.pop
+    tls: dict[str, Any] = {}
+    server: dict[str, Any] = {}
+    x509: dict[str, Any] = {}
+    if (v := fw.get("scertcname")) is not None:
+        x509["subject"] = {"common_name": [v]}
+    if (v := pop("scertissuer", None)) is not None:
+        server["issuer"] = v
+        x509["issuer"] = {"common_name": [v]}
+    if (v := pop("ccertissuer", None)) is not None:
+        tls["client"] = {"issuer": v, "x509": {"issuer": {"common_name": [v]}}}
+    if (v := pop("sender", None)) is not None:
+        server["issuer"] = v
+    if "issuer" not in server and (v := pop("issuer", None)) is not None:
+        server["issuer"] = v
+    v = pop("authalgo", None) or pop("keyalgo", None)
+    if v is not None:
+        x509["public_key_algorithm"] = v
+    if (v := pop("notbefore", None)) is not None:
+        server["not_before"] = x509["not_before"] = v
+    if (v := pop("notafter", None)) is not None:
+        server["not_after"] = x509["not_after"] = v
+    if (n := to_int(pop("keysize", None))) is not None:
+        x509["public_key_size"] = n
+    if (v := pop("sn", None)) is not None:
+        x509["serial_number"] = v
+    if (v := pop("certhash", None)) is not None:
+        server["hash"] = {"sha1": v}
+        add_list(doc, "related", "hash", v)
+    if (v := fw.get("san")) is not None:
+        x509["alternative_names"] = v.split(";")
+    if (v := fw.get("cn")) is not None:
+        alts = x509.setdefault("alternative_names", [])
+        if v not in alts:
+            alts.append(v)
+    if "public_key_algorithm" in x509:
+        tls.setdefault("client", {}).setdefault("x509", {})["public_key_algorithm"] = x509["public_key_algorithm"]
+    if (v := pop("kxcurve", None)) is not None:
+        tls["curve"] = v
+    if (v := pop("cipher", None)) is not None:
+        tls["cipher"] = v
+    if (v := pop("sni", None)) is not None:
+        tls.setdefault("client", {})["server_name"] = v
+        dst = _sub(doc, "destination")
+        dst.setdefault("domain", v)
+    if fw.get("handshake") == "full":
+        tls["established"] = True
+    tv = fw.get("tlsver")
+    if isinstance(tv, str):
+        low = tv.lower()
+        m = _TLSVER.search(low)
+        if m:
+            tls["version_protocol"] = low[:m.start()]
+            ver = low[m.start():]
+            tls["version"] = ver if "." in ver else ver + ".0"
+    if x509:
+        server["x509"] = x509
+    if server:
+        tls["server"] = server
+    if tls:
+        doc["tls"] = tls

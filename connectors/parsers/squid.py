@@ -1,0 +1,193 @@
+"""``squid``: Squid proxy access logs.
+
+Three layouts are recognised from the line itself:
+
+* native ``squid`` logformat: ``time elapsed client code/status bytes method URL user hier/peer type``;
+* the extended layout of Elastic's squid integration (client port, byte and header sizes,
+  HTTP version, quoted referer, user agent, Host header, forwarded-for, SNI, server time);
+* ``common``/``combined`` with the Squid ``code:hierarchy`` suffix.
+
+Maps like Elastic's squid integration (``squid.*``, ``event.duration`` in ns,
+``destination`` from the hierarchy peer) and adds ``http.response.status_code``
+and ``user.name`` that Sigma proxy rules and correlation need.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+from soc import ecs
+
+from . import _srv_http as h
+from .base import ParseContext, ParseError
+from .syslog_header import iso, split
+
+NAME = "squid"
+
+_NATIVE = re.compile(
+    r"\s*(?P<ts>\d{9,11}(?:\.\d{1,6})?)\s+(?P<elapsed>-?\d+)\s+(?P<client>\S+)\s+"
+    r"(?:(?P<cport>\d{1,5})\s+)?(?P<code>[A-Z_]+|NONE|-)/(?P<status>\d{1,3}|-)\s+(?P<rest>.*)$",
+    re.S,
+)
+_QUOTED = re.compile(r'"((?:[^"\\]|\\.)*)"')
+_SQUID_SUFFIX = re.compile(r"\s*(?P<code>[A-Z_]+):(?P<hier>[A-Z_]+)")
+
+
+def sniff(line: str) -> bool:
+    return bool(_NATIVE.match(line[:300]))
+
+
+def _base(line: str, ctx: ParseContext) -> dict[str, Any]:
+    return {
+        "event": {"original": line, "kind": "event", "category": ["web"], "type": ["access"],
+                  "dataset": "squid.log", "module": "squid"},
+        "observer": {"product": "Squid", "type": "proxy", "vendor": "Squid"},
+        "soc": {"input": ctx.source},
+    }
+
+
+def _num(tok: str) -> int | None:
+    return h.to_int(tok)
+
+
+def _result(doc: dict[str, Any], code: str, status_text: str) -> None:
+    if code not in ("-", ""):
+        ecs.put(doc, "squid.result_code", code)
+    status = _num(status_text)
+    if status is not None:
+        ecs.put(doc, "squid.status_code", status)
+        ecs.put(doc, "http.response.status_code", status)
+    if "DENIED" in code:
+        doc["event"]["type"] = ["access", "denied"]
+        doc["event"]["outcome"] = "failure"
+    elif status is not None and status != 0:
+        doc["event"]["outcome"] = h.outcome_from_status(status)
+
+
+def _user(doc: dict[str, Any], user: str) -> None:
+    if user and user != "-":
+        ecs.put(doc, "source.user.name", user)
+        ecs.put(doc, "user.name", user)
+
+
+def _peer(doc: dict[str, Any], hier: str) -> None:
+    status, _, peer = hier.partition("/")
+    ecs.put(doc, "squid.peer_status", status if status != "-" else None)
+    if peer and peer != "-":
+        h.set_address(doc, "destination", peer)
+
+
+def _native(doc: dict[str, Any], m: re.Match[str]) -> None:
+    """Fields after ``code/status`` of the native (and extended) layouts."""
+    rest = m.group("rest")
+    if m.group("cport") is None:
+        toks = rest.split(" ")
+        toks = [t for t in toks if t]
+        if len(toks) < 3:
+            raise ParseError("squid native line too short: expected bytes method URL")
+        nbytes, method, url = toks[0], toks[1], toks[2]
+        b = _num(nbytes)
+        if b is not None:
+            ecs.put(doc, "http.response.bytes", b)
+        _method_url(doc, method, url)
+        if len(toks) > 3:
+            _user(doc, toks[3])
+        if len(toks) > 4:
+            _peer(doc, toks[4])
+        if len(toks) > 5 and toks[5] != "-":
+            ecs.put(doc, "squid.content_type", toks[5])
+            ecs.put(doc, "http.response.mime_type", toks[5])
+        return
+    # Extended layout (client port present).
+    ecs.put(doc, "source.port", _num(m.group("cport")))
+    head, _, quoted_part = rest.partition('"')
+    toks = head.split()
+    if len(toks) < 7:
+        raise ParseError("squid extended line too short")
+    for key, tok in zip(("destination.bytes", "source.bytes", "squid.reply_header_size",
+                         "squid.request_header_size", "http.response.body.bytes"), toks[:5], strict=False):
+        ecs.put(doc, key, _num(tok))
+    _method_url(doc, toks[5], toks[6])
+    if len(toks) > 7 and toks[7] != "-":
+        ecs.put(doc, "http.version", toks[7])
+    if len(toks) > 8:
+        _user(doc, toks[8])
+    if len(toks) > 9:
+        _peer(doc, toks[9])
+    if len(toks) > 10:
+        dport = _num(toks[10])
+        if dport is not None and 0 < dport < 65536:
+            ecs.put(doc, "destination.port", dport)
+    if len(toks) > 11 and toks[11] != "-":
+        ecs.put(doc, "squid.content_type", toks[11])
+    quoted = _QUOTED.findall('"' + quoted_part) if quoted_part else []
+    names = ("http.request.referrer", "user_agent.original", "squid.host_header", "network.forwarded_ip",
+             "tls.client.server_name")
+    for name, val in zip(names, quoted, strict=False):
+        if val in ("", "-"):
+            continue
+        if name == "user_agent.original":
+            h.fill_user_agent(doc, val)
+        elif name == "network.forwarded_ip":
+            ecs.put(doc, name, h.ip_or_none(val.split(",")[0]) or None)
+        else:
+            ecs.put(doc, name, val)
+    tail = quoted_part.rsplit('"', 1)[-1].split() if quoted_part else []
+    if tail:
+        ecs.put(doc, "squid.server_time", _num(tail[0]))
+
+
+def _method_url(doc: dict[str, Any], method: str, url: str) -> None:
+    if method != "-" and method.isalpha():
+        ecs.put(doc, "http.request.method", method)
+    h.fill_url(doc, url, authority=True)
+
+
+def parse(line: str, ctx: ParseContext) -> dict[str, Any]:
+    line = line.rstrip("\r\n")
+    body = line
+    m = _NATIVE.match(body)
+    syslog = None
+    if not m:
+        # Access log shipped over syslog ("squid[123]: 1286536309.450 ...").
+        syslog = split(line, ctx)
+        if syslog.message is not line:
+            body = syslog.message
+            m = _NATIVE.match(body)
+    doc = _base(line, ctx)
+    if syslog is not None and body is not line:
+        syslog.to_ecs(doc)
+        doc.pop("@timestamp", None)
+    if m:
+        try:
+            ts = datetime.fromtimestamp(float(m.group("ts")), UTC)
+        except (ValueError, OverflowError, OSError):
+            raise ParseError(f"bad squid epoch time {m.group('ts')!r}") from None
+        doc["@timestamp"] = iso(ts)
+        elapsed = int(m.group("elapsed")[:15])
+        if elapsed >= 0:
+            doc["event"]["duration"] = elapsed * 1_000_000
+        h.set_address(doc, "source", m.group("client"))
+        _result(doc, m.group("code"), m.group("status"))
+        _native(doc, m)
+        return h.finish(doc)
+    if h.parse_access(doc, body, ctx.tz, "squid"):
+        remotes: list[str] = doc["_remotes"]
+        if remotes:
+            h.set_address(doc, "source", remotes[-1])
+        if "user" in doc:
+            ecs.put(doc, "source.user.name", doc["user"]["name"])
+        ms = _SQUID_SUFFIX.match(doc.pop("_rest", "") or "")
+        if ms:
+            ecs.put(doc, "squid.result_code", ms.group("code"))
+            ecs.put(doc, "squid.peer_status", ms.group("hier"))
+            if "DENIED" in ms.group("code"):
+                doc["event"]["type"] = ["access", "denied"]
+                doc["event"]["outcome"] = "failure"
+        status = ecs.get(doc, "http.response.status_code")
+        if status is not None:
+            ecs.put(doc, "squid.status_code", status)
+        return h.finish(doc)
+    raise ParseError("not a squid access log line (native, extended, common or combined)")

@@ -1,0 +1,104 @@
+"""Syslog stream framing (RFC 6587): newline-delimited and octet-counted frames on one connection.
+
+Each frame is recognised on its own: ``<digits> <SP>`` at a frame start means octet
+counting (RFC 5425/6587 §3.4.1), anything else runs to the next LF (§3.4.2),
+so senders that mix both still work. Memory stays bounded by ``max_line``: a
+longer frame is cut at ``max_line`` bytes, handed on with a reason (so it is
+dead-lettered, not silently lost) and the rest of it is skipped without being
+kept.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+_MAX_DIGITS = 10
+
+
+@dataclass(slots=True)
+class Frame:
+    data: bytes
+    reason: str | None = None
+    """Why the frame is bad (``None`` when it is fine)."""
+
+
+class Framer:
+    """Feed bytes, get complete frames; keeps at most ``max_line`` (+ a few) bytes between calls."""
+
+    def __init__(self, max_line: int) -> None:
+        self.max_line = max_line
+        self._buf = bytearray()
+        self._skip = 0
+        """Bytes still to drop from an over-long octet-counted frame."""
+        self._skip_to_lf = False
+        """Dropping the rest of an over-long newline-delimited frame."""
+
+    def feed(self, data: bytes) -> list[Frame]:
+        out: list[Frame] = []
+        buf = self._buf
+        buf += data
+        pos, end = 0, len(buf)
+        while pos < end:
+            if self._skip:
+                n = min(self._skip, end - pos)
+                pos += n
+                self._skip -= n
+                continue
+            if self._skip_to_lf:
+                i = buf.find(b"\n", pos)
+                if i < 0:
+                    pos = end
+                    break
+                pos = i + 1
+                self._skip_to_lf = False
+                continue
+            first = buf[pos]
+            if 0x31 <= first <= 0x39:  # octet counting starts with a non-zero digit
+                sp = buf.find(b" ", pos, pos + _MAX_DIGITS + 1)
+                if sp < 0 and end - pos <= _MAX_DIGITS and buf[pos:end].isdigit():
+                    break  # the length is still arriving
+                if sp > 0 and buf[pos:sp].isdigit():
+                    n = int(buf[pos:sp])
+                    body = sp + 1
+                    if n > self.max_line:
+                        if end - body < self.max_line:
+                            break
+                        out.append(Frame(bytes(buf[body:body + self.max_line]),
+                                         f"frame of {n} bytes cut at the {self.max_line}-byte line limit"))
+                        pos = body + self.max_line
+                        self._skip = n - self.max_line
+                        continue
+                    if end - body < n:
+                        break
+                    out.append(Frame(bytes(buf[body:body + n]).rstrip(b"\r\n")))
+                    pos = body + n
+                    continue
+            i = buf.find(b"\n", pos, pos + self.max_line + 1)
+            if i < 0:
+                if end - pos > self.max_line:
+                    out.append(Frame(bytes(buf[pos:pos + self.max_line]),
+                                     f"line longer than the {self.max_line}-byte limit; cut"))
+                    pos += self.max_line
+                    self._skip_to_lf = True
+                    continue
+                break
+            line = bytes(buf[pos:i]).rstrip(b"\r")
+            pos = i + 1
+            if line:
+                out.append(Frame(line))
+        del buf[:pos]
+        return out
+
+    def close(self) -> list[Frame]:
+        """The connection ended: a last line without LF is still a line; a half octet frame is reported."""
+        out: list[Frame] = []
+        if self._buf and not self._skip and not self._skip_to_lf:
+            data = bytes(self._buf)
+            head = data.split(b" ", 1)[0]
+            if head.isdigit() and 0x31 <= data[0] <= 0x39 and b" " in data and int(head) > len(data) - len(head) - 1:
+                out.append(Frame(data, f"connection closed inside an octet-counted frame (header says {int(head)} "
+                                       f"bytes, {len(data) - len(head) - 1} arrived)"))
+            else:
+                out.append(Frame(data.rstrip(b"\r\n")))
+        self._buf.clear()
+        return out

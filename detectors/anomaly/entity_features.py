@@ -1,0 +1,228 @@
+"""Family 2: behaviour of each entity (host, user, agency) per window (hour, day), with Spark.
+
+Features follow the Beehive study of enterprise proxy logs (Yen et al., ACSAC
+2013) and Elastic's rare/high-count ML jobs: volume and spread of traffic,
+new and rare destinations, bytes out, denied share, failed logins, off-hours
+share and beaconing (regular gaps between connections to one destination).
+Each window is then compared with the entity's own history (robust z-score
+against its baseline median) and with its peers in the same window (the
+other hosts/users of the same agency; all agencies for agencies).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+#: Bump on any change of the features below; models record it.
+FEATURE_SCHEMA = "entity-v1"
+
+#: (feature, label, kind) of the window aggregates; kind "log" features are modelled as log1p.
+BASE: list[tuple[str, str, str]] = [
+    ("events", "events", "count"),
+    ("distinct_destinations", "distinct destinations", "count"),
+    ("distinct_ports", "distinct destination ports", "count"),
+    ("distinct_domains", "distinct domains", "count"),
+    ("new_domains", "domains never contacted before", "count"),
+    ("rare_domains", "domains rare across the city", "count"),
+    ("bytes_out", "bytes out", "bytes"),
+    ("bytes_in", "bytes in", "bytes"),
+    ("deny_ratio", "share of denied connections", "ratio"),
+    ("failed_logins", "failed logins", "count"),
+    ("off_hours_ratio", "share of activity outside working hours", "ratio"),
+    ("beacon_score", "beaconing regularity", "ratio"),
+]
+BASE_NAMES = [b[0] for b in BASE]
+LOGGED = {n for n, _, k in BASE if k in ("count", "bytes")}
+FEATURE_NAMES: list[str] = ([f"v_{n}" for n in BASE_NAMES] + [f"self_{n}" for n in BASE_NAMES]
+                            + [f"peer_{n}" for n in BASE_NAMES])
+
+ENTITY_COLUMNS = ["ts", "source_ip", "destination_ip", "destination_port", "source_bytes", "destination_bytes",
+                  "url_domain", "destination_domain", "event_category", "event_action", "event_outcome",
+                  "user_name", "host_name", "agency_id", "system_id"]
+
+#: Domains reached by at most this many distinct sources in the baseline are "rare across the city".
+RARE_DOMAIN_SOURCES = 2
+#: A destination needs this many connections in a window before its regularity counts as beaconing.
+BEACON_MIN_CONNECTIONS = 6
+#: Windows of history an entity needs before its own baseline is used (else only peers speak).
+MIN_HISTORY = 3
+#: Peers needed in a window before the peer comparison is used.
+MIN_PEERS = 3
+Z_CLIP = 20.0
+_DENY = "(?i)deny|denied|drop|block|reject|refused|prohibit"
+
+
+def entity_rows(df: Any, entity_types: list[str]) -> Any:
+    """One row per (event, entity type) with ``etype``, ``key`` and ``peer``; events lacking the key are dropped."""
+    from pyspark.sql import functions as F
+
+    domain = F.lower(F.coalesce(F.when(F.col("url_domain") != "", F.col("url_domain")),
+                                F.when(F.col("destination_domain") != "", F.col("destination_domain"))))
+    common = [
+        F.col("ts"),
+        F.coalesce(domain, F.col("destination_ip")).alias("dest"),
+        F.col("destination_ip"), F.col("destination_port"), domain.alias("domain"),
+        F.col("source_bytes"), F.col("destination_bytes"),
+        F.concat_ws(" ", F.col("event_action"), F.col("event_outcome")).rlike(_DENY).cast("int").alias("denied"),
+        (F.lower(F.coalesce(F.col("event_category"), F.lit(""))).contains("authentication")
+         & (F.lower(F.coalesce(F.col("event_outcome"), F.lit(""))) == "failure")).cast("int").alias("failed"),
+    ]
+    agency = F.coalesce(F.col("agency_id"), F.lit("-"))
+    keys = {
+        "host": (F.coalesce(F.when(F.col("host_name") != "", F.col("host_name")), F.col("source_ip")), agency),
+        "user": (F.when(F.col("user_name") != "", F.lower(F.col("user_name"))), agency),
+        "agency": (F.col("agency_id"), F.lit("city")),
+    }
+    parts = []
+    for et in entity_types:
+        key, peer = keys[et]
+        parts.append(df.select(F.lit(et).alias("etype"), key.alias("key"), peer.alias("peer"), *common)
+                     .where(F.col("key").isNotNull()))
+    out = parts[0]
+    for p in parts[1:]:
+        out = out.unionByName(p)
+    return out
+
+
+def _window_start(wkind: str, tz: str) -> Any:
+    from pyspark.sql import functions as F
+
+    local = F.from_utc_timestamp(F.col("ts"), tz)
+    return F.to_utc_timestamp(F.date_trunc(wkind, local), tz)
+
+
+def window_features(rows: Any, windows: list[str], tz: str, work_hours: tuple[int, int],
+                    first_seen: Any, popular_domains: Any, grace_start: datetime) -> Any:
+    """Aggregate entity rows into one row per (etype, key, peer, wkind, wstart) with :data:`BASE_NAMES`.
+
+    ``first_seen`` is a frame ``(etype, key, domain, first_seen)`` of when each entity first reached a
+    domain (the baseline's, or ``None``); ``popular_domains`` a frame of ``domain`` reached by more than
+    :data:`RARE_DOMAIN_SOURCES` sources. Domains first seen before ``grace_start`` are never "new", so that
+    the start of the history does not look like a burst of novelty.
+    """
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    local = F.from_utc_timestamp(F.col("ts"), tz)
+    hour = F.hour(local)
+    off = ((hour < work_hours[0]) | (hour >= work_hours[1]) | (F.dayofweek(local).isin(1, 7))).cast("int")
+    rows = rows.withColumn("off", off)
+    # first time each (entity, domain) pair is seen: baseline table, else first in this frame
+    pair_first = rows.where(F.col("domain").isNotNull()).groupBy("etype", "key", "domain").agg(
+        F.min("ts").alias("frame_first"))
+    if first_seen is not None:
+        pair_first = pair_first.join(first_seen, ["etype", "key", "domain"], "left").select(
+            "etype", "key", "domain", F.least(F.coalesce("first_seen", "frame_first"), "frame_first")
+            .alias("first_seen"))
+    else:
+        pair_first = pair_first.withColumnRenamed("frame_first", "first_seen")
+    pop = popular_domains.select(F.col("domain"), F.lit(1).alias("popular"))
+    out = None
+    for wk in windows:
+        w = rows.withColumn("wkind", F.lit(wk)).withColumn("wstart", _window_start(wk, tz))
+        main = w.groupBy("etype", "key", "peer", "wkind", "wstart").agg(
+            F.count(F.lit(1)).alias("events"),
+            F.countDistinct("destination_ip").alias("distinct_destinations"),
+            F.countDistinct("destination_port").alias("distinct_ports"),
+            F.countDistinct("domain").alias("distinct_domains"),
+            F.coalesce(F.sum("source_bytes"), F.lit(0)).alias("bytes_out"),
+            F.coalesce(F.sum("destination_bytes"), F.lit(0)).alias("bytes_in"),
+            F.avg("denied").alias("deny_ratio"),
+            F.sum("failed").alias("failed_logins"),
+            F.avg("off").alias("off_hours_ratio"),
+        )
+        doms = (w.where(F.col("domain").isNotNull()).select("etype", "key", "wkind", "wstart", "domain").distinct()
+                .join(pair_first, ["etype", "key", "domain"], "left")
+                .join(F.broadcast(pop), ["domain"], "left")
+                .groupBy("etype", "key", "wkind", "wstart").agg(
+                    F.sum(((F.col("first_seen") >= F.col("wstart")) & (F.col("first_seen") >= F.lit(grace_start)))
+                          .cast("int")).alias("new_domains"),
+                    F.sum(F.col("popular").isNull().cast("int")).alias("rare_domains")))
+        order = Window.partitionBy("etype", "key", "wkind", "wstart", "dest").orderBy("ts")
+        gaps = (w.select("etype", "key", "wkind", "wstart", "dest", "ts")
+                .withColumn("gap", F.col("ts").cast("double") - F.lag(F.col("ts").cast("double")).over(order))
+                .groupBy("etype", "key", "wkind", "wstart", "dest")
+                .agg(F.count(F.lit(1)).alias("n"), F.avg("gap").alias("mg"), F.stddev("gap").alias("sg"))
+                .where((F.col("n") >= BEACON_MIN_CONNECTIONS) & (F.col("mg") > 0))
+                .withColumn("b", F.greatest(F.lit(0.0), F.lit(1.0) - F.col("sg") / F.col("mg")))
+                .groupBy("etype", "key", "wkind", "wstart").agg(F.max("b").alias("beacon_score")))
+        agg = (main.join(doms, ["etype", "key", "wkind", "wstart"], "left")
+               .join(gaps, ["etype", "key", "wkind", "wstart"], "left")
+               .fillna(0, subset=["new_domains", "rare_domains", "beacon_score", "deny_ratio", "failed_logins",
+                                  "off_hours_ratio"]))
+        out = agg if out is None else out.unionByName(agg)
+    return out.select("etype", "key", "peer", "wkind", "wstart", *BASE_NAMES)
+
+
+def modelled(col: str) -> Any:
+    """The value the model sees for base feature ``col`` (log1p for counts and bytes)."""
+    from pyspark.sql import functions as F
+
+    return F.log1p(F.col(col).cast("double")) if col in LOGGED else F.col(col).cast("double")
+
+
+def self_stats(windows_df: Any) -> Any:
+    """Per (etype, key, wkind): median and robust scale of each modelled feature, and history length."""
+    from pyspark.sql import functions as F
+
+    aggs = [F.count(F.lit(1)).alias("hist_n")]
+    for n in BASE_NAMES:
+        v = modelled(n)
+        aggs += [F.percentile_approx(v, 0.5, 1000).alias(f"med_{n}"),
+                 ((F.percentile_approx(v, 0.75, 1000) - F.percentile_approx(v, 0.25, 1000)) / 1.349)
+                 .alias(f"iqr_{n}"),
+                 F.stddev_pop(v).alias(f"sd_{n}")]
+    return windows_df.groupBy("etype", "key", "wkind").agg(*aggs)
+
+
+def peer_stats(windows_df: Any) -> Any:
+    """Per (etype, peer, wkind, wstart): median and scale of each feature among the peers of that window."""
+    from pyspark.sql import functions as F
+
+    aggs = [F.count(F.lit(1)).alias("peer_n")]
+    for n in BASE_NAMES:
+        v = modelled(n)
+        aggs += [F.percentile_approx(v, 0.5, 1000).alias(f"pmed_{n}"),
+                 ((F.percentile_approx(v, 0.75, 1000) - F.percentile_approx(v, 0.25, 1000)) / 1.349)
+                 .alias(f"piqr_{n}"),
+                 F.stddev_pop(v).alias(f"psd_{n}")]
+    return windows_df.groupBy("etype", "peer", "wkind", "wstart").agg(*aggs)
+
+
+def global_scales(windows_df: Any) -> dict[tuple[str, str, str], float]:
+    """Spread of each modelled feature over all windows of a kind: the floor of per-entity scales."""
+    from pyspark.sql import functions as F
+
+    aggs = [F.stddev_pop(modelled(n)).alias(n) for n in BASE_NAMES]
+    out: dict[tuple[str, str, str], float] = {}
+    for r in windows_df.groupBy("etype", "wkind").agg(*aggs).collect():
+        for n in BASE_NAMES:
+            out[(r["etype"], r["wkind"], n)] = float(r[n] or 0.0)
+    return out
+
+
+def with_deviations(windows_df: Any, selfs: Any, peers: Any, floors: dict[tuple[str, str, str], float]) -> Any:
+    """Add ``v_*`` (modelled value), ``self_*`` and ``peer_*`` (clipped robust z) and the usual values."""
+    from pyspark.sql import functions as F
+
+    df = (windows_df.join(selfs, ["etype", "key", "wkind"], "left")
+          .join(peers, ["etype", "peer", "wkind", "wstart"], "left"))
+    floor_map = F.create_map(*[x for (et, wk, n), v in floors.items()
+                               for x in (F.lit(f"{et}|{wk}|{n}"), F.lit(max(0.25 * v, 0.05)))])
+    cols = []
+    for n in BASE_NAMES:
+        v = modelled(n)
+        fl = F.coalesce(floor_map[F.concat_ws("|", F.col("etype"), F.col("wkind"), F.lit(n))], F.lit(0.05))
+        s_scale = F.greatest(F.coalesce(F.col(f"iqr_{n}"), F.lit(0.0)), F.coalesce(F.col(f"sd_{n}"), F.lit(0.0)) * 0.5, fl)
+        p_scale = F.greatest(F.coalesce(F.col(f"piqr_{n}"), F.lit(0.0)), F.coalesce(F.col(f"psd_{n}"), F.lit(0.0)) * 0.5, fl)
+        selfz = F.when(F.coalesce(F.col("hist_n"), F.lit(0)) >= MIN_HISTORY, (v - F.col(f"med_{n}")) / s_scale)
+        peerz = F.when(F.col("peer_n") >= MIN_PEERS, (v - F.col(f"pmed_{n}")) / p_scale)
+        clip = lambda c: F.greatest(F.lit(-Z_CLIP), F.least(F.lit(Z_CLIP), F.coalesce(c, F.lit(0.0))))  # noqa: E731
+        cols += [v.alias(f"v_{n}"), clip(selfz).alias(f"self_{n}"), clip(peerz).alias(f"peer_{n}"),
+                 F.when(F.coalesce(F.col("hist_n"), F.lit(0)) >= MIN_HISTORY, F.col(f"med_{n}"))
+                 .alias(f"usual_{n}"),
+                 F.when(F.col("peer_n") >= MIN_PEERS, F.col(f"pmed_{n}")).alias(f"peerusual_{n}")]
+    return df.select("etype", "key", "peer", "wkind", "wstart",
+                     F.coalesce(F.col("hist_n"), F.lit(0)).alias("hist_n"),
+                     F.coalesce(F.col("peer_n"), F.lit(0)).alias("peer_n"), *cols)

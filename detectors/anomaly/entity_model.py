@@ -1,0 +1,192 @@
+"""Train and apply the per-entity-window model (one Isolation Forest per entity type and window kind)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.ensemble import IsolationForest
+
+from detectors.anomaly import entity_features as xf
+from detectors.anomaly.errors import EmptyWindowError
+
+
+@dataclass
+class EntityModel:
+    forests: dict[str, IsolationForest]
+    """``"<etype>/<wkind>"`` -> forest over :data:`entity_features.FEATURE_NAMES`."""
+    selfs: pd.DataFrame
+    first_seen: pd.DataFrame
+    popular_domains: list[str]
+    floors: dict[tuple[str, str, str], float]
+    grace_start: datetime
+    tz: str
+    work_hours: tuple[int, int]
+    entity_types: list[str]
+    windows: list[str]
+    feature_schema: str = xf.FEATURE_SCHEMA
+    features: list[str] = field(default_factory=lambda: list(xf.FEATURE_NAMES))
+
+
+def _rows(df: Any, types: list[str]) -> Any:
+    return xf.entity_rows(df.select(*xf.ENTITY_COLUMNS), types)
+
+
+def _popular(df: Any) -> Any:
+    from pyspark.sql import functions as F
+
+    dom = F.lower(F.coalesce(F.when(F.col("url_domain") != "", F.col("url_domain")),
+                             F.when(F.col("destination_domain") != "", F.col("destination_domain"))))
+    src = F.coalesce(F.when(F.col("host_name") != "", F.col("host_name")), F.col("source_ip"))
+    return (df.select(dom.alias("domain"), src.alias("src")).where(F.col("domain").isNotNull())
+            .groupBy("domain").agg(F.countDistinct("src").alias("n"))
+            .where(F.col("n") > xf.RARE_DOMAIN_SOURCES).select("domain"))
+
+
+def fit(spark: Any, df: Any, *, start: datetime, types: list[str], windows: list[str], tz: str,
+        work_hours: tuple[int, int], seed: int, n_estimators: int, max_rows: int,
+        progress: Any = None, exclude: list[tuple[str, str, datetime, datetime]] | None = None,
+        ) -> tuple[EntityModel, dict[str, int]]:
+    """Aggregate the baseline into entity windows, learn their history and fit the forests.
+
+    ``exclude`` lists (entity type, value, start, end) of confirmed-benign verdicts: those windows are
+    left out of the history and of the forests' training sample.
+    """
+    from pyspark.sql import functions as F
+
+    step = progress or (lambda _msg: None)
+    rows = _rows(df, types).persist()
+    step("entity rows")
+    popular = _popular(df).persist()
+    first_seen = rows.where(F.col("domain").isNotNull()).groupBy("etype", "key", "domain").agg(
+        F.min("ts").alias("first_seen"))
+    grace = start + timedelta(days=1)
+    wf = xf.window_features(rows, windows, tz, work_hours, None, popular, grace)
+    if exclude:
+        cond = F.lit(False)
+        for et, val, s, e in exclude:
+            cond = cond | ((F.col("etype") == et) & (F.col("key") == val) & (F.col("wstart") >= F.lit(s))
+                           & (F.col("wstart") < F.lit(e)))
+        wf = wf.where(~cond)
+    wf = wf.persist()
+    n_windows = wf.count()
+    step("window features")
+    if n_windows == 0:
+        raise EmptyWindowError("no entity windows in the training window (no events carry a host, user or agency)")
+    selfs = xf.self_stats(wf).persist()
+    floors = xf.global_scales(wf)
+    dev = xf.with_deviations(wf, selfs, xf.peer_stats(wf), floors)
+    h = F.xxhash64(F.lit(seed), "etype", "key", "wkind", F.col("wstart").cast("string"))
+    dev = dev.withColumn("_h", h)
+    counts = {f"{r['etype']}/{r['wkind']}": int(r["count"])
+              for r in dev.groupBy("etype", "wkind").count().collect()}
+    forests: dict[str, IsolationForest] = {}
+    for group, n in sorted(counts.items()):
+        et, wk = group.split("/")
+        cut = int(min(1.0, max_rows / max(n, 1)) * 1_000_000)
+        pdf = (dev.where((F.col("etype") == et) & (F.col("wkind") == wk)
+                         & (F.pmod(F.col("_h"), F.lit(1_000_000)) < cut))
+               .select("_h", "key", "wstart", *xf.FEATURE_NAMES).toPandas()
+               .sort_values(["_h", "key", "wstart"], kind="mergesort").head(max_rows))
+        if len(pdf) < 10:
+            continue  # too few windows to learn from: this group is not scored (reported in the summary)
+        x = pdf[xf.FEATURE_NAMES].to_numpy(dtype="float64")
+        x = np.nan_to_num(x, nan=0.0, posinf=xf.Z_CLIP, neginf=-xf.Z_CLIP)
+        forests[group] = IsolationForest(n_estimators=n_estimators, max_samples=min(256, len(x)),
+                                         random_state=seed, n_jobs=1).fit(x)
+        step(f"forest {group}")
+    if not forests:
+        raise EmptyWindowError(f"too few entity windows to train on ({counts}); at least 10 per entity type and "
+                               "window kind are needed - widen the training window")
+    model = EntityModel(
+        forests=forests,
+        selfs=selfs.toPandas().sort_values(["etype", "key", "wkind"]).reset_index(drop=True),
+        first_seen=first_seen.toPandas().sort_values(["etype", "key", "domain"]).reset_index(drop=True),
+        popular_domains=sorted(r["domain"] for r in popular.collect()),
+        floors=floors, grace_start=grace, tz=tz, work_hours=work_hours, entity_types=list(types),
+        windows=list(windows))
+    for d in (rows, popular, wf, selfs):
+        d.unpersist()
+    return model, {"entity_windows": n_windows, **{f"windows {k}": v for k, v in counts.items()}}
+
+
+def _spark_frame(spark: Any, pdf: pd.DataFrame, schema: str) -> Any:
+    if len(pdf) == 0:
+        return spark.createDataFrame([], schema)
+    return spark.createDataFrame(pdf)
+
+
+def deviations(spark: Any, df: Any, model: EntityModel) -> tuple[Any, Any]:
+    """Entity windows of ``df`` with their deviations from the model's history and from peers (and the
+    persisted window frame, for the caller to unpersist)."""
+    rows = _rows(df, model.entity_types)
+    first_seen = _spark_frame(spark, model.first_seen,
+                              "etype string, key string, domain string, first_seen timestamp")
+    popular = _spark_frame(spark, pd.DataFrame({"domain": model.popular_domains}), "domain string")
+    wf = xf.window_features(rows, model.windows, model.tz, model.work_hours, first_seen, popular,
+                            model.grace_start).persist()
+    selfs = spark.createDataFrame(model.selfs)
+    dev = xf.with_deviations(wf, selfs, xf.peer_stats(wf), model.floors)
+    return dev, wf
+
+
+def score_udf(model_bc: Any) -> Any:
+    from pyspark.sql.functions import pandas_udf
+
+    @pandas_udf("double")  # type: ignore[call-overload]
+    def _score(batch: pd.DataFrame) -> pd.Series:
+        m: EntityModel = model_bc.value
+        out = np.full(len(batch), np.nan)
+        groups = (batch["etype"].astype(str) + "/" + batch["wkind"].astype(str)).to_numpy()
+        x = np.nan_to_num(batch[xf.FEATURE_NAMES].to_numpy(dtype="float64"), nan=0.0,
+                          posinf=xf.Z_CLIP, neginf=-xf.Z_CLIP)
+        for g in np.unique(groups):
+            forest = m.forests.get(str(g))
+            if forest is None:
+                continue
+            sel = groups == g
+            out[sel] = -forest.score_samples(x[sel])
+        return pd.Series(out)
+
+    return _score
+
+
+UNIT = {"host": "this host", "user": "this user", "agency": "this agency"}
+
+
+def explain(row: dict[str, Any], top: int = 3) -> list[dict[str, Any]]:
+    """Features furthest above the entity's own usual value (or its peers'), in words."""
+    from detectors.anomaly.event_features import describe_value
+
+    cand = []
+    for n, label, kind in xf.BASE:
+        s, p = float(row.get(f"self_{n}") or 0.0), float(row.get(f"peer_{n}") or 0.0)
+        z, ref = (s, "self") if s >= p else (p, "peer")
+        if z > 1.0:
+            cand.append((z, n, label, kind, ref))
+    cand.sort(key=lambda c: c[0], reverse=True)
+    out = []
+    for z, n, label, kind, ref in cand[:top]:
+        value = raw_value(row, n)
+        usual_m = row.get(f"usual_{n}") if ref == "self" else row.get(f"peerusual_{n}")
+        usual = float(np.expm1(usual_m)) if (usual_m is not None and n in xf.LOGGED) else usual_m
+        who = UNIT.get(str(row["etype"]), "this entity") if ref == "self" else \
+            f"its peers ({row['peer']}) in the same {row['wkind']}"
+        fmt = "bytes" if kind == "bytes" else ("count" if kind == "count" else "plain")
+        text = f"{label} {describe_value(fmt, value)}"
+        if usual is not None:
+            text += f" vs a usual {describe_value(fmt, float(usual))} for {who}"
+        out.append({"feature": n, "value": value, "usual": None if usual is None else float(usual),
+                    "compared_with": ref, "deviation": round(z, 2), "text": text})
+    return out
+
+
+def raw_value(row: dict[str, Any], n: str) -> float:
+    """The window's value of base feature ``n`` (undoing the log of counts and bytes)."""
+    v = row.get(f"v_{n}")
+    if v is None:
+        return float("nan")
+    return round(float(np.expm1(v)) if n in xf.LOGGED else float(v), 4)

@@ -1,0 +1,621 @@
+"""Compile a Sigma rule's detection into Python closures over plain dict events.
+
+pySigma parses the rule and applies the value modifiers (``contains``, ``base64``,
+``windash``...), so values arrive here already transformed into typed objects
+(``SigmaString`` with wildcards, ``SigmaRegularExpression``, ``SigmaCIDRExpression``...).
+We turn each into a small matcher and, alongside, compute the rule's *required
+literals*: a set of lower-case strings of which at least one must occur in the
+event's values for the rule to possibly match (``None`` when no such set exists,
+e.g. under ``not`` or for a CIDR). The engine feeds these to an Aho-Corasick
+automaton so that an event is only evaluated against rules that can match it.
+
+Semantics (Sigma specification): string comparisons are case-insensitive unless
+``cased``; ``*`` and ``?`` are wildcards; a list of values is OR-linked unless
+``all``; a map is AND-linked; a list of maps is OR-linked; keywords (no field)
+search every string value of the event; a list-valued event field matches when
+any element does; ``null`` matches an absent or null field. Regular expressions
+run under RE2 (linear time), so a hostile pattern cannot stall the pipeline;
+patterns RE2 cannot compile (back-references, look-around) reject the rule.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from functools import lru_cache
+from itertools import product
+from typing import Any
+
+import re2
+from sigma.conditions import (
+    ConditionAND,
+    ConditionIdentifier,
+    ConditionItem,
+    ConditionNOT,
+    ConditionOR,
+    ConditionSelector,
+)
+from sigma.rule import SigmaDetection, SigmaDetectionItem
+from sigma.types import (
+    CompareOperators,
+    Placeholder,
+    SigmaBool,
+    SigmaCasedString,
+    SigmaCIDRExpression,
+    SigmaCompareExpression,
+    SigmaExists,
+    SigmaExpansion,
+    SigmaFieldReference,
+    SigmaNull,
+    SigmaNumber,
+    SigmaRegularExpression,
+    SigmaRegularExpressionFlag,
+    SigmaString,
+    SigmaTimestampPart,
+    SigmaType,
+    SpecialChars,
+    TimestampPart,
+)
+
+from . import logsources
+from .logsources import LogsourceKey
+
+Event = dict[str, Any]
+Matcher = Callable[[Event], bool]
+ValueMatcher = Callable[[Any, Event], bool]
+#: At least one of these lower-case literals occurs in a matching event; ``None``: no such guarantee.
+Req = frozenset[str] | None
+
+MISSING: Any = object()
+_RE2_OPTIONS = re2.Options()
+_RE2_OPTIONS.log_errors = False
+MIN_LITERAL = 2  # shorter literals hit almost every event and are worth nothing as a filter
+
+
+class CompileError(ValueError):
+    """A rule feature we cannot evaluate faithfully; the message is shown to the rule author."""
+
+
+def to_str(v: Any) -> str | None:
+    """The string form of a scalar event value used for string comparisons (and the prefilter)."""
+    if isinstance(v, str):
+        return v
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (int, float)):
+        return str(v)
+    return None
+
+
+def iter_scalars(doc: Any) -> Iterator[Any]:
+    """Every scalar leaf of an event (list elements included)."""
+    if isinstance(doc, dict):
+        for v in doc.values():
+            yield from iter_scalars(v)
+    elif isinstance(doc, list):
+        for v in doc:
+            yield from iter_scalars(v)
+    elif doc is not None:
+        yield doc
+
+
+def compile_re2(pattern: str) -> Any:
+    try:
+        return re2.compile(pattern, _RE2_OPTIONS)
+    except Exception as exc:  # re2 raises its own error type
+        msg = exc.args[0].decode() if exc.args and isinstance(exc.args[0], bytes) else str(exc)
+        raise CompileError(f"regular expression not supported by RE2 (linear-time engine): {msg}: {pattern!r}") from None
+
+
+# ---------------------------------------------------------------- literals
+
+
+def _best(reqs: list[Req]) -> Req:
+    """For AND: the most selective requirement among the children."""
+    best: Req = None
+    best_score = (-1, 0)
+    for r in reqs:
+        if r is None:
+            continue
+        score = (min(len(x) for x in r), -len(r))
+        if score > best_score:
+            best, best_score = r, score
+    return best
+
+
+def _union(reqs: list[Req]) -> Req:
+    """For OR: every child must carry a requirement."""
+    out: set[str] = set()
+    for r in reqs:
+        if r is None:
+            return None
+        out |= r
+    return frozenset(out)
+
+
+def _string_literal(s: SigmaString) -> Req:
+    parts = [p.lower() for p in s.s if isinstance(p, str)]
+    if not parts:
+        return None
+    lit = max(parts, key=len)
+    return frozenset({lit}) if len(lit) >= MIN_LITERAL else None
+
+
+@lru_cache(maxsize=4096)
+def regex_literal(pattern: str) -> str | None:
+    """Longest run of literal characters every match of ``pattern`` must contain (top level only)."""
+    try:
+        parsed = re._parser.parse(pattern)  # type: ignore[attr-defined]
+    except Exception:
+        return None
+    literal_op = re._constants.LITERAL  # type: ignore[attr-defined]
+    best, run = "", []
+    for op, arg in parsed:
+        if op is literal_op:
+            run.append(chr(arg))
+            continue
+        if len(run) > len(best):
+            best = "".join(run)
+        run = []
+    if len(run) > len(best):
+        best = "".join(run)
+    best = best.lower()
+    return best if len(best) >= MIN_LITERAL else None
+
+
+# ---------------------------------------------------------------- values
+
+
+def _wild_regex(s: SigmaString, lower: bool) -> str:
+    out = []
+    for p in s.s:
+        if p is SpecialChars.WILDCARD_MULTI:
+            out.append(".*")
+        elif p is SpecialChars.WILDCARD_SINGLE:
+            out.append(".")
+        elif isinstance(p, str):
+            out.append(re.escape(p.lower() if lower else p))
+    return r"(?s)\A" + "".join(out) + r"\z"
+
+
+def _to_float(x: Any) -> float | None:
+    if isinstance(x, bool):
+        return None
+    if isinstance(x, (int, float)):
+        return float(x)
+    if isinstance(x, str):
+        try:
+            return float(x.strip())
+        except ValueError:
+            return None
+    return None
+
+
+_TS_PARTS: dict[TimestampPart, Callable[[datetime], int]] = {
+    TimestampPart.MINUTE: lambda d: d.minute,
+    TimestampPart.HOUR: lambda d: d.hour,
+    TimestampPart.DAY: lambda d: d.day,
+    TimestampPart.WEEK: lambda d: d.isocalendar()[1],
+    TimestampPart.MONTH: lambda d: d.month,
+    TimestampPart.YEAR: lambda d: d.year,
+}
+
+
+def _parse_dt(x: Any) -> datetime | None:
+    if isinstance(x, datetime):
+        return x
+    if isinstance(x, str):
+        try:
+            return datetime.fromisoformat(x.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+    return None
+
+
+class Compiler:
+    """Compiles detections of one rule under one logsource's field mapping."""
+
+    def __init__(self, key: LogsourceKey | None, *, field_mapping: bool = True,
+                 placeholders: dict[str, list[str]] | None = None) -> None:
+        self.key = key if field_mapping else None
+        self.placeholders = placeholders or {}
+        self._accessors: dict[str, Callable[[Event], Any]] = {}
+
+    # -- fields
+
+    def accessor(self, field: str) -> Callable[[Event], Any]:
+        acc = self._accessors.get(field)
+        if acc is None:
+            acc = make_accessor(logsources.field_paths(self.key, field))
+            self._accessors[field] = acc
+        return acc
+
+    # -- values
+
+    def _expand_placeholders(self, s: SigmaString) -> list[SigmaString]:
+        if not any(isinstance(p, Placeholder) for p in s.s):
+            return [s]
+        choices: list[list[Any]] = []
+        for p in s.s:
+            if isinstance(p, Placeholder):
+                vals = self.placeholders.get(p.name)
+                if not vals:
+                    raise CompileError(f"placeholder %{p.name}% (expand modifier) has no configured value")
+                choices.append([SigmaString(str(v)) for v in vals])
+            else:
+                choices.append([p])
+        out = []
+        for combo in product(*choices):
+            acc = SigmaString("")
+            for part in combo:
+                acc = acc + part
+            out.append(SigmaCasedString.from_sigma_string(acc) if isinstance(s, SigmaCasedString) else acc)
+        return out
+
+    def string_values(self, values: list[SigmaString]) -> tuple[ValueMatcher, Req]:
+        """One matcher for OR-linked strings, grouping them so a value is lowered once."""
+        eq: set[str] = set()
+        sw: list[str] = []
+        ew: list[str] = []
+        cont: list[str] = []
+        rx: list[Any] = []
+        cased: list[ValueMatcher] = []
+        reqs: list[Req] = []
+        for s0 in values:
+            for s in self._expand_placeholders(s0):
+                reqs.append(_string_literal(s))
+                parts = s.s
+                is_cased = isinstance(s, SigmaCasedString)
+                if is_cased:
+                    cased.append(self._cased(s))
+                    continue
+                inner = parts
+                lead = bool(inner) and inner[0] is SpecialChars.WILDCARD_MULTI
+                trail = len(inner) > int(lead) and inner[-1] is SpecialChars.WILDCARD_MULTI
+                core = inner[int(lead): len(inner) - int(trail)]
+                if not core and (lead or trail):
+                    # '*' alone: any value (including empty string)
+                    rx.append(compile_re2(r"(?s)\A.*\z"))
+                elif all(isinstance(p, str) for p in core):
+                    lit = "".join(p for p in core if isinstance(p, str)).lower()
+                    if lead and trail:
+                        cont.append(lit)
+                    elif lead:
+                        ew.append(lit)
+                    elif trail:
+                        sw.append(lit)
+                    else:
+                        eq.add(lit)
+                else:
+                    rx.append(compile_re2(_wild_regex(s, lower=True)))
+        swt, ewt = tuple(sw), tuple(ew)
+        contt = tuple(cont)
+        rxt = tuple(r.search for r in rx)
+        casedt = tuple(cased)
+
+        def m(x: Any, ev: Event) -> bool:
+            s = to_str(x)
+            if s is None:
+                return False
+            if casedt:
+                for c in casedt:
+                    if c(s, ev):
+                        return True
+            low = s.lower()
+            if low in eq:
+                return True
+            if swt and low.startswith(swt):
+                return True
+            if ewt and low.endswith(ewt):
+                return True
+            for c in contt:
+                if c in low:
+                    return True
+            for r in rxt:
+                if r(low) is not None:
+                    return True
+            return False
+
+        return m, _union(reqs)
+
+    def _cased(self, s: SigmaString) -> ValueMatcher:
+        parts = s.s
+        if all(isinstance(p, str) for p in parts):
+            lit = "".join(p for p in parts if isinstance(p, str))
+            return lambda x, ev: x == lit
+        r = compile_re2(_wild_regex(s, lower=False)).search
+        return lambda x, ev: r(x) is not None
+
+    def value(self, v: SigmaType) -> tuple[ValueMatcher, Req]:
+        if isinstance(v, SigmaString):
+            return self.string_values([v])
+        if isinstance(v, SigmaExpansion):
+            subs = [self.value(x) for x in v.values]
+            fns = tuple(f for f, _ in subs)
+            return (lambda x, ev: any(f(x, ev) for f in fns)), _union([r for _, r in subs])
+        if isinstance(v, SigmaRegularExpression):
+            pat = str(v.regexp)
+            flags = "".join(c for f, c in ((SigmaRegularExpressionFlag.IGNORECASE, "i"),
+                                           (SigmaRegularExpressionFlag.MULTILINE, "m"),
+                                           (SigmaRegularExpressionFlag.DOTALL, "s")) if f in v.flags)
+            search = compile_re2((f"(?{flags})" if flags else "") + pat).search
+            lit = regex_literal(pat)
+
+            def mre(x: Any, ev: Event) -> bool:
+                s = to_str(x)
+                return s is not None and search(s) is not None
+
+            return mre, (frozenset({lit}) if lit else None)
+        if isinstance(v, SigmaTimestampPart):
+            part = _TS_PARTS[v.timestamp_part]
+            want = v.number
+
+            def mts(x: Any, ev: Event) -> bool:
+                d = _parse_dt(x)
+                return d is not None and part(d) == want
+
+            return mts, None
+        if isinstance(v, SigmaBool):
+            b = bool(v.boolean)
+
+            def mbool(x: Any, ev: Event) -> bool:
+                if isinstance(x, bool):
+                    return x is b
+                return isinstance(x, str) and x.lower() == ("true" if b else "false")
+
+            return mbool, None
+        if isinstance(v, SigmaNumber):
+            n = v.number
+            ns = str(n)
+
+            def mnum(x: Any, ev: Event) -> bool:
+                if isinstance(x, bool):
+                    return False
+                if isinstance(x, (int, float)):
+                    return x == n
+                if isinstance(x, str):
+                    if x == ns:
+                        return True
+                    f = _to_float(x)
+                    return f is not None and f == n
+                return False
+
+            lit = ns if isinstance(n, int) and len(ns) >= MIN_LITERAL else None
+            return mnum, (frozenset({lit}) if lit else None)
+        if isinstance(v, SigmaCompareExpression):
+            n = v.number.number
+            op = v.op
+            cmp: Callable[[float], bool] = {
+                CompareOperators.LT: lambda f: f < n, CompareOperators.LTE: lambda f: f <= n,
+                CompareOperators.GT: lambda f: f > n, CompareOperators.GTE: lambda f: f >= n,
+            }.get(op, lambda f: f != n)
+
+            def mcmp(x: Any, ev: Event) -> bool:
+                f = _to_float(x)
+                return f is not None and cmp(f)
+
+            return mcmp, None
+        if isinstance(v, SigmaCIDRExpression):
+            net = v.network
+
+            def mcidr(x: Any, ev: Event) -> bool:
+                if not isinstance(x, str):
+                    return False
+                try:
+                    return ipaddress.ip_address(x.strip()) in net
+                except ValueError:
+                    return False
+
+            return mcidr, None
+        if isinstance(v, SigmaFieldReference):
+            other = self.accessor(v.field)
+            sw_, ew_ = v.starts_with, v.ends_with
+
+            def mref(x: Any, ev: Event) -> bool:
+                o = other(ev)
+                if o is MISSING or o is None:
+                    return False
+                xs, os_ = to_str(x), to_str(o)
+                if xs is None or os_ is None:
+                    return x == o
+                xs, os_ = xs.lower(), os_.lower()
+                if sw_ and ew_:
+                    return os_ in xs
+                if sw_:
+                    return xs.startswith(os_)
+                if ew_:
+                    return xs.endswith(os_)
+                return xs == os_
+
+            return mref, None
+        raise CompileError(f"value type {type(v).__name__} is not supported")
+
+    # -- detection items
+
+    def item(self, it: SigmaDetectionItem) -> tuple[Matcher, Req]:
+        values = list(it.value)
+        and_linked = it.value_linking is ConditionAND and len(values) > 1
+        if any(isinstance(v, SigmaNull) for v in values) or any(isinstance(v, SigmaExists) for v in values):
+            m, req = self._null_exists_item(it, values, and_linked)
+        else:
+            vm, req = self._values(values, and_linked)
+            if it.field is None:
+                m = self._keyword(values, and_linked)
+            else:
+                m = self._field(self.accessor(it.field), vm, values, and_linked)
+        if it.negated:
+            inner = m
+            return (lambda ev: not inner(ev)), None
+        return m, req
+
+    def _values(self, values: list[SigmaType], and_linked: bool) -> tuple[ValueMatcher, Req]:
+        if not and_linked:
+            strs = [v for v in values if isinstance(v, SigmaString)]
+            others = [self.value(v) for v in values if not isinstance(v, SigmaString)]
+            parts: list[tuple[ValueMatcher, Req]] = []
+            if strs:
+                parts.append(self.string_values(strs))
+            parts.extend(others)
+            if len(parts) == 1:
+                return parts[0]
+            fns = tuple(f for f, _ in parts)
+            return (lambda x, ev: any(f(x, ev) for f in fns)), _union([r for _, r in parts])
+        subs = [self.value(v) for v in values]
+        fns = tuple(f for f, _ in subs)
+        return (lambda x, ev: all(f(x, ev) for f in fns)), _best([r for _, r in subs])
+
+    def _field(self, get: Callable[[Event], Any], vm: ValueMatcher, values: list[SigmaType],
+               and_linked: bool) -> Matcher:
+        if and_linked:
+            subs = tuple(self.value(v)[0] for v in values)
+
+            def m_all(ev: Event) -> bool:
+                x = get(ev)
+                if x is MISSING or x is None:
+                    return False
+                xs = x if isinstance(x, list) else [x]
+                return all(any(f(e, ev) for e in xs) for f in subs)
+
+            return m_all
+
+        def m(ev: Event) -> bool:
+            x = get(ev)
+            if x is MISSING or x is None:
+                return False
+            if isinstance(x, list):
+                return any(vm(e, ev) for e in x)
+            return vm(x, ev)
+
+        return m
+
+    def _keyword(self, values: list[SigmaType], and_linked: bool) -> Matcher:
+        subs = tuple(self.value(v)[0] for v in values) if and_linked else (self._values(values, False)[0],)
+
+        def m(ev: Event) -> bool:
+            scalars = [s for s in iter_scalars(ev) if isinstance(s, str)]
+            return all(any(f(s, ev) for s in scalars) for f in subs)
+
+        return m
+
+    def _null_exists_item(self, it: SigmaDetectionItem, values: list[SigmaType],
+                          and_linked: bool) -> tuple[Matcher, Req]:
+        if it.field is None:
+            raise CompileError("null/exists without a field name")
+        get = self.accessor(it.field)
+        others = [v for v in values if not isinstance(v, (SigmaNull, SigmaExists))]
+        om = self._field(get, *self._values(others, and_linked)[:1], others, and_linked) if others else None
+        checks: list[Matcher] = []
+        for v in values:
+            if isinstance(v, SigmaNull):
+                checks.append(lambda ev: get(ev) in (MISSING, None))
+            elif isinstance(v, SigmaExists):
+                want = bool(v.exists)
+                checks.append(lambda ev, want=want: (get(ev) not in (MISSING, None)) is want)  # type: ignore[misc]
+        if om is not None:
+            checks.append(om)
+        fns = tuple(checks)
+        if and_linked:
+            return (lambda ev: all(f(ev) for f in fns)), None
+        return (lambda ev: any(f(ev) for f in fns)), None
+
+    def detection(self, det: SigmaDetection) -> tuple[Matcher, Req]:
+        subs: list[tuple[Matcher, Req]] = []
+        for it in det.detection_items:
+            subs.append(self.detection(it) if isinstance(it, SigmaDetection) else self.item(it))
+        fns = tuple(f for f, _ in subs)
+        if len(fns) == 1:
+            return subs[0]
+        if det.item_linking is ConditionOR:
+            return (lambda ev: any(f(ev) for f in fns)), _union([r for _, r in subs])
+        # evaluate the cheapest-to-reject items first: those with literals tend to fail fast
+        return (lambda ev: all(f(ev) for f in fns)), _best([r for _, r in subs])
+
+    # -- condition
+
+    def condition(self, node: Any, dets: dict[str, tuple[Matcher, Req]]) -> tuple[Matcher, Req]:
+        if isinstance(node, ConditionIdentifier):
+            name = node.identifier
+            if name not in dets:
+                raise CompileError(f"condition names a detection that does not exist: {name!r}")
+            return dets[name]
+        if isinstance(node, ConditionSelector):
+            pat = node.pattern
+            if pat == "them":
+                names = [n for n in dets if not n.startswith("_")]
+            else:
+                rx = re.compile(re.escape(pat).replace(r"\*", ".*"))
+                names = [n for n in dets if rx.fullmatch(n) and (pat.startswith("_") or not n.startswith("_"))]
+            if not names:
+                raise CompileError(f"condition selector '{' '.join(node.args)}' matches no detection")
+            subs = [dets[n] for n in names]
+            fns = tuple(f for f, _ in subs)
+            if node.cond_class is ConditionAND:
+                return (lambda ev: all(f(ev) for f in fns)), _best([r for _, r in subs])
+            return (lambda ev: any(f(ev) for f in fns)), _union([r for _, r in subs])
+        if isinstance(node, ConditionNOT):
+            inner, _ = self.condition(node.args[0], dets)
+            return (lambda ev: not inner(ev)), None
+        if isinstance(node, (ConditionAND, ConditionOR)):
+            subs = [self.condition(a, dets) for a in node.args]
+            fns = tuple(f for f, _ in subs)
+            if isinstance(node, ConditionAND):
+                if len(fns) == 2:
+                    a, b = fns
+                    return (lambda ev: a(ev) and b(ev)), _best([r for _, r in subs])
+                return (lambda ev: all(f(ev) for f in fns)), _best([r for _, r in subs])
+            return (lambda ev: any(f(ev) for f in fns)), _union([r for _, r in subs])
+        if isinstance(node, ConditionItem):
+            raise CompileError(f"condition element {type(node).__name__} is not supported")
+        raise CompileError(f"condition element {node!r} is not supported")
+
+
+def make_accessor(paths: list[str]) -> Callable[[Event], Any]:
+    """A getter trying ``paths`` in order (literal dotted keys first, then nesting); ``MISSING`` if none."""
+    split = [(p, tuple(p.split("."))) for p in paths]
+
+    def get_one(ev: Event, p: str, parts: tuple[str, ...]) -> Any:
+        if p in ev:
+            return ev[p]
+        cur: Any = ev
+        for part in parts:
+            if not isinstance(cur, dict):
+                return MISSING
+            cur = cur.get(part, MISSING)
+            if cur is MISSING:
+                return MISSING
+        return cur
+
+    if len(split) == 1:
+        p0, parts0 = split[0]
+        return lambda ev: get_one(ev, p0, parts0)
+
+    def get(ev: Event) -> Any:
+        for p, parts in split:
+            v = get_one(ev, p, parts)
+            if v is not MISSING:
+                return v
+        return MISSING
+
+    return get
+
+
+def detection_fields(det: SigmaDetection) -> list[str | None]:
+    """Field names a detection uses (``None`` for keywords), for match explanations."""
+    out: list[str | None] = []
+    for it in det.detection_items:
+        if isinstance(it, SigmaDetection):
+            out.extend(detection_fields(it))
+        elif it.field not in out:
+            out.append(it.field)
+    return out
+
+
+def parse_condition(cond: Any) -> Any:
+    """The raw parse tree of a condition string (identifiers unresolved)."""
+    return cond.parse(postprocess=False)
+
+
+__all__ = ["MISSING", "CompileError", "Compiler", "ConditionOR", "Req", "detection_fields", "iter_scalars",
+           "make_accessor", "parse_condition", "to_str"]

@@ -1,0 +1,336 @@
+"""Sigma logsources and taxonomy fields, mapped onto this project's ECS events.
+
+Two questions are answered here, both from tables (no per-rule code):
+
+* which events a rule's ``logsource`` (product / category / service) applies to:
+  :func:`event_keys` lists the logsource keys an event belongs to, and
+  :func:`rule_key` normalises a rule's logsource or says why it is unsupported;
+* where a Sigma field lives in our events: :func:`field_paths` gives the
+  candidate dotted paths for a field under a logsource (the first present wins).
+
+Windows events come from the winlog parser in Winlogbeat shape: EventData under
+``winlog.event_data.<Name>``, ``winlog.channel``, ``winlog.event_id``,
+``winlog.provider_name``. Linux, firewall, proxy and web server events are ECS
+(Elastic's conventions, e.g. proxy ``c-uri`` -> ``url.original``).
+A field that no table names is looked up as written, so rules may use ECS names
+(``source.ip``) directly.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sigma.pipelines.common import windows_logsource_mapping
+
+LogsourceKey = tuple[str | None, str | None, str | None]  # (product, category, service)
+
+SYSMON = "microsoft-windows-sysmon/operational"
+PS_OP = "microsoft-windows-powershell/operational"
+PS_CORE = "powershellcore/operational"
+PS_CLASSIC = "windows powershell"
+
+#: Windows category -> (channel, event ids) pairs that produce it.
+WINDOWS_CATEGORIES: dict[str, list[tuple[str, frozenset[int]]]] = {
+    "process_creation": [(SYSMON, frozenset({1})), ("security", frozenset({4688}))],
+    "file_change": [(SYSMON, frozenset({2}))],
+    "network_connection": [(SYSMON, frozenset({3}))],
+    "sysmon_status": [(SYSMON, frozenset({4, 16}))],
+    "process_termination": [(SYSMON, frozenset({5}))],
+    "driver_load": [(SYSMON, frozenset({6}))],
+    "image_load": [(SYSMON, frozenset({7}))],
+    "create_remote_thread": [(SYSMON, frozenset({8}))],
+    "raw_access_thread": [(SYSMON, frozenset({9}))],
+    "process_access": [(SYSMON, frozenset({10}))],
+    "file_event": [(SYSMON, frozenset({11}))],
+    "registry_add": [(SYSMON, frozenset({12}))],
+    "registry_delete": [(SYSMON, frozenset({12}))],
+    "registry_set": [(SYSMON, frozenset({13}))],
+    "registry_rename": [(SYSMON, frozenset({14}))],
+    "registry_event": [(SYSMON, frozenset({12, 13, 14}))],
+    "create_stream_hash": [(SYSMON, frozenset({15}))],
+    "pipe_created": [(SYSMON, frozenset({17, 18}))],
+    "wmi_event": [(SYSMON, frozenset({19, 20, 21}))],
+    "dns_query": [(SYSMON, frozenset({22}))],
+    "file_delete": [(SYSMON, frozenset({23, 26}))],
+    "clipboard_change": [(SYSMON, frozenset({24}))],
+    "process_tampering": [(SYSMON, frozenset({25}))],
+    "file_block_executable": [(SYSMON, frozenset({27}))],
+    "file_block_shredding": [(SYSMON, frozenset({28}))],
+    "file_executable_detected": [(SYSMON, frozenset({29}))],
+    "sysmon_error": [(SYSMON, frozenset({255}))],
+    "ps_module": [(PS_OP, frozenset({4103})), (PS_CORE, frozenset({4103}))],
+    "ps_script": [(PS_OP, frozenset({4104})), (PS_CORE, frozenset({4104}))],
+    "ps_classic_start": [(PS_CLASSIC, frozenset({400}))],
+    "ps_classic_provider_start": [(PS_CLASSIC, frozenset({600}))],
+    "ps_classic_script": [(PS_CLASSIC, frozenset({800}))],
+}
+
+
+def _channels(v: str | list[str]) -> list[str]:
+    return [c.lower() for c in ([v] if isinstance(v, str) else v)]
+
+
+#: Windows service -> channels (lower case).
+WINDOWS_SERVICES: dict[str, list[str]] = {k: _channels(v) for k, v in windows_logsource_mapping.items()}
+WINDOWS_SERVICES["sysmon"] = [SYSMON]
+
+_CHANNEL_SERVICES: dict[str, list[str]] = {}
+for _svc, _chs in WINDOWS_SERVICES.items():
+    for _ch in _chs:
+        _CHANNEL_SERVICES.setdefault(_ch, []).append(_svc)
+_CHANNEL_EID_CATEGORIES: dict[tuple[str, int], list[str]] = {}
+for _cat, _pairs in WINDOWS_CATEGORIES.items():
+    for _ch, _ids in _pairs:
+        for _eid in _ids:
+            _CHANNEL_EID_CATEGORIES.setdefault((_ch, _eid), []).append(_cat)
+
+LINUX_SERVICES = {"sshd", "sudo", "auth", "cron", "auditd", "syslog", "clamav", "vsftpd", "guacamole"}
+LINUX_CATEGORIES = {"process_creation", "network_connection", "file_event"}
+#: Categories that are not tied to one product.
+NETWORK_CATEGORIES = {"firewall", "proxy", "webserver", "dns"}
+#: event.module values -> product names a rule may use for them.
+VENDOR_PRODUCTS: dict[str, tuple[str, ...]] = {
+    "fortinet": ("fortigate", "fortios", "fortinet"),
+    "fortigate": ("fortigate", "fortios", "fortinet"),
+    "panw": ("paloalto", "panos"),
+    "panos": ("paloalto", "panos"),
+    "cisco": ("cisco_asa", "asa"),
+    "cisco_asa": ("cisco_asa", "asa"),
+    "pfsense": ("pfsense",),
+    "iptables": ("iptables", "netfilter"),
+    "squid": ("squid",),
+    "nginx": ("nginx",),
+    "apache": ("apache",),
+}
+VENDOR_PRODUCT_NAMES = {p for names in VENDOR_PRODUCTS.values() for p in names}
+FIREWALL_MODULES = {"fortinet", "fortigate", "panw", "panos", "cisco", "cisco_asa", "pfsense", "iptables"}
+PROXY_MODULES = {"squid"}
+WEB_MODULES = {"nginx", "apache", "iis"}
+LINUX_MODULES = {"auth", "system", "auditd", "syslog", "linux", "sshd", "sudo", "cron"}
+LINUX_AUTH_PROCESSES = {"sshd", "sudo", "su", "login", "passwd", "useradd", "groupadd", "usermod", "userdel",
+                        "chpasswd", "systemd-logind", "gpasswd", "chage", "unix_chkpwd", "polkitd", "pkexec"}
+
+
+class UnsupportedLogsource(ValueError):
+    pass
+
+
+def _norm(v: Any) -> str | None:
+    return str(v).strip().lower() if v not in (None, "") else None
+
+
+def rule_key(product: Any, category: Any, service: Any) -> LogsourceKey:
+    """The normalised key of a rule's logsource; raises :class:`UnsupportedLogsource` with the reason."""
+    p, c, s = _norm(product), _norm(category), _norm(service)
+    desc = "/".join(f"{k}={v}" for k, v in (("product", p), ("category", c), ("service", s)) if v)
+    if p == "windows":
+        if c is not None and c not in WINDOWS_CATEGORIES:
+            raise UnsupportedLogsource(f"unsupported logsource: windows category {c!r} ({desc})")
+        if s is not None and s not in WINDOWS_SERVICES:
+            raise UnsupportedLogsource(f"unsupported logsource: windows service {s!r} ({desc})")
+    elif p == "linux":
+        if c is not None and c not in LINUX_CATEGORIES:
+            raise UnsupportedLogsource(f"unsupported logsource: linux category {c!r} ({desc})")
+        if s is not None and s not in LINUX_SERVICES:
+            raise UnsupportedLogsource(f"unsupported logsource: linux service {s!r} ({desc})")
+    elif p is None or p in VENDOR_PRODUCT_NAMES:
+        if c is not None and c not in NETWORK_CATEGORIES:
+            raise UnsupportedLogsource(f"unsupported logsource: category {c!r} ({desc or 'empty'})")
+        if s is not None:
+            raise UnsupportedLogsource(f"unsupported logsource: service {s!r} ({desc})")
+    else:
+        raise UnsupportedLogsource(f"unsupported logsource: product {p!r} ({desc})")
+    return (p, c, s)
+
+
+def _get(doc: dict[str, Any], path: str) -> Any:
+    if path in doc:
+        return doc[path]
+    cur: Any = doc
+    for part in path.split("."):
+        if not isinstance(cur, dict):
+            return None
+        cur = cur.get(part)
+        if cur is None:
+            return None
+    return cur
+
+
+def _as_list(v: Any) -> list[Any]:
+    if v is None:
+        return []
+    return v if isinstance(v, list) else [v]
+
+
+def _event_id(v: Any) -> int | None:
+    if isinstance(v, int):
+        return v
+    try:
+        return int(str(v))
+    except (TypeError, ValueError):
+        return None
+
+
+def event_dimensions(event: dict[str, Any]) -> tuple[set[str], set[str], set[str]]:
+    """(products, categories, services) an event belongs to."""
+    products: set[str] = set()
+    cats: set[str] = set()
+    svcs: set[str] = set()
+    winlog = event.get("winlog")
+    if isinstance(winlog, dict):
+        products.add("windows")
+        ch = winlog.get("channel")
+        if isinstance(ch, str):
+            chl = ch.lower()
+            svcs.update(_CHANNEL_SERVICES.get(chl, ()))
+            eid = _event_id(winlog.get("event_id"))
+            if eid is not None:
+                cats.update(_CHANNEL_EID_CATEGORIES.get((chl, eid), ()))
+        return products, cats, svcs
+    ev = event.get("event")
+    ev = ev if isinstance(ev, dict) else {}
+    module = _norm(ev.get("module"))
+    dataset = _norm(ev.get("dataset")) or ""
+    ecat = {str(c).lower() for c in _as_list(ev.get("category"))}
+    etype = {str(c).lower() for c in _as_list(ev.get("type"))}
+    otype = _norm(_get(event, "observer.type"))
+    if module in VENDOR_PRODUCTS:
+        products.update(VENDOR_PRODUCTS[module])
+    os_type = _norm(_get(event, "host.os.type")) or _norm(_get(event, "host.os.family"))
+    pname = _get(event, "process.name")
+    pname_l = pname.lower() if isinstance(pname, str) else None
+    if module in LINUX_MODULES or os_type == "linux":
+        products.add("linux")
+        svcs.add("syslog")
+        if module == "auditd":
+            svcs.add("auditd")
+        if pname_l in ("sshd", "sudo", "cron", "vsftpd"):
+            svcs.add(pname_l)
+        if pname_l in LINUX_AUTH_PROCESSES or dataset.endswith(".auth") or module == "auth":
+            svcs.add("auth")
+        if "process" in ecat and "start" in etype:
+            cats.add("process_creation")
+        if "network" in ecat and ("connection" in etype or "start" in etype):
+            cats.add("network_connection")
+        if "file" in ecat and ("creation" in etype or "change" in etype):
+            cats.add("file_event")
+        return products, cats, svcs
+    if module in PROXY_MODULES or otype == "proxy":
+        cats.add("proxy")
+    elif module in WEB_MODULES:
+        cats.add("webserver")
+    elif otype == "firewall" or module in FIREWALL_MODULES or "network" in ecat:
+        cats.add("firewall")
+    if _get(event, "dns.question.name") is not None:
+        cats.add("dns")
+    return products, cats, svcs
+
+
+def event_keys(event: dict[str, Any]) -> list[LogsourceKey]:
+    """Every logsource key (with ``None`` wildcards) the event satisfies."""
+    products, cats, svcs = event_dimensions(event)
+    ps: list[str | None] = [None, *products]
+    cs: list[str | None] = [None, *cats]
+    ss: list[str | None] = [None, *svcs]
+    return [(p, c, s) for p in ps for c in cs for s in ss]
+
+
+# ---------------------------------------------------------------- field mapping
+
+_WINDOWS_COMMON: dict[str, list[str]] = {
+    "EventID": ["winlog.event_id", "EventID"],
+    "Channel": ["winlog.channel", "Channel"],
+    "Provider_Name": ["winlog.provider_name", "Provider_Name"],
+    "Computer": ["winlog.computer_name", "host.name", "Computer"],
+    "ComputerName": ["winlog.computer_name", "host.name", "ComputerName"],
+    "EventRecordID": ["winlog.record_id", "EventRecordID"],
+}
+#: Security 4688 names for the Sysmon-style process_creation taxonomy (used when the Sysmon name is absent).
+_WINDOWS_4688: dict[str, list[str]] = {
+    "Image": ["winlog.event_data.Image", "winlog.event_data.NewProcessName"],
+    "ParentImage": ["winlog.event_data.ParentImage", "winlog.event_data.ParentProcessName"],
+    "LogonId": ["winlog.event_data.LogonId", "winlog.event_data.SubjectLogonId"],
+    "IntegrityLevel": ["winlog.event_data.IntegrityLevel", "winlog.event_data.MandatoryLabel"],
+}
+_LINUX_PROCESS = {
+    "Image": ["process.executable"], "CommandLine": ["process.command_line"],
+    "ParentImage": ["process.parent.executable"], "ParentCommandLine": ["process.parent.command_line"],
+    "User": ["user.name"], "CurrentDirectory": ["process.working_directory"],
+    "ProcessId": ["process.pid"], "ParentProcessId": ["process.parent.pid"], "LogonId": ["process.user.id"],
+}
+_LINUX_NETWORK = {
+    "Image": ["process.executable"], "DestinationIp": ["destination.ip"], "DestinationPort": ["destination.port"],
+    "DestinationHostname": ["destination.domain"], "SourceIp": ["source.ip"], "SourcePort": ["source.port"],
+    "User": ["user.name"], "Initiated": ["network.direction"],
+}
+_LINUX_FILE = {"Image": ["process.executable"], "TargetFilename": ["file.path"], "User": ["user.name"]}
+_AUDITD = {"type": ["auditd.message_type", "auditd.data.type", "type"],
+           "exe": ["process.executable", "auditd.data.exe"], "comm": ["process.name", "auditd.data.comm"],
+           "key": ["auditd.data.key", "tags"], "name": ["file.path", "auditd.data.name"],
+           "SYSCALL": ["auditd.data.syscall", "SYSCALL"], "syscall": ["auditd.data.syscall", "syscall"]}
+_PROXY = {
+    "c-uri": ["url.original"], "cs-uri": ["url.original"], "c-uri-query": ["url.query"],
+    "c-uri-stem": ["url.path"], "c-uri-extension": ["url.extension"], "c-useragent": ["user_agent.original"],
+    "cs-host": ["url.domain", "destination.domain"], "r-dns": ["url.domain", "destination.domain"],
+    "cs-method": ["http.request.method"], "sc-status": ["http.response.status_code"],
+    "cs-referrer": ["http.request.referrer"], "cs-bytes": ["http.request.bytes"],
+    "sc-bytes": ["http.response.bytes"], "src_ip": ["source.ip"], "c-ip": ["source.ip"],
+    "dst_ip": ["destination.ip"], "r-ip": ["destination.ip"], "cs-version": ["http.version"],
+    "cs-username": ["user.name"], "cs-cookie": ["http.request.cookie"],
+}
+_WEBSERVER = {
+    "cs-uri-query": ["url.query"], "cs-uri-stem": ["url.path"], "cs-uri": ["url.original"],
+    "c-uri": ["url.original"], "cs-method": ["http.request.method"], "sc-status": ["http.response.status_code"],
+    "cs-user-agent": ["user_agent.original"], "cs-useragent": ["user_agent.original"],
+    "c-useragent": ["user_agent.original"], "c-ip": ["source.ip"], "s-ip": ["destination.ip"],
+    "cs-referer": ["http.request.referrer"], "cs-referrer": ["http.request.referrer"],
+    "cs-username": ["user.name"], "cs-host": ["url.domain"], "cs-version": ["http.version"],
+    "sc-bytes": ["http.response.bytes"], "cs-bytes": ["http.request.bytes"],
+}
+_FIREWALL = {
+    "src_ip": ["source.ip"], "dst_ip": ["destination.ip"], "src_port": ["source.port"],
+    "dst_port": ["destination.port"], "action": ["event.action"], "username": ["user.name"],
+    "protocol": ["network.transport"], "src_host": ["source.domain"], "dst_host": ["destination.domain"],
+}
+_DNS = {"query": ["dns.question.name"], "answer": ["dns.answers.data"], "record_type": ["dns.question.type"],
+        "QueryName": ["dns.question.name"], "src_ip": ["source.ip"], "dst_ip": ["destination.ip"]}
+
+
+def field_paths(key: LogsourceKey | None, field: str) -> list[str]:
+    """Candidate dotted paths of Sigma ``field`` in events of logsource ``key`` (first present wins)."""
+    if key is None:
+        return [field]
+    product, category, service = key
+    table: dict[str, list[str]] | None = None
+    if product == "windows":
+        if field in _WINDOWS_COMMON:
+            return _WINDOWS_COMMON[field]
+        if category == "process_creation" and field in _WINDOWS_4688:
+            return [*_WINDOWS_4688[field], field]
+        if "." in field:
+            return [field]
+        return [f"winlog.event_data.{field}", f"winlog.user_data.{field}", field]
+    if product == "linux":
+        if service == "auditd":
+            return [*_AUDITD.get(field, [f"auditd.data.{field}"]), field]
+        table = {"process_creation": _LINUX_PROCESS, "network_connection": _LINUX_NETWORK,
+                 "file_event": _LINUX_FILE}.get(category or "")
+    elif category == "proxy":
+        table = _PROXY
+    elif category == "webserver":
+        table = _WEBSERVER
+    elif category == "firewall":
+        table = _FIREWALL
+    elif category == "dns":
+        table = _DNS
+    if table and field in table:
+        return [*table[field], field]
+    return [field]
+
+
+def all_mapped_fields() -> dict[str, dict[str, list[str]]]:
+    """The mapping tables, for documentation and for building conversion pipelines."""
+    return {"windows": {**_WINDOWS_COMMON}, "windows/process_creation(4688)": _WINDOWS_4688,
+            "linux/process_creation": _LINUX_PROCESS, "linux/network_connection": _LINUX_NETWORK,
+            "linux/file_event": _LINUX_FILE, "linux/auditd": _AUDITD, "proxy": _PROXY,
+            "webserver": _WEBSERVER, "firewall": _FIREWALL, "dns": _DNS}

@@ -1,0 +1,1 @@
+"""Area routers. Each module exposes ``router``; ``soc.api.app`` mounts those present."""

@@ -1,0 +1,137 @@
+"""Builds the running service from configuration: detectors, pipeline, workers, API.
+
+``soc run`` calls :func:`build_runtime` then :meth:`Runtime.start`; ``soc ingest`` and
+the end-to-end test use the same function with ``listeners=False``, so what is
+tested is what runs.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from detectors.base import Detector
+from soc.alerts import AlertSink
+from soc.config import Settings
+from soc.context import AppContext
+from soc.pipeline import Pipeline
+
+log = logging.getLogger("soc.service")
+
+
+def _optional(module: str) -> Any:
+    """Import an area module if it exists (areas land independently); real import errors still raise."""
+    try:
+        return importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        if exc.name and module.startswith(exc.name):
+            log.debug("optional module %s not present", module)
+            return None
+        raise
+
+
+def build_detectors(ctx: AppContext) -> list[Detector]:
+    """Indicator matching first (cheap, constant-time), then Sigma."""
+    detectors: list[Detector] = []
+    intel = _optional("detectors.indicators")
+    if intel is not None and hasattr(intel, "build_matcher"):
+        detectors.append(intel.build_matcher(ctx))
+    sigma = _optional("detectors.sigma")
+    if sigma is not None:
+        engine = sigma.SigmaEngine.from_paths(
+            [d for d in ctx.settings.detection.rules_dirs if Path(d).exists()],
+            lateness_seconds=ctx.settings.detection.correlation_lateness_seconds,
+            max_state=ctx.settings.detection.correlation_max_state,
+            state_path=ctx.settings.data_dir / "correlation-state.json",
+        )
+        for path, line, reason in engine.errors:
+            log.warning("rule rejected: %s%s: %s", path, f":{line}" if line else "", reason)
+        ctx.sigma = engine
+        detectors.append(engine)
+    return detectors
+
+
+@dataclass
+class Runtime:
+    ctx: AppContext
+    pipeline: Pipeline
+    workers: list[Any] = field(default_factory=list)
+    _stop: threading.Event = field(default_factory=threading.Event)
+
+    def start_workers(self, *, listeners: bool = True) -> None:
+        """Start the background parts: ingest listeners, delivery, schedulers, maintenance."""
+        s = self.ctx.settings
+        runner = _optional("connectors.runner")
+        if listeners and runner is not None:
+            ingest = runner.IngestService(s, self.pipeline, self.ctx.state)
+            ingest.start()
+            self.ctx.ingest = ingest
+            self.workers.append(ingest)
+        delivery = _optional("soc.incidents.delivery")
+        if delivery is not None and s.incidents.delivery_enabled:
+            worker = delivery.OutboxWorker(s, self.ctx.state)
+            worker.start()
+            self.workers.append(worker)
+        anomaly = _optional("detectors.anomaly")
+        if anomaly is not None and s.anomaly.enabled and hasattr(anomaly, "AnomalyScheduler"):
+            sched = anomaly.AnomalyScheduler(s, self.ctx.state, self.pipeline)
+            sched.start()
+            self.workers.append(sched)
+        intel = _optional("detectors.indicators")
+        if intel is not None and hasattr(intel, "IntelScheduler") and s.sharing.feeds:
+            isched = intel.IntelScheduler(s, self.ctx.state)
+            isched.start()
+            self.workers.append(isched)
+        t = threading.Thread(target=self._maintenance, name="maintenance", daemon=True)
+        t.start()
+
+    def _maintenance(self) -> None:
+        """Retention, compaction and rule reload, once a minute."""
+        last_retention = 0.0
+        while not self._stop.wait(60):
+            try:
+                if self.ctx.sigma is not None and self.ctx.settings.detection.reload:
+                    if self.ctx.sigma.reload_if_changed():
+                        log.info("Sigma rules reloaded")
+                if time.time() - last_retention > 3600:
+                    removed = self.ctx.events.apply_retention(self.ctx.settings.storage.retention_days)
+                    compact = getattr(self.ctx.events, "compact", None)
+                    if compact is not None:
+                        compact()
+                    last_retention = time.time()
+                    if removed:
+                        log.info("retention removed %d day partitions", removed)
+            except Exception:
+                log.exception("maintenance step failed; will retry in a minute")
+
+    def stop(self) -> None:
+        self._stop.set()
+        for w in reversed(self.workers):
+            try:
+                w.stop()
+            except Exception:
+                log.exception("stopping %s failed", type(w).__name__)
+        if self.ctx.sigma is not None and hasattr(self.ctx.sigma, "save_state"):
+            self.ctx.sigma.save_state()
+
+
+def build_runtime(settings: Settings, ctx: AppContext | None = None) -> Runtime:
+    ctx = ctx or AppContext.build(settings)
+    hooks = []
+    inc = _optional("soc.incidents.engine")
+    if inc is not None:
+        engine = inc.IncidentEngine(settings, ctx.state, ctx.inventory)
+        ctx.extras["incidents"] = engine
+        hooks.append(engine.on_alerts)
+    pipeline = Pipeline(state=ctx.state, events=ctx.events, inventory=ctx.inventory,
+                        detectors=build_detectors(ctx),
+                        alert_sink=AlertSink(timedelta(minutes=settings.incidents.dedup_window_minutes)),
+                        alert_hooks=hooks, default_tz=settings.timezone)
+    ctx.pipeline = pipeline
+    return Runtime(ctx=ctx, pipeline=pipeline)

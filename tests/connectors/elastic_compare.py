@@ -1,0 +1,164 @@
+"""Compare our parsers with Elastic's ingest pipelines on Elastic's own pipeline-test logs.
+
+``../shared/logs/elastic/<package>/<stream>/`` holds inputs (``*.log`` one record per
+line, or ``*.json`` with ``{"events": [{"message": ...}]}``) and ``*-expected.json``
+with the documents Elastic's pipelines produce. For every field that both sides
+produce, the values must be equal. Usage (prints a table per vendor)::
+
+    .venv/bin/python -m tests.connectors.elastic_compare [vendor ...]
+
+Comparison rules, documented in ``docs/parsers.md``:
+- timestamps compare as instants (Elastic keeps the device offset, we store UTC);
+- lists compare as multisets (order of ``related.ip`` is not meaningful);
+- ``1`` equals ``1.0``; ``"1"`` does not equal ``1``;
+- fields that only describe Elastic's own shipping are not compared (IGNORED).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from connectors.parsers import ParseContext, ParseError, parse_line
+from soc import ecs
+
+SHARED = Path(__file__).resolve().parents[2].parent / "shared"
+ELASTIC = SHARED / "logs" / "elastic"
+
+#: vendor directory -> our format name.
+VENDORS: dict[str, str] = {
+    "fortinet_fortigate": "fortigate",
+    "pfsense": "pfsense",
+    "iptables": "iptables",
+    "cisco_asa": "cisco_asa",
+    "panw": "panos",
+    "squid": "squid",
+    "nginx": "nginx",
+    "apache": "apache",
+    "system/auth": "auth",
+    "auditd": "auditd",
+}
+
+IGNORED_PREFIXES = ("ecs.", "agent.", "input.", "log.offset", "log.file.", "event.ingested", "tags",
+                    "data_stream.", "host.architecture", "host.os.", "host.id", "host.containerized",
+                    "elastic_agent.", "_tmp", "error.message")
+
+_TS_KEYS = ("@timestamp", "event.start", "event.end", "event.created")
+
+
+@dataclass
+class Report:
+    vendor: str
+    records: int = 0
+    parsed: int = 0
+    dead: list[tuple[str, str]] = field(default_factory=list)
+    compared: int = 0
+    equal: int = 0
+    diffs: Counter[str] = field(default_factory=Counter)
+    examples: dict[str, tuple[Any, Any]] = field(default_factory=dict)
+
+    @property
+    def agreement(self) -> float:
+        return self.equal / self.compared if self.compared else 1.0
+
+
+def _instant(v: Any) -> datetime | None:
+    if not isinstance(v, str) or len(v) < 19 or v[4] != "-":
+        return None
+    try:
+        dt = datetime.fromisoformat(v.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
+
+
+def values_equal(key: str, ours: Any, theirs: Any) -> bool:
+    if key in _TS_KEYS or key.endswith((".start", ".end")):
+        a, b = _instant(ours), _instant(theirs)
+        if a is not None and b is not None:
+            return a == b
+    if isinstance(ours, list) and isinstance(theirs, list):
+        return Counter(json.dumps(x, sort_keys=True) for x in ours) == Counter(
+            json.dumps(x, sort_keys=True) for x in theirs)
+    if isinstance(ours, bool) or isinstance(theirs, bool):
+        return ours is theirs
+    if isinstance(ours, int | float) and isinstance(theirs, int | float):
+        return float(ours) == float(theirs)
+    return bool(ours == theirs)
+
+
+def _inputs(path: Path) -> list[str | None]:
+    if path.suffix == ".json":
+        events = json.loads(path.read_text(encoding="utf-8")).get("events", [])
+        return [e.get("message") if isinstance(e, dict) else None for e in events]
+    text = path.read_bytes().decode("utf-8", errors="surrogateescape")
+    return [ln for ln in text.split("\n") if ln.strip()]
+
+
+def compare_file(path: Path, fmt: str, report: Report) -> None:
+    exp_path = path.with_name(path.name + "-expected.json")
+    if not exp_path.exists():
+        return
+    expected = json.loads(exp_path.read_text(encoding="utf-8")).get("expected", [])
+    inputs = _inputs(path)
+    if len(inputs) != len(expected):
+        # Multi-line inputs joined by Elastic's input: pair by event.original instead of position.
+        by_orig = {ecs.get(e, "event.original"): e for e in expected if isinstance(e, dict)}
+        pairs = [(ln, by_orig.get(ln)) for ln in inputs]
+    else:
+        pairs = list(zip(inputs, expected, strict=True))
+    ctx = ParseContext(received=datetime(2024, 1, 1, tzinfo=UTC))
+    for line, exp in pairs:
+        if line is None or exp is None:
+            continue
+        report.records += 1
+        line = line.rstrip("\n")
+        try:
+            docs = parse_line(fmt, line, ctx)
+        except ParseError as exc:
+            report.dead.append((line[:200], exc.reason))
+            continue
+        report.parsed += 1
+        ours = ecs.flat(docs[0])
+        theirs = ecs.flat(exp)
+        for key, tv in theirs.items():
+            if key.startswith(IGNORED_PREFIXES) or key not in ours:
+                continue
+            report.compared += 1
+            if values_equal(key, ours[key], tv):
+                report.equal += 1
+            else:
+                report.diffs[key] += 1
+                report.examples.setdefault(key, (ours[key], tv))
+
+
+def compare_vendor(vendor: str) -> Report:
+    fmt = VENDORS[vendor]
+    report = Report(vendor)
+    for path in sorted((ELASTIC / vendor).rglob("*")):
+        if path.is_file() and path.suffix in (".log", ".json") and not path.name.endswith("-expected.json"):
+            compare_file(path, fmt, report)
+    return report
+
+
+def main(argv: list[str]) -> int:
+    vendors = argv or list(VENDORS)
+    print(f"{'vendor':22} {'records':>7} {'parsed':>7} {'fields':>7} {'equal':>7} {'agree':>7}")
+    for v in vendors:
+        r = compare_vendor(v)
+        print(f"{v:22} {r.records:7} {r.parsed:7} {r.compared:7} {r.equal:7} {r.agreement:7.1%}")
+        for key, n in r.diffs.most_common(15):
+            o, t = r.examples[key]
+            print(f"    {n:4}x {key}: ours={o!r:.80} elastic={t!r:.80}")
+        for line, why in r.dead[:5]:
+            print(f"    dead: {why}: {line[:100]}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
