@@ -240,6 +240,10 @@ class Spool:
 
     # -- producers ---------------------------------------------------------------------------------
     @property
+    def closed(self) -> bool:
+        return self._closed
+
+    @property
     def backlog(self) -> int:
         return self._pending
 

@@ -58,6 +58,14 @@ class SourceConfig(_Section):
     """Raise a health alert when a source that normally sends is silent this long (None: never)."""
     max_line_bytes: int = Field(default=1_048_576, ge=1024)
     enabled: bool = True
+    handshake_timeout_seconds: float = Field(default=10.0, gt=0)
+    """TLS sources drop a client that has not finished its handshake by then (so it cannot hold a slot)."""
+    idle_timeout_seconds: float = Field(default=3600.0, gt=0)
+    """Stream connections that send nothing for this long are closed."""
+    max_connections: int = Field(default=1024, ge=1)
+    """Concurrent connections a TCP/TLS/HTTP source accepts; more are refused and counted."""
+    max_body_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
+    """Largest HTTP ingest request body; larger requests get 413."""
 
     @field_validator("timezone")
     @classmethod
@@ -176,6 +184,26 @@ class IncidentsConfig(_Section):
     soc_lead_email: str = "soc-lead@haiphong.gov.vn"
     smtp: SmtpConfig = SmtpConfig()
     delivery_enabled: bool = True
+    soc_name: str = "Trung tâm Giám sát an toàn thông tin mạng thành phố Hải Phòng (SOC)"
+    """Reporting organisation named on notices and forms."""
+    soc_address: str = "Hải Phòng, Việt Nam"
+    soc_phone: str = ""
+    soc_email: str = "soc@haiphong.gov.vn"
+    soc_lead_name: str = "SOC lead / Trưởng ca SOC"
+    ack_link_days: int = Field(default=7, ge=1)
+    """Validity of the signed acknowledgement links."""
+    outbox_max_attempts: int = Field(default=8, ge=1)
+    outbox_backoff_seconds: int = Field(default=30, ge=1)
+    """First retry delay; doubles on every failure up to ``outbox_backoff_max_seconds``."""
+    outbox_backoff_max_seconds: int = Field(default=3600, ge=1)
+    outbox_sending_timeout_seconds: int = Field(default=300, ge=1)
+    """A row 'sending' longer than this belongs to a worker that died and is recovered."""
+    smtp_timeout_seconds: float = Field(default=20, gt=0)
+    webhook_timeout_seconds: float = Field(default=10, gt=0)
+    worker_interval_seconds: float = Field(default=5, gt=0)
+    """How often the delivery worker sends due notices and checks for escalations."""
+    risk_half_life_hours: float = Field(default=24, gt=0)
+    """Entity risk scores halve over this time without new alerts."""
 
 
 class SharingConfig(_Section):

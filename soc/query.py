@@ -33,6 +33,16 @@ _NUM_COLUMNS = {"source_port", "destination_port", "source_bytes", "destination_
                 "destination_packets", "event_duration", "http_status", "system_level"}
 
 
+def ip_in_cidr(ip: str | None, cidr: str) -> bool | None:
+    """SQL function registered on DuckDB connections (IPv6 ranges; IPv4 is done in plain SQL)."""
+    if ip is None:
+        return None
+    try:
+        return ipaddress.ip_address(ip) in ipaddress.ip_network(cidr, strict=False)
+    except ValueError:
+        return False
+
+
 class QueryError(ValueError):
     """A malformed query; the message says where and what was expected."""
 
@@ -125,6 +135,13 @@ class _Parser:
             if vk not in ("w", "q"):
                 raise QueryError(f"expected a value after {val}{op} at position {vp + 1}")
             value = _unquote(vv) if vk == "q" else vv
+            if vk == "w":
+                # An unquoted value runs to the next space: IPv6 addresses and times contain ':'.
+                end = vp + len(vv)
+                while (nt := self.peek()) and nt[2] == end and (nt[0] == "w" or nt[1] == ":"):
+                    self.take()
+                    value += nt[1]
+                    end = nt[2] + len(nt[1])
             return self.term(val, op, value, quoted=vk == "q", pos=vp)
         text = _unquote(val) if kind == "q" else val
         self.params.append(f"%{_like_escape(text)}%")
@@ -165,8 +182,8 @@ class _Parser:
                           " + CAST(split_part({e},'.',3) AS UBIGINT)*256 + CAST(split_part({e},'.',4) AS UBIGINT))")
                 guard = f"regexp_full_match({expr}, '\\d+\\.\\d+\\.\\d+\\.\\d+')"
                 return f"(CASE WHEN {guard} THEN {ip_int.format(e=expr)} BETWEEN ? AND ? ELSE FALSE END)"
-            self.params.append(f"{str(net.network_address).rstrip(':')}%")
-            return f"({expr} ILIKE ?)"
+            self.params.append(str(net))
+            return f"coalesce(ip_in_cidr({expr}, ?), FALSE)"
         has_wild = not quoted and ("*" in value or "?" in value)
         if col in _NUM_COLUMNS and not has_wild:
             try:

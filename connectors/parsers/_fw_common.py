@@ -184,9 +184,7 @@ def community_id(src_ip: str | None, dst_ip: str | None, proto: str | int | None
         return "1:" + base64.b64encode(hashlib.sha1(data).digest()).decode()  # noqa: S324
     if not (0 <= sp <= 65535 and 0 <= dp <= 65535):
         return None
-    if not one_way and (a, sp) > (b, dp):
-        a, b, sp, dp = b, a, dp, sp
-    elif one_way and a > b:
+    if not one_way and (a, sp) > (b, dp) or one_way and a > b:
         a, b, sp, dp = b, a, dp, sp
     data = struct.pack("!H", 0) + a + b + struct.pack("!BBHH", p, 0, sp, dp)
     return "1:" + base64.b64encode(hashlib.sha1(data).digest()).decode()  # noqa: S324 - spec mandates SHA-1

@@ -8,6 +8,7 @@ stay under ``fortinet.firewall.*`` as strings, as Elastic keeps them.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from datetime import UTC, datetime
 from typing import Any
@@ -43,6 +44,8 @@ _SSH_LOGIN = re.compile(r"Login from ssh: (\S+) for (\S+) from (\S+) port (\d+)"
 _ADMIN_LOGIN = re.compile(r"(\S+) (\S+) login (\S+) from [^(]*\(([^)]*)\)")
 _ADMIN_LOGGED = re.compile(r"(\S+) (\S+) logged in (\S+) from [^(]*\(([^)]*)\)")
 _TLSVER = re.compile(r"\d")
+_LEGACY = {"src": "srcip", "dst": "dstip", "sent": "sentbyte", "rcvd": "rcvdbyte", "src_port": "srcport",
+           "dst_port": "dstport"}
 
 
 def sniff(line: str) -> bool:
@@ -95,6 +98,14 @@ def parse(line: str, ctx: ParseContext) -> dict[str, Any]:
         raise ParseError("not a FortiGate record: no key=value pairs")
     for k in [k for k, v in fw.items() if v == "N/A" or v == "" or _NONWORD.search(k)]:
         del fw[k]
+
+    # FortiOS 4.x names (src=, dst=, sent=, rcvd=, status=) -> current names.
+    if "src" in fw or "dst" in fw:
+        for old, cur in _LEGACY.items():
+            if old in fw and cur not in fw:
+                fw[cur] = fw.pop(old)
+        if fw.get("type") == "traffic" and "status" in fw and "action" not in fw:
+            fw["action"] = fw.pop("status")
 
     doc: dict[str, Any] = {}
     event: dict[str, Any] = {"kind": "event", "module": "fortinet", "dataset": DATASET, "original": line}
@@ -319,10 +330,8 @@ def _event(doc: dict[str, Any], fw: dict[str, Any], subtype: str | None) -> None
         event["duration"] = sd
     for k, conv in (("mem", int), ("jitter", float), ("latency", float)):
         if k in fw:
-            try:
+            with contextlib.suppress(ValueError):
                 fw[k] = conv(fw[k])
-            except ValueError:
-                pass
     if subtype == "vpn":
         if fw.get("xauthuser") is not None:
             src.setdefault("user", {})["name"] = fw["xauthuser"]

@@ -211,9 +211,8 @@ def parse(line: str, ctx: ParseContext) -> dict[str, Any]:
             if k in ("SEQ", "ACK", "WINDOW"):
                 if (val := _int(v)) is not None:
                     tcp[k.lower()] = val
-            elif k == "RES":
-                if (val := _hex(v)) is not None:
-                    tcp["reserved_bits"] = val
+            elif k == "RES" and (val := _hex(v)) is not None:
+                tcp["reserved_bits"] = val
         elif transport in ("udp", "udplite"):
             if k == "LEN" and (val := _int(v)) is not None:
                 udp["length"] = val

@@ -432,15 +432,15 @@ def _squid(doc: dict[str, Any], msg: str) -> None:
     if not isinstance(j, dict):
         return
     http: dict[str, Any] = {}
-    h = j.get("http") if isinstance(j.get("http"), dict) else {}
-    req = h.get("request") if isinstance(h.get("request"), dict) else {}
-    resp = h.get("response") if isinstance(h.get("response"), dict) else {}
+    h = _obj(j, "http")
+    req = _obj(h, "request")
+    resp = _obj(h, "response")
     if req.get("method"):
         http["request"] = {"method": req["method"]}
     r: dict[str, Any] = {}
     if isinstance(resp.get("bytes"), int):
         r["bytes"] = resp["bytes"]
-    body = resp.get("body") if isinstance(resp.get("body"), dict) else {}
+    body = _obj(resp, "body")
     status = body.get("status_code", resp.get("status_code"))
     if isinstance(status, int):
         r["status_code"] = status
@@ -451,28 +451,33 @@ def _squid(doc: dict[str, Any], msg: str) -> None:
         http["version"] = str(h["version"])
     if http:
         doc["http"] = http
-    s = j.get("source") if isinstance(j.get("source"), dict) else {}
+    s = _obj(j, "source")
     if isinstance(s.get("ip"), str) and s["ip"]:
         doc["source"] = {"address": s["ip"], "ip": s["ip"]} if is_ip(s["ip"]) else {"address": s["ip"]}
-    u = j.get("url") if isinstance(j.get("url"), dict) else {}
+    u = _obj(j, "url")
     if isinstance(u.get("original"), str):
         doc["url"] = _url(u["original"])
-    labels = j.get("labels") if isinstance(j.get("labels"), dict) else {}
+    labels = _obj(j, "labels")
     sq = {k: labels[k] for k in ("request_status", "hierarchy_status") if isinstance(labels.get(k), str)}
     if sq:
         doc["squid"] = sq
-    user = j.get("user") if isinstance(j.get("user"), dict) else {}
+    user = _obj(j, "user")
     if isinstance(user.get("name"), str) and user["name"] not in ("", "-"):
         doc["user"] = {"name": user["name"]}
+
+
+def _obj(d: dict[str, Any], key: str) -> dict[str, Any]:
+    v = d.get(key)
+    return v if isinstance(v, dict) else {}
 
 
 def _url(original: str) -> dict[str, Any]:
     out: dict[str, Any] = {"original": original}
     if "://" not in original:
         # CONNECT host:port
-        host, _, port = original.rpartition(":")
-        if host and port.isdigit():
-            out.update({"domain": host, "port": int(port)})
+        host, _, port_text = original.rpartition(":")
+        if host and port_text.isdigit():
+            out.update({"domain": host, "port": int(port_text)})
         return out
     try:
         u = urlsplit(original)

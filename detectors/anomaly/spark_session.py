@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import threading
 from datetime import datetime
 from pathlib import Path
@@ -69,6 +70,10 @@ def get_spark(cfg: AnomalyConfig, app_name: str = "soc-anomaly") -> SparkSession
         active = SparkSession.getActiveSession()
         if active is not None:
             return active
+        # Python workers must run this interpreter (the one with pandas, scikit-learn and our packages),
+        # not whatever "python3" is first on PATH; a cluster sets spark.pyspark.python in spark_conf.
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+        os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
         builder = SparkSession.builder.appName(app_name).master(cfg.spark_master)
         for k, v in {**DEFAULT_CONF, **cfg.spark_conf}.items():
             builder = builder.config(k, v)

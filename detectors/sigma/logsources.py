@@ -73,6 +73,11 @@ def _channels(v: str | list[str]) -> list[str]:
 #: Windows service -> channels (lower case).
 WINDOWS_SERVICES: dict[str, list[str]] = {k: _channels(v) for k, v in windows_logsource_mapping.items()}
 WINDOWS_SERVICES["sysmon"] = [SYSMON]
+for _svc, _ch in (("iis-configuration", "Microsoft-IIS-Configuration/Operational"),
+                  ("smbclient-connectivity", "Microsoft-Windows-SmbClient/Connectivity"),
+                  ("smbserver-connectivity", "Microsoft-Windows-SMBServer/Connectivity"),
+                  ("ldap", "Microsoft-Windows-LDAP-Client/Debug")):
+    WINDOWS_SERVICES.setdefault(_svc, [_ch.lower()])
 
 _CHANNEL_SERVICES: dict[str, list[str]] = {}
 for _svc, _chs in WINDOWS_SERVICES.items():
@@ -88,6 +93,8 @@ LINUX_SERVICES = {"sshd", "sudo", "auth", "cron", "auditd", "syslog", "clamav", 
 LINUX_CATEGORIES = {"process_creation", "network_connection", "file_event"}
 #: Categories that are not tied to one product.
 NETWORK_CATEGORIES = {"firewall", "proxy", "webserver", "dns"}
+#: Services of vendor products (or without product): event.module / FortiGate log type.
+VENDOR_SERVICES = {"event", "traffic", "utm", "apache", "nginx", "squid"}
 #: event.module values -> product names a rule may use for them.
 VENDOR_PRODUCTS: dict[str, tuple[str, ...]] = {
     "fortinet": ("fortigate", "fortios", "fortinet"),
@@ -136,7 +143,7 @@ def rule_key(product: Any, category: Any, service: Any) -> LogsourceKey:
     elif p is None or p in VENDOR_PRODUCT_NAMES:
         if c is not None and c not in NETWORK_CATEGORIES:
             raise UnsupportedLogsource(f"unsupported logsource: category {c!r} ({desc or 'empty'})")
-        if s is not None:
+        if s is not None and s not in VENDOR_SERVICES:
             raise UnsupportedLogsource(f"unsupported logsource: service {s!r} ({desc})")
     else:
         raise UnsupportedLogsource(f"unsupported logsource: product {p!r} ({desc})")
@@ -196,6 +203,11 @@ def event_dimensions(event: dict[str, Any]) -> tuple[set[str], set[str], set[str
     otype = _norm(_get(event, "observer.type"))
     if module in VENDOR_PRODUCTS:
         products.update(VENDOR_PRODUCTS[module])
+        if module in ("nginx", "apache", "squid"):
+            svcs.add(module)
+        ftype = _get(event, "fortinet.firewall.type")
+        if isinstance(ftype, str):
+            svcs.add(ftype.lower())
     os_type = _norm(_get(event, "host.os.type")) or _norm(_get(event, "host.os.family"))
     pname = _get(event, "process.name")
     pname_l = pname.lower() if isinstance(pname, str) else None
@@ -292,6 +304,14 @@ _FIREWALL = {
     "dst_port": ["destination.port"], "action": ["event.action"], "username": ["user.name"],
     "protocol": ["network.transport"], "src_host": ["source.domain"], "dst_host": ["destination.domain"],
 }
+_FORTIGATE = {
+    "srcip": ["source.ip"], "dstip": ["destination.ip"], "srcport": ["source.port"], "dstport": ["destination.port"],
+    "user": ["user.name", "source.user.name", "fortinet.firewall.user"], "action": ["fortinet.firewall.action", "event.action"],
+    "msg": ["message"], "logdesc": ["rule.description"], "devname": ["observer.name"], "level": ["log.level"],
+    "hostname": ["url.domain", "destination.domain"], "url": ["url.original", "url.path"],
+    "attack": ["rule.name", "fortinet.firewall.attack"], "virus": ["rule.name", "fortinet.firewall.virus"],
+    "catdesc": ["rule.category", "fortinet.firewall.catdesc"],
+}
 _DNS = {"query": ["dns.question.name"], "answer": ["dns.answers.data"], "record_type": ["dns.question.type"],
         "QueryName": ["dns.question.name"], "src_ip": ["source.ip"], "dst_ip": ["destination.ip"]}
 
@@ -310,6 +330,8 @@ def field_paths(key: LogsourceKey | None, field: str) -> list[str]:
         if "." in field:
             return [field]
         return [f"winlog.event_data.{field}", f"winlog.user_data.{field}", field]
+    if product in ("fortigate", "fortios", "fortinet") and field in _FORTIGATE:
+        return [*_FORTIGATE[field], field]
     if product == "linux":
         if service == "auditd":
             return [*_AUDITD.get(field, [f"auditd.data.{field}"]), field]
@@ -325,6 +347,8 @@ def field_paths(key: LogsourceKey | None, field: str) -> list[str]:
         table = _DNS
     if table and field in table:
         return [*table[field], field]
+    if product in ("fortigate", "fortios", "fortinet") and "." not in field:
+        return [f"fortinet.firewall.{field}", field]
     return [field]
 
 

@@ -61,7 +61,7 @@ def create_app(settings: Settings | None = None, ctx: AppContext | None = None) 
         try:
             mod = importlib.import_module(module)
         except ModuleNotFoundError as exc:
-            if exc.name == module:
+            if exc.name and module.startswith(exc.name):
                 continue
             raise
         app.include_router(mod.router, prefix=prefix)

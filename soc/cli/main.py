@@ -39,7 +39,7 @@ def _register() -> None:
         try:
             mod = importlib.import_module(f"soc.cli.{area}")
         except ModuleNotFoundError as exc:
-            if exc.name == f"soc.cli.{area}":
+            if exc.name and f"soc.cli.{area}".startswith(exc.name):
                 continue
             raise
         mod.register(app)

@@ -9,6 +9,8 @@ instead of at 3 a.m. when a notice has to go out.
 
 from __future__ import annotations
 
+import re
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
@@ -148,6 +150,7 @@ def check_template(env: SandboxedEnvironment, source: str) -> list[str]:
         if name not in TEMPLATE_VARS:
             problems.append(f"unknown variable {name!r} (allowed: {', '.join(sorted(TEMPLATE_VARS))})")
     for node in ast.find_all((nodes.Getattr, nodes.Getitem)):
+        assert isinstance(node, nodes.Getattr | nodes.Getitem)
         base = node.node
         if not isinstance(base, nodes.Name) or base.name not in TEMPLATE_VARS:
             continue
@@ -223,9 +226,15 @@ def categorise(rule_name: str, tags: list[str], playbooks: dict[str, Playbook]) 
             continue
         if low_tags & {t.lower() for t in pb.match.tags}:
             return cat
-        if any(k.lower() in name for k in pb.match.keywords):
+        if any(_word(k).search(name) for k in pb.match.keywords):
             return cat
     return "default"
+
+
+@lru_cache(maxsize=1024)
+def _word(keyword: str) -> re.Pattern[str]:
+    """Keyword as a whole word or phrase ("dos" must not match "windows")."""
+    return re.compile(r"(?<!\w)" + re.escape(keyword.strip().lower()) + r"(?!\w)")
 
 
 def precedence(category: str) -> int:

@@ -22,7 +22,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from soc.query import compile_query
+from soc.query import compile_query, ip_in_cidr
 
 from .schema import COLUMNS, SCHEMA, to_row
 
@@ -105,6 +105,11 @@ class ParquetEventStore:
 
     def _relation(self, con: duckdb.DuckDBPyConnection, files: list[str]) -> str:
         con.execute("SET TimeZone='UTC'")
+        try:
+            con.create_function("ip_in_cidr", ip_in_cidr, ["VARCHAR", "VARCHAR"], "BOOLEAN",
+                                null_handling="special")
+        except duckdb.CatalogException:
+            pass
         listing = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
         return f"read_parquet([{listing}], hive_partitioning=true, union_by_name=true)"
 

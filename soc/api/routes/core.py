@@ -49,7 +49,7 @@ def _time_range(start: datetime | None, end: datetime | None, default_hours: int
     if end.tzinfo is None:
         end = end.replace(tzinfo=UTC)
     if start >= end:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, "'from' must be before 'to'")
+        raise HTTPException(422, "'from' must be before 'to'")
     return start, end
 
 
@@ -168,7 +168,7 @@ def apply_alert_update(s: Any, row: Alert, body: AlertUpdate, p: Principal, ctx:
     changes: dict[str, Any] = {}
     if body.status is not None and body.status != row.status:
         if body.status == "false_positive" and not (body.reason or "").strip():
-            raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY,
+            raise HTTPException(422,
                                 "closing an alert as false positive needs a 'reason'")
         changes["status"] = (row.status, body.status)
         row.status = body.status
@@ -242,7 +242,7 @@ def list_suppressions(p: Principal = Depends(require_role("admin", "rule_author"
 def add_suppression(body: SuppressionIn, p: Principal = Depends(require_role("admin", "rule_author", "analyst")),
                     ctx: AppContext = Depends(get_ctx)) -> dict[str, Any]:
     if body.rule_id == "*" and not body.conditions:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY,
+        raise HTTPException(422,
                             "a global suppression ('*') needs at least one condition, or it would hide every alert")
     with ctx.state.session() as s:
         row = Suppression(rule_id=body.rule_id, conditions=body.conditions, owner=p.name, reason=body.reason,

@@ -1,0 +1,202 @@
+"""Read Windows ``.evtx`` files into the winlog JSON shape the ``winlog`` parser takes.
+
+:func:`iter_evtx` yields ``(record, None)`` for every record it could render and
+``(None, reason)`` for every record (or chunk) it could not, and never raises
+for a damaged file, so that the caller dead-letters the bad records and keeps
+the good ones. Only a file that cannot be opened at all raises :class:`EvtxError`.
+
+Each ``record`` is a plain dict shaped like Winlogbeat's output::
+
+    {"@timestamp": "...Z", "host": {"name": computer},
+     "winlog": {"channel", "event_id" (str), "provider_name", "provider_guid", "record_id",
+                "computer_name", "level", "task", "opcode", "keywords", "version",
+                "process": {"pid", "thread": {"id"}}, "user": {"identifier"},
+                "event_data": {Name: value...}, "user_data": {...}}}
+
+``event_data`` keeps every ``<Data Name=...>`` unchanged (unnamed ``<Data>``
+become ``param1``, ``param2``... as Winlogbeat does), which is what the Sigma
+field mapping relies on.
+
+Rendering uses ``python-evtx`` (pure Python). It mis-parses some records
+(``NullTypeNode`` errors on substitution arrays); those come back as errors.
+"""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET  # noqa: S405 - XML rendered by python-evtx from binary templates, no DTDs
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+__all__ = ["EvtxError", "iter_evtx", "record_line", "xml_to_record"]
+
+_NS = "{http://schemas.microsoft.com/win/2004/08/events/event}"
+
+
+class EvtxError(OSError):
+    """The file cannot be opened as an EVTX file at all."""
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
+def _text(el: ET.Element | None) -> str | None:
+    if el is None:
+        return None
+    t = el.text
+    return t if t is not None and t != "" else None
+
+
+def _element_to_obj(el: ET.Element) -> Any:
+    """Generic XML -> dict for UserData: attributes and children by local name, text as value."""
+    children = list(el)
+    if not children and not el.attrib:
+        return el.text or ""
+    out: dict[str, Any] = {}
+    for k, v in el.attrib.items():
+        out[_local(k)] = v
+    for ch in children:
+        name = _local(ch.tag)
+        val = _element_to_obj(ch)
+        if name in out:
+            prev = out[name]
+            out[name] = [*prev, val] if isinstance(prev, list) else [prev, val]
+        else:
+            out[name] = val
+    if el.text and el.text.strip():
+        out["#text"] = el.text
+    return out
+
+
+def xml_to_record(xml_text: str) -> dict[str, Any]:
+    """Turn one rendered ``<Event>`` XML document into the winlog dict (raises ``ValueError``)."""
+    try:
+        root = ET.fromstring(xml_text)  # noqa: S314 - see module import note
+    except ET.ParseError as exc:
+        raise ValueError(f"record XML does not parse: {exc}") from None
+    system = root.find(f"{_NS}System")
+    if system is None:
+        raise ValueError("record has no <System> element")
+    win: dict[str, Any] = {}
+
+    def sys_el(name: str) -> ET.Element | None:
+        return system.find(f"{_NS}{name}")
+
+    prov = sys_el("Provider")
+    if prov is not None:
+        if prov.get("Name"):
+            win["provider_name"] = prov.get("Name")
+        if prov.get("Guid"):
+            win["provider_guid"] = prov.get("Guid")
+        if prov.get("EventSourceName"):
+            win["event_source_name"] = prov.get("EventSourceName")
+    eid = sys_el("EventID")
+    if _text(eid) is not None:
+        win["event_id"] = str(_text(eid)).strip()
+    for tag, key in (("Version", "version"), ("Level", "level"), ("Task", "task"), ("Opcode", "opcode"),
+                     ("Keywords", "keywords"), ("EventRecordID", "record_id"), ("Channel", "channel"),
+                     ("Computer", "computer_name")):
+        v = _text(sys_el(tag))
+        if v is not None:
+            win[key] = v
+    ex = sys_el("Execution")
+    if ex is not None:
+        proc: dict[str, Any] = {}
+        pid, tid = ex.get("ProcessID"), ex.get("ThreadID")
+        if pid and pid.isdigit():
+            proc["pid"] = int(pid)
+        if tid and tid.isdigit():
+            proc["thread"] = {"id": int(tid)}
+        if proc:
+            win["process"] = proc
+    sec = sys_el("Security")
+    if sec is not None and sec.get("UserID"):
+        win["user"] = {"identifier": sec.get("UserID")}
+    corr = sys_el("Correlation")
+    if corr is not None and corr.get("ActivityID"):
+        win["activity_id"] = corr.get("ActivityID")
+    rec: dict[str, Any] = {"winlog": win}
+    tc = sys_el("TimeCreated")
+    if tc is not None and tc.get("SystemTime"):
+        rec["@timestamp"] = tc.get("SystemTime")
+    ed = root.find(f"{_NS}EventData")
+    if ed is not None:
+        data: dict[str, Any] = {}
+        n = 0
+        for d in ed:
+            if _local(d.tag) != "Data":
+                if _local(d.tag) == "Binary" and _text(d):
+                    data["Binary"] = _text(d)
+                continue
+            name = d.get("Name")
+            if not name:
+                n += 1
+                name = f"param{n}"
+            data[name] = d.text if d.text is not None else ""
+        if data:
+            win["event_data"] = data
+    ud = root.find(f"{_NS}UserData")
+    if ud is not None and len(ud):
+        inner = ud[0]
+        obj = _element_to_obj(inner)
+        win["user_data"] = obj if isinstance(obj, dict) else {"#text": obj}
+        win["user_data"]["xml_name"] = _local(inner.tag)
+    if win.get("computer_name"):
+        rec["host"] = {"name": win["computer_name"]}
+    return rec
+
+
+def iter_evtx(path: str | Path) -> Iterator[tuple[dict[str, Any] | None, str | None]]:
+    """Yield ``(record, None)`` or ``(None, reason)`` for each record of the file at ``path``."""
+    try:
+        import Evtx.Evtx as evtx_mod
+    except ImportError as exc:  # pragma: no cover - dependency declared in pyproject
+        raise EvtxError(f"python-evtx is not installed ({exc}); run: pip install python-evtx") from None
+    p = Path(path)
+    try:
+        ctx = evtx_mod.Evtx(str(p))
+        fh = ctx.__enter__()
+    except (OSError, ValueError) as exc:
+        raise EvtxError(f"cannot open {p}: {exc}") from None
+    except Exception as exc:  # noqa: BLE001 - python-evtx raises assorted errors on a bad header
+        raise EvtxError(f"{p} is not a readable EVTX file: {type(exc).__name__}: {exc}") from None
+    try:
+        try:
+            header = fh.get_file_header()
+            chunks = list(header.chunks())
+        except Exception as exc:  # noqa: BLE001
+            yield None, f"{p.name}: file header unreadable: {type(exc).__name__}: {exc}"
+            return
+        for ci, chunk in enumerate(chunks):
+            try:
+                records = list(chunk.records())
+            except Exception as exc:  # noqa: BLE001 - a damaged chunk must not stop the file
+                yield None, f"{p.name}: chunk {ci} unreadable: {type(exc).__name__}: {exc}"
+                continue
+            for record in records:
+                try:
+                    xml_text = record.xml()
+                except Exception as exc:  # noqa: BLE001 - python-evtx fails on some templates
+                    num = getattr(record, "record_num", lambda: "?")
+                    try:
+                        rn = num()
+                    except Exception:  # noqa: BLE001
+                        rn = "?"
+                    yield None, f"{p.name}: record {rn} (chunk {ci}) cannot be rendered: {type(exc).__name__}: {exc}"
+                    continue
+                try:
+                    yield xml_to_record(xml_text), None
+                except ValueError as exc:
+                    yield None, f"{p.name}: chunk {ci}: {exc}"
+    finally:
+        try:
+            ctx.__exit__(None, None, None)
+        except Exception:  # noqa: BLE001, S110 - closing an mmap of a damaged file
+            pass
+
+
+def record_line(record: dict[str, Any]) -> str:
+    """One JSON line for a record, as the ``winlog``/``evtx`` parser takes it."""
+    return json.dumps(record, ensure_ascii=False, separators=(",", ":"))

@@ -1,0 +1,337 @@
+"""The ingest service ``soc run`` starts: sources -> spool -> pipeline, with health.
+
+Sources write to the durable :class:`~connectors.spool.Spool`; one consumer
+thread reads it in batches (``pipeline.batch_size`` records, or whatever came in
+``flush_interval_ms``), calls :meth:`Pipeline.process`, then commits the spool.
+
+Exactly once across a crash: before a batch goes to the pipeline its end is
+written to the spool checkpoint ("in flight"); every stored event is tagged with
+its batch (``soc.batch``) and its index in it (``soc.batch_seq``) by
+:class:`IdempotentStore`. A restart replays an in-flight batch whole, first
+asking the event store which of its events are already there, and skips those.
+Alerts of a replayed batch may be raised again; the alert store's
+de-duplication folds them into the existing rows.
+
+:func:`ingest_files` is the one-shot path of ``soc ingest FILE...``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from connectors.health import HealthTracker, silent_alert
+from connectors.record import Record
+from connectors.sources import Source, build_source
+from connectors.spool import RejectedRecord, Spool
+from soc.config import Settings
+from soc.storage.models import DeadLetter
+from soc.storage.state import State
+
+log = logging.getLogger("soc.ingest")
+
+HEALTH_PERSIST_SECONDS = 5.0
+SILENCE_CHECK_SECONDS = 30.0
+
+
+class IdempotentStore:
+    """Wraps the pipeline's event store: tags events with their spool batch and skips ones already stored."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self._local = threading.local()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    def set_batch(self, key: str | None, skip: set[int] | None = None) -> None:
+        self._local.batch = key
+        self._local.skip = skip or set()
+
+    def write(self, events: Sequence[dict[str, Any]]) -> int:
+        key = getattr(self._local, "batch", None)
+        if key is None:
+            return int(self.inner.write(events))
+        skip: set[int] = self._local.skip
+        keep = []
+        for i, ev in enumerate(events):
+            soc = ev.setdefault("soc", {})
+            if isinstance(soc, dict):
+                soc["batch"] = key
+                soc["batch_seq"] = i
+            if i not in skip:
+                keep.append(ev)
+        return int(self.inner.write(keep)) if keep else 0
+
+    def stored_seqs(self, key: str) -> set[int]:
+        """Indexes of events of batch ``key`` already in the store."""
+        out: set[int] = set()
+        for ev in self.inner.iter_events(query=f'soc.batch:"{key}"'):
+            seq = (ev.get("soc") or {}).get("batch_seq")
+            if isinstance(seq, int):
+                out.add(seq)
+        return out
+
+
+class IngestService:
+    """All enabled sources, the spool and the consumer; ``start()``, ``stop()``, ``health()``."""
+
+    def __init__(self, settings: Settings, pipeline: Any, state: State, *, spool_dir: Path | None = None) -> None:
+        self.settings = settings
+        self.pipeline = pipeline
+        self.state = state
+        pc = settings.pipeline
+        self.spool = Spool(spool_dir or settings.data_dir / "spool", max_records=pc.queue_max_records)
+        self.spool_id = self._spool_id()
+        self.sources: dict[str, Source] = {}
+        self.tracker = HealthTracker([s for s in settings.sources])
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.store: IdempotentStore | None = None
+        self.batches = 0
+        self.errors = 0
+        self.last_error: str | None = None
+        self.last_latency_s: float | None = None
+
+    def _spool_id(self) -> str:
+        p = self.spool.dir / "id"
+        if not p.exists():
+            p.write_text(uuid.uuid4().hex[:12])
+        return p.read_text().strip()
+
+    # -- lifecycle ---------------------------------------------------------------------------------
+    def start(self) -> None:
+        if self._thread is not None:
+            return
+        events = self.pipeline.events
+        self.store = events if isinstance(events, IdempotentStore) else IdempotentStore(events)
+        self.pipeline.events = self.store
+        self.tracker.load(self.state)
+        try:
+            for cfg in self.settings.sources:
+                if not cfg.enabled:
+                    continue
+                src = build_source(cfg, self.spool)
+                src.start()
+                self.sources[cfg.name] = src
+                log.info("source %s (%s) started%s", cfg.name, cfg.type,
+                         f" on {src.address[0]}:{src.address[1]}" if src.address else "")
+        except Exception:
+            for src in self.sources.values():
+                src.stop()
+            raise
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._consume, name="ingest-consumer", daemon=True)
+        self._thread.start()
+
+    def stop(self, drain_seconds: float = 5.0) -> None:
+        """Stop sources, let the consumer empty the spool for up to ``drain_seconds``, persist health."""
+        for src in self.sources.values():
+            try:
+                src.stop()
+            except Exception:
+                log.exception("source %s did not stop cleanly", src.name)
+        deadline = time.monotonic() + drain_seconds
+        while self.spool.backlog and time.monotonic() < deadline and self._thread and self._thread.is_alive():
+            time.sleep(0.05)
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(30)
+            self._thread = None
+        self._persist_health()
+        self.spool.close()
+
+    # -- the consumer ------------------------------------------------------------------------------
+    def _consume(self) -> None:
+        pc = self.settings.pipeline
+        last_persist = last_silence = 0.0
+        while not self._stop.is_set():
+            try:
+                self._one_batch(pc.batch_size, pc.flush_interval_ms / 1000)
+            except Exception as exc:  # storage down...: keep the batch in the spool and retry
+                self.errors += 1
+                self.last_error = f"{type(exc).__name__}: {exc}"
+                log.exception("ingest batch failed; it stays in the spool and is retried")
+                self.spool.rewind()
+                self._stop.wait(min(30.0, 0.5 * 2 ** min(self.errors, 6)))
+            now = time.monotonic()
+            if now - last_persist >= HEALTH_PERSIST_SECONDS:
+                last_persist = now
+                self._persist_health()
+            if now - last_silence >= SILENCE_CHECK_SECONDS:
+                last_silence = now
+                self.check_silence()
+
+    def _one_batch(self, size: int, wait: float) -> int:
+        records, cur = self.spool.read(size, wait)
+        if not records:
+            if cur.count == 0 and cur.key != f"{cur.segment}:{cur.offset}":
+                self.spool.commit(cur)  # only source marks were read: move the checkpoint past them
+            return 0
+        t0 = time.monotonic()
+        assert self.store is not None
+        key = f"{self.spool_id}-{cur.key}"
+        skip: set[int] = set()
+        if cur.replay:
+            skip = self.store.stored_seqs(key)
+            if skip:
+                log.warning("replaying a batch interrupted by a crash: %d of its events were already stored "
+                            "and are skipped", len(skip))
+        else:
+            self.spool.begin(cur)
+        self.process(records, key, skip)
+        self.spool.commit(cur)
+        self.batches += 1
+        self.errors = 0
+        now = time.time()
+        oldest = min(r.received for r in records)
+        self.last_latency_s = round(now - oldest, 3)
+        log.debug("batch of %d in %.3f s", len(records), time.monotonic() - t0)
+        return len(records)
+
+    def process(self, records: Sequence[Record], key: str | None = None, skip: set[int] | None = None) -> Any:
+        """Pipeline for good records, dead letters for those a source already rejected; updates health."""
+        good = [r for r in records if not isinstance(r, RejectedRecord)]
+        bad = [r for r in records if isinstance(r, RejectedRecord)]
+        assert self.store is not None
+        self.store.set_batch(key, skip)
+        try:
+            res = self.pipeline.process(good)
+        finally:
+            self.store.set_batch(None)
+        if bad:
+            with self.state.session() as s:
+                s.add_all([DeadLetter(source=r.source, format=r.format, reason=r.reason[:2000], raw=r.raw_bytes(),
+                                      received_at=datetime.fromtimestamp(r.received, UTC)) for r in bad])
+        now = time.time()
+        for name, sc in res.per_source.items():
+            self.tracker.record(name, received=sc.received, parsed=sc.parsed, dead=sc.dead, events=sc.events,
+                                last_event=sc.last_event, now=now)
+        for r in bad:
+            self.tracker.record(r.source, received=1, parsed=0, dead=1, events=0, last_event=None, now=now)
+        return res
+
+    # -- health ------------------------------------------------------------------------------------
+    def _transport_stats(self) -> dict[str, dict[str, Any]]:
+        out: dict[str, dict[str, Any]] = {}
+        for name, src in self.sources.items():
+            self.tracker.transport(name, dropped=src.stats.dropped, cut=src.stats.cut)
+            st = src.status()
+            out[name] = {k: st[k] for k in ("connections", "connections_total", "refused_connections", "errors",
+                                           "last_error", "listen") if k in st}
+        return out
+
+    def _persist_health(self) -> None:
+        try:
+            self.tracker.persist(self.state, self._transport_stats())
+        except Exception:
+            log.exception("could not persist source health")
+
+    def check_silence(self, now: float | None = None) -> int:
+        """Raise a "Log source silent" alert for each source newly silent past its threshold."""
+        alerts = []
+        for h in self.tracker.silent(now):
+            cfg = self.tracker.configs[h.name]
+            alerts.append(silent_alert(h, cfg, now))
+            log.warning("source %s is silent (threshold %s min)", h.name, cfg.silent_after_minutes)
+        if alerts:
+            with self.state.session() as s:
+                rows = self.pipeline.alert_sink.persist(s, alerts)
+                s.flush()
+                for hook in getattr(self.pipeline, "alert_hooks", []):
+                    if rows:
+                        hook(s, rows)
+            self._persist_health()
+        return len(alerts)
+
+    def health(self) -> dict[str, Any]:
+        """Live view: per-source health plus the spool and consumer state."""
+        extra = self._transport_stats()
+        snap = self.tracker.snapshot()
+        for name, d in extra.items():
+            snap.setdefault(name, {}).update(d)
+        return {"sources": snap,
+                "spool": {"backlog": self.spool.backlog, "capacity": self.spool.max_records,
+                          "appended": self.spool.appended},
+                "consumer": {"running": bool(self._thread and self._thread.is_alive()), "batches": self.batches,
+                             "errors": self.errors, "last_error": self.last_error,
+                             "latency_s": self.last_latency_s}}
+
+
+# -- soc ingest FILE... -----------------------------------------------------------------------------
+def _add(total: Any, res: Any) -> None:
+    total.received += res.received
+    total.parsed += res.parsed
+    total.dead += res.dead
+    total.events += res.events
+    total.alerts += res.alerts
+    for name, sc in res.per_source.items():
+        t = total.per_source.get(name)
+        if t is None:
+            total.per_source[name] = sc
+        else:
+            t.received += sc.received
+            t.parsed += sc.parsed
+            t.dead += sc.dead
+            t.events += sc.events
+            if sc.last_event and (t.last_event is None or sc.last_event > t.last_event):
+                t.last_event = sc.last_event
+
+
+def ingest_files(paths: Iterable[str | Path], fmt: str, pipeline: Any, progress: bool = True, *,
+                 source: str = "cli", tz: str | None = None, batch_size: int = 2000,
+                 max_line_bytes: int = 1_048_576) -> Any:
+    """Read whole files (plain, ``.gz`` or ``.evtx``) through ``pipeline``; returns the summed BatchResult.
+
+    ``.evtx`` files use format ``winlog`` whatever ``fmt`` says. Shows a rich progress bar
+    (bytes read) and a summary when ``progress``.
+    """
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
+
+    from connectors.reading import is_evtx, iter_lines
+    from soc.pipeline import BatchResult
+
+    total = BatchResult()
+    names = [str(p) for p in paths]
+    sizes = {p: (Path(p).stat().st_size if p != "-" and Path(p).exists() else 0) for p in names}
+    console = Console(stderr=True)
+    t0 = time.monotonic()
+    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[lines]} lines"),
+                  TransferSpeedColumn(), TimeRemainingColumn(), console=console, disable=not progress,
+                  transient=False) as bar:
+        for path in names:
+            if path != "-" and not Path(path).is_file():
+                raise FileNotFoundError(f"{path}: no such file; check the path")
+            task = bar.add_task(Path(path).name, total=sizes[path] or None, lines=0)
+            f = "winlog" if is_evtx(path) else fmt
+            batch: list[Record] = []
+            lines = read_bytes = 0
+            for line in iter_lines(path, max_line_bytes):
+                batch.append(Record(source, f, line, time.time(), None, tz))
+                lines += 1
+                read_bytes += len(line) + 1
+                if len(batch) >= batch_size:
+                    _add(total, pipeline.process(batch))
+                    batch = []
+                    bar.update(task, completed=min(read_bytes, sizes[path]) if sizes[path] else None, lines=lines)
+            if batch:
+                _add(total, pipeline.process(batch))
+            bar.update(task, completed=sizes[path] or None, lines=lines)
+    if progress:
+        took = time.monotonic() - t0
+        ok = total.received == total.parsed + total.dead
+        console.print(f"received {total.received:,}  parsed {total.parsed:,}  dead-lettered {total.dead:,}  "
+                      f"events {total.events:,}  alerts {total.alerts:,}  in {took:.1f} s  "
+                      f"({total.received / took if took else 0:,.0f} records/s)  "
+                      + ("[green]counts reconcile[/]" if ok else "[red]COUNTS DO NOT RECONCILE[/]"))
+        if total.dead:
+            console.print("see them with `soc deadletter list`; after fixing the format, `soc deadletter replay`")
+    return total
+

@@ -1,0 +1,325 @@
+"""The streaming Sigma engine: every loaded rule on every event, as it arrives.
+
+Per event the engine (1) works out which logsources the event belongs to,
+(2) runs one Aho-Corasick automaton per logsource over the event's lower-cased
+string values to find the rules whose required literals occur, (3) fully
+evaluates only those candidates (plus rules that require no literal), then
+(4) applies Sigma filters and suppressions and (5) feeds correlation rules.
+``process(event, naive=True)`` skips step 2; tests use it to prove that the
+prefilter never loses a hit.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import ahocorasick
+
+from detectors.base import make_alert
+from soc.storage.schema import parse_ts
+
+from . import logsources
+from .compiler import MISSING, iter_scalars, to_str
+from .correlation import CorrelationSpec, CorrelationState
+from .loader import CompiledRule, RuleError, RuleSet, load_rules, rule_files
+from .suppressions import Suppression, compile_suppressions, first_match
+
+log = logging.getLogger(__name__)
+
+ALL: logsources.LogsourceKey = ("*", "*", "*")
+SEP = "\x1f"
+
+
+@dataclass
+class _Bucket:
+    rules: list[int] = field(default_factory=list)
+    always: list[int] = field(default_factory=list)
+    automaton: Any = None
+
+
+def event_haystack(event: dict[str, Any]) -> str:
+    """The lower-cased string values of an event, joined; what required literals are searched in."""
+    parts = []
+    for v in iter_scalars(event):
+        s = to_str(v)
+        if s:
+            parts.append(s)
+    return SEP.join(parts).lower()
+
+
+class SigmaEngine:
+    """Sigma rules and correlations over a stream of ECS events (implements ``detectors.base.Detector``)."""
+
+    name = "sigma"
+
+    def __init__(self, paths: Iterable[str | Path], *, lateness_seconds: float = 60, max_state: int = 200_000,
+                 state_path: Path | None = None, ignore_logsource: bool = False, field_mapping: bool = True,
+                 placeholders: dict[str, list[str]] | None = None) -> None:
+        self.paths = [Path(p) for p in paths]
+        self.ignore_logsource = ignore_logsource
+        self.field_mapping = field_mapping
+        self.placeholders = placeholders
+        self.state_path = Path(state_path) if state_path else None
+        self.corr = CorrelationState(lateness_seconds, max_state)
+        self.suppressions: list[Suppression] = []
+        self.stats: dict[str, int] = {"events": 0, "candidates": 0, "matches": 0, "alerts": 0, "filtered": 0,
+                                      "suppressed": 0}
+        self._since_close = 0
+        self._ruleset = RuleSet()
+        self._load()
+        if self.state_path is not None and self.state_path.exists():
+            try:
+                self.corr.load(self.state_path)
+            except (ValueError, OSError) as exc:
+                log.warning("correlation state not restored: %s", exc)
+
+    @classmethod
+    def from_paths(cls, paths: Iterable[str | Path], **kwargs: Any) -> SigmaEngine:
+        return cls(paths, **kwargs)
+
+    # -- rules
+
+    def _load(self) -> None:
+        rs = load_rules(self.paths, ignore_logsource=self.ignore_logsource, field_mapping=self.field_mapping,
+                        placeholders=self.placeholders)
+        self._ruleset = rs
+        self.corr.set_specs(dict(rs.correlations))
+        self._by_corr_key: dict[str, CorrelationSpec] = {s.key: s for s in rs.correlations.values()}
+        # downstream correlations of each correlation (chains)
+        self._chains: dict[str, list[tuple[CorrelationSpec, int]]] = {}
+        for s in rs.correlations.values():
+            for pos, k in enumerate(s.refs):
+                if k.startswith("c:"):
+                    self._chains.setdefault(k[2:], []).append((s, pos))
+        self._build_index()
+
+    def _build_index(self) -> None:
+        buckets: dict[logsources.LogsourceKey, _Bucket] = {}
+        for r in self._ruleset.rules:
+            if not r.enabled:
+                continue
+            key = ALL if self.ignore_logsource or r.key is None else r.key
+            b = buckets.setdefault(key, _Bucket())
+            b.rules.append(r.idx)
+            if r.req is None:
+                b.always.append(r.idx)
+        for key, b in buckets.items():
+            lits: dict[str, list[int]] = {}
+            for idx in b.rules:
+                req = self._ruleset.rules[idx].req
+                if req is None:
+                    continue
+                for lit in req:
+                    lits.setdefault(lit, []).append(idx)
+            if lits:
+                a = ahocorasick.Automaton()
+                for lit, ids in lits.items():
+                    a.add_word(lit, tuple(ids))
+                a.make_automaton()
+                b.automaton = a
+            buckets[key] = b
+        self._buckets = buckets
+
+    @property
+    def errors(self) -> list[tuple[str, int | None, str]]:
+        return [e.as_tuple() for e in self._ruleset.errors]
+
+    @property
+    def rule_errors(self) -> list[RuleError]:
+        return list(self._ruleset.errors)
+
+    @property
+    def rules(self) -> list[dict[str, Any]]:
+        return self._ruleset.summaries()
+
+    @property
+    def compiled_rules(self) -> list[CompiledRule]:
+        return list(self._ruleset.rules)
+
+    def set_enabled(self, rule_id: str, enabled: bool) -> bool:
+        """Enable or disable a loaded rule by id; returns False if no such rule."""
+        for r in self._ruleset.rules:
+            if r.id == rule_id:
+                r.enabled = enabled
+                self._build_index()
+                return True
+        return False
+
+    def reload_if_changed(self) -> bool:
+        """Reload every rule when a rule file was added, removed or modified (mtime); True if reloaded."""
+        current: dict[str, float] = {}
+        for f in rule_files(self.paths):
+            try:
+                current[str(f)] = f.stat().st_mtime
+            except OSError:
+                continue
+        if current == self._ruleset.files:
+            return False
+        disabled = {r.id for r in self._ruleset.rules if not r.enabled}
+        self._load()
+        for r in self._ruleset.rules:
+            if r.id in disabled:
+                r.enabled = False
+        if disabled:
+            self._build_index()
+        return True
+
+    def set_suppressions(self, items: list[dict[str, Any]]) -> None:
+        """Replace the suppressions; raises ``ValueError`` naming every bad entry (old ones stay then)."""
+        sups, errors = compile_suppressions(items)
+        if errors:
+            raise ValueError("; ".join(errors))
+        self.suppressions = sups
+
+    # -- events
+
+    def candidates(self, event: dict[str, Any]) -> list[int]:
+        """Indices of rules that may match ``event`` (logsource and required literals)."""
+        keys = [ALL] if self.ignore_logsource else logsources.event_keys(event)
+        cand: set[int] = set()
+        hay: str | None = None
+        for k in keys:
+            b = self._buckets.get(k)
+            if b is None:
+                continue
+            cand.update(b.always)
+            if b.automaton is not None:
+                if hay is None:
+                    hay = event_haystack(event)
+                for _, ids in b.automaton.iter(hay):
+                    cand.update(ids)
+        if self.ignore_logsource and ALL in self._buckets:
+            pass
+        return sorted(cand)
+
+    def _all_for(self, event: dict[str, Any]) -> list[int]:
+        keys = [ALL] if self.ignore_logsource else logsources.event_keys(event)
+        out: set[int] = set()
+        for k in keys:
+            b = self._buckets.get(k)
+            if b is not None:
+                out.update(b.rules)
+        return sorted(out)
+
+    def matching_rules(self, event: dict[str, Any], *, naive: bool = False) -> list[CompiledRule]:
+        """Rules whose detection (and filters) match ``event``, without alerts or correlation."""
+        idxs = self._all_for(event) if naive else self.candidates(event)
+        rules = self._ruleset.rules
+        out = []
+        for i in idxs:
+            r = rules[i]
+            if r.match(event) and all(f(event) for f in r.filters):
+                out.append(r)
+        return out
+
+    def process(self, event: dict[str, Any], *, naive: bool = False) -> list[dict[str, Any]]:
+        """Alerts raised by ``event``: Sigma matches and any correlation that completes."""
+        self.stats["events"] += 1
+        idxs = self._all_for(event) if naive else self.candidates(event)
+        self.stats["candidates"] += len(idxs)
+        alerts: list[dict[str, Any]] = []
+        rules = self._ruleset.rules
+        ts: float | None = None
+        for i in idxs:
+            r = rules[i]
+            if not r.match(event):
+                continue
+            if r.filters and not all(f(event) for f in r.filters):
+                self.stats["filtered"] += 1
+                continue
+            self.stats["matches"] += 1
+            if r.standalone:
+                alert = make_alert(kind="sigma", rule=r.alert_rule(), events=[event], match=self.explain(r, event))
+                self._emit(alert, alerts)
+            if r.correlations:
+                if ts is None:
+                    ts = _event_ts(event)
+                getter = _rule_getter(r, event)
+                for cid, pos in r.correlations:
+                    spec = self.corr.specs.get(cid)
+                    if spec is not None:
+                        self._feed(spec, pos, ts, event, getter, f"r:{r.idx}", alerts)
+        self._since_close += 1
+        if self._since_close >= 1024 and self.corr.groups:
+            self._since_close = 0
+            self._closed(self.corr.close(), alerts)
+        return alerts
+
+    def _feed(self, spec: CorrelationSpec, pos: int, ts: float, event: dict[str, Any], getter: Any,
+              src: str, alerts: list[dict[str, Any]]) -> None:
+        self._closed(self.corr.feed(spec, pos, ts, event, getter, src), alerts)
+
+    def _closed(self, fired: list[tuple[CorrelationSpec, dict[str, Any], float, Any]],
+                alerts: list[dict[str, Any]]) -> None:
+        for spec, alert, ts, getter in fired:
+            if spec.standalone:
+                self._emit(alert, alerts)
+            for down, pos in self._chains.get(spec.id, ()):
+                last = alert["events"][-1] if alert["events"] else {}
+                self._feed(down, pos, ts, last, getter, spec.key, alerts)
+
+    def _emit(self, alert: dict[str, Any], alerts: list[dict[str, Any]]) -> None:
+        if self.suppressions:
+            ev = alert["events"][-1] if alert["events"] else {}
+            s = first_match(self.suppressions, alert["rule"], ev)
+            if s is not None:
+                self.stats["suppressed"] += 1
+                return
+        self.stats["alerts"] += 1
+        alerts.append(alert)
+
+    def flush(self, now: datetime | None = None) -> list[dict[str, Any]]:
+        """Close correlation windows that ended before ``now`` minus the allowed lateness."""
+        until = None
+        if now is not None:
+            until = (now if now.tzinfo else now.replace(tzinfo=UTC)).timestamp() - self.corr.lateness
+            until = max(until, self.corr.watermark)
+        alerts: list[dict[str, Any]] = []
+        self._closed(self.corr.close(until), alerts)
+        return alerts
+
+    def save_state(self) -> None:
+        if self.state_path is not None:
+            self.corr.save(self.state_path)
+
+    # -- explanation
+
+    def explain(self, rule: CompiledRule, event: dict[str, Any]) -> dict[str, Any]:
+        """Which selections matched and the event values of the fields they test."""
+        selections = []
+        values: dict[str, Any] = {}
+        for name, (m, _) in rule.detections.items():
+            try:
+                ok = m(event)
+            except Exception:  # explanation must never break alerting
+                ok = False
+            if not ok:
+                continue
+            selections.append(name)
+            for f in rule.det_fields.get(name, []):
+                if f is None:
+                    values.setdefault("keywords", True)
+                    continue
+                v = rule.compiler.accessor(f)(event)
+                if v is not MISSING:
+                    values[f] = v
+        return {"selections": selections, "fields": values, "rule_path": rule.path,
+                "logsource": rule.logsource}
+
+
+def _event_ts(event: dict[str, Any]) -> float:
+    dt = parse_ts(event.get("@timestamp"))
+    return dt.timestamp() if dt is not None else time.time()
+
+
+def _rule_getter(rule: CompiledRule, event: dict[str, Any]) -> Any:
+    def get(f: str) -> Any:
+        v = rule.compiler.accessor(f)(event)
+        return None if v is MISSING else v
+    return get
