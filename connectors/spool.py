@@ -238,6 +238,30 @@ class Spool:
             pending += n
         return pending
 
+    @staticmethod
+    def peek_backlog(directory: Path | str) -> int:
+        """Records not yet committed, read without changing anything (safe while another process runs it)."""
+        d = Path(directory)
+        try:
+            ck = json.loads((d / "checkpoint.json").read_text())
+        except (OSError, ValueError):
+            ck = {}
+        seg0, off0 = int(ck.get("segment", 1)), int(ck.get("offset", 0))
+        n = 0
+        for p in sorted(d.glob("seg-*.log")):
+            seg = int(p.stem[4:])
+            if seg < seg0:
+                continue
+            with open(p, "rb") as fh:
+                fh.seek(off0 if seg == seg0 else 0)
+                while len(head := fh.read(_HEAD.size)) == _HEAD.size:
+                    crc, ln = _HEAD.unpack(head)
+                    payload = fh.read(ln)
+                    if len(payload) != ln or zlib.crc32(payload) != crc:
+                        break
+                    n += payload[0] == _KIND_RECORD
+        return n
+
     # -- producers ---------------------------------------------------------------------------------
     @property
     def closed(self) -> bool:

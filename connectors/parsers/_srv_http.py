@@ -306,3 +306,23 @@ def finish(doc: dict[str, Any]) -> dict[str, Any]:
     doc.pop("_rest", None)
     ecs.add_related(doc)
     return doc
+
+
+_SYSLOG_START = re.compile(r"<\d{1,3}>|(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) [ \d]\d |\d{4}-\d{2}-\d{2}[T ]\d")
+
+
+def strip_syslog(line: str, ctx: Any, doc: dict[str, Any]) -> str:
+    """When ``line`` came over syslog (``<PRI>``/timestamp, host, ``nginx:``), fill the header fields
+    in ``doc`` and return the message; otherwise return ``line`` unchanged."""
+    if not _SYSLOG_START.match(line):
+        return line
+    from .syslog_header import split
+
+    sl = split(line, ctx)
+    if sl.appname is None and sl.timestamp is None:
+        return line
+    sl.to_ecs(doc)
+    doc.pop("@timestamp", None)
+    if sl.hostname and sl.hostname != "-":
+        ecs.put(doc, "host.name", sl.hostname)
+    return sl.message

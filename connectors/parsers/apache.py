@@ -22,8 +22,8 @@ NAME = "apache"
 
 #: ``[Wed Oct 11 14:32:52.123456 2000] [module:level] [pid 1:tid 2] [client 1.2.3.4:5] msg``
 _ERROR = re.compile(
-    r"\[(?:[A-Za-z]{3} )?(?P<mon>[A-Za-z]{3}) +(?P<day>\d{1,2}) (?P<time>\d{2}:\d{2}:\d{2})(?P<frac>\.\d+)? "
-    r"(?P<year>\d{4})\] \[(?:(?P<module>[^:\]\s]+):)?(?P<level>[a-z0-9]+)\]"
+    r"(?:\[(?:[A-Za-z]{3} )?(?P<mon>[A-Za-z]{3}) +(?P<day>\d{1,2}) (?P<time>\d{2}:\d{2}:\d{2})(?P<frac>\.\d+)? "
+    r"(?P<year>\d{4})\] )?\[(?:(?P<module>[^:\]\s]*):)?(?P<level>emerg|alert|crit|error|warn|notice|info|debug|trace\d)\]"
     r"(?: \[pid (?P<pid>\d+)(?::tid (?P<tid>\d+))?\])?"
     r"(?: \[client (?P<client>[^\]]+)\])?"
     r"(?: (?P<msg>.*))?$",
@@ -43,16 +43,20 @@ def sniff(line: str) -> bool:
 def _error(line: str, m: re.Match[str], ctx: ParseContext) -> dict[str, Any]:
     doc = h.new_doc(line, "apache", "apache.error", ctx.source)
     doc["event"]["type"] = ["error"]
-    mon = _MONTHS.get(m.group("mon").lower())
-    if mon is None:
-        raise ParseError(f"bad month in apache error-log time {m.group('mon')!r}")
-    try:
-        h_, mi, s = (int(x) for x in m.group("time").split(":"))
-        micro = int((m.group("frac") or ".0")[1:7].ljust(6, "0"))
-        ts = datetime(int(m.group("year")), mon, int(m.group("day")), h_, mi, s, micro, tzinfo=ctx.tz)
-    except ValueError:
-        raise ParseError("bad apache error-log time") from None
-    doc["@timestamp"] = iso(ts)
+    if m.group("mon") is None:
+        # Some forwarders strip the time: the line's arrival time stands in.
+        doc["@timestamp"] = iso(ctx.received)
+    else:
+        mon = _MONTHS.get(m.group("mon").lower())
+        if mon is None:
+            raise ParseError(f"bad month in apache error-log time {m.group('mon')!r}")
+        try:
+            h_, mi, s = (int(x) for x in m.group("time").split(":"))
+            micro = int((m.group("frac") or ".0")[1:7].ljust(6, "0"))
+            ts = datetime(int(m.group("year")), mon, int(m.group("day")), h_, mi, s, micro, tzinfo=ctx.tz)
+        except ValueError:
+            raise ParseError("bad apache error-log time") from None
+        doc["@timestamp"] = iso(ts)
     level = m.group("level")
     ecs.put(doc, "log.level", level)
     ecs.put(doc, "apache.error.module", m.group("module"))
@@ -85,7 +89,16 @@ def parse(line: str, ctx: ParseContext) -> dict[str, Any]:
         return _error(line, m, ctx)
     doc = h.new_doc(line, "apache", "apache.access", ctx.source)
     doc["event"]["type"] = ["access"]
-    if not h.parse_access(doc, line, ctx.tz, "apache"):
+    body = h.strip_syslog(line, ctx, doc)
+    if body is not line:
+        m = _ERROR.match(body)
+        if m:
+            err = _error(line, m, ctx)
+            for key in ("log", "host", "process"):
+                if key in doc:
+                    err.setdefault(key, {}).update({k: v for k, v in doc[key].items() if k not in err.get(key, {})})
+            return err
+    if not h.parse_access(doc, body, ctx.tz, "apache"):
         raise ParseError("not an apache access or error log line")
     remotes: list[str] = doc["_remotes"]
     xff: list[str] = doc["_xff"]

@@ -77,7 +77,7 @@ _SSH_MAXAUTH = re.compile(
 _SSH_NOTALLOWED = re.compile(r"User (?P<user>\S+) from (?P<ip>\S+) not allowed because (?P<reason>.*)$")
 _SSH_NOID = re.compile(r"Did not receive identification string from (?P<ip>\S+)(?: port (?P<port>\d+))?")
 _SSH_RECV_DISC = re.compile(
-    r"Received disconnect from (?P<ip>\S+?)(?: port (?P<port>\d+))?:\s*(?P<code>\d+):\s*(?P<reason>.*?)" + _PREAUTH)
+    r"(?:error: )?Received disconnect from (?P<ip>\S+?)(?: port (?P<port>\d+))?:\s*(?P<code>\d+):\s*(?P<reason>.*?)" + _PREAUTH)
 _SSH_DISC = re.compile(
     r"Disconnected from (?:(?:invalid |authenticating )?user (?P<user>\S+) )?(?P<ip>\S+) port (?P<port>\d+)"
     + _PREAUTH)
@@ -472,6 +472,25 @@ def _chkpwd(doc: dict[str, Any], msg: str) -> bool:
     return False
 
 
+_ANY_AUTHFAIL = re.compile(
+    r"(?i).*?\bauthentication fail(?:ed|ure)\b(?:.*? for (?:user )?(?P<user>[^\s;,]+))?(?:.*? from (?P<ip>[0-9A-Fa-f.:]+))?")
+_ANY_CONN = re.compile(r"(?i).*?\bconnection from (?P<ip>[0-9A-Fa-f.:]+[0-9A-Fa-f])")
+
+
+def _other(doc: dict[str, Any], msg: str) -> bool:
+    """Programs without their own handler (ftpd, klogind...): authentication failures and peers."""
+    m = _ANY_AUTHFAIL.match(msg)
+    if m:
+        _put_user_src(doc, m.groupdict())
+        _auth_event(doc, "failure", "authentication_failure")
+        return True
+    m = _ANY_CONN.match(msg)
+    if m:
+        _put_user_src(doc, m.groupdict())
+        return True
+    return False
+
+
 Handler = Callable[[dict[str, Any], str], bool]
 _BY_PROGRAM: dict[str, list[Handler]] = {
     "sshd": [_pam, _sshd],
@@ -501,6 +520,9 @@ def parse(line: str, ctx: ParseContext) -> dict[str, Any]:
         # No header (a message forwarded alone): try every family.
         for handler in (_sudo, _pam, _sshd):
             if handler(doc, msg):
+                handled = True
                 break
+    if not handled:
+        _other(doc, msg)
     ecs.add_related(doc)
     return doc

@@ -21,7 +21,7 @@ NAME = "nginx"
 
 #: ``2016/10/25 14:49:34 [error] 54053#0: *1 message``
 _ERROR = re.compile(
-    r"(?P<ts>\d{4}/\d{2}/\d{2} \d{2}:\d{2}:\d{2}) \[(?P<level>[a-z]+)\] (?P<pid>\d+)#(?P<tid>\d+): "
+    r"(?P<ts>\d{4}/\d{2}/\d{2} \d{2}:\d{2}:\d{2}) \[(?P<level>[a-z]+)\] (?:(?P<pid>\d+)[#:](?P<tid>\d+):?(?: |$))?"
     r"(?:\*(?P<cid>\d+) )?(?P<msg>.*)$",
     re.S,
 )
@@ -42,8 +42,9 @@ def _error(line: str, m: re.Match[str], ctx: ParseContext) -> dict[str, Any]:
         raise ParseError(f"bad nginx error-log time {m.group('ts')!r}") from None
     doc["@timestamp"] = iso(ts)
     ecs.put(doc, "log.level", m.group("level"))
-    ecs.put(doc, "process.pid", int(m.group("pid")[:18]))
-    ecs.put(doc, "process.thread.id", int(m.group("tid")[:18]))
+    if m.group("pid"):
+        ecs.put(doc, "process.pid", int(m.group("pid")[:18]))
+        ecs.put(doc, "process.thread.id", int(m.group("tid")[:18]))
     if m.group("cid"):
         ecs.put(doc, "nginx.error.connection_id", int(m.group("cid")[:18]))
     msg = m.group("msg")
@@ -78,7 +79,16 @@ def parse(line: str, ctx: ParseContext) -> dict[str, Any]:
         return _error(line, m, ctx)
     doc = h.new_doc(line, "nginx", "nginx.access", ctx.source)
     doc["event"]["type"] = ["access"]
-    if not h.parse_access(doc, line, ctx.tz, "nginx"):
+    body = h.strip_syslog(line, ctx, doc)
+    if body is not line:
+        m = _ERROR.match(body)
+        if m:
+            err = _error(line, m, ctx)
+            for key in ("log", "host", "process"):
+                if key in doc:
+                    err.setdefault(key, {}).update({k: v for k, v in doc[key].items() if k not in err.get(key, {})})
+            return err
+    if not h.parse_access(doc, body, ctx.tz, "nginx"):
         raise ParseError("not an nginx access or error log line")
     remotes: list[str] = doc["_remotes"]
     xff: list[str] = doc["_xff"]

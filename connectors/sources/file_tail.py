@@ -10,7 +10,8 @@ Rotation: when the path's inode changes, the old file (still open) is read to
 its end, last unterminated line included, then the new file is read from 0. If
 the rotation happened while the service was down, the old file is looked up by
 its inode next to the path (``fw.log.1``...) and finished first. Truncation
-(``copytruncate``): the size drops below the offset, so reading restarts at 0.
+(``copytruncate``): the size drops below the offset or the first bytes change,
+so reading restarts at 0.
 A partial last line is left until its newline arrives.
 """
 
@@ -20,6 +21,7 @@ import glob
 import gzip
 import os
 import threading
+import zlib
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -33,15 +35,36 @@ READ_BYTES = 1024 * 1024
 GZ_BATCH = 2000
 
 
-class _Tracked:
-    __slots__ = ("fh", "ino", "offset", "path", "skip")
+HEAD_BYTES = 256
 
-    def __init__(self, path: str, fh: BinaryIO, ino: int, offset: int, skip: bool = False) -> None:
+
+class _Tracked:
+    __slots__ = ("fh", "head", "ino", "offset", "path", "skip")
+
+    def __init__(self, path: str, fh: BinaryIO, ino: int, offset: int, skip: bool = False,
+                 head: tuple[int, int] = (0, 0)) -> None:
         self.path = path
         self.fh = fh
         self.ino = ino
         self.offset = offset
         self.skip = skip
+        self.head = head
+        """(length, crc32) of the file's first bytes: a rewrite or copytruncate changes them."""
+
+
+def _head(fh: BinaryIO, n: int) -> tuple[int, int]:
+    fh.seek(0)
+    data = fh.read(n)
+    return len(data), zlib.crc32(data)
+
+
+def _rewritten(t: _Tracked) -> bool:
+    """Truncated or rewritten in place since we read it (size below our offset, or different first bytes)."""
+    size = os.fstat(t.fh.fileno()).st_size
+    if size < t.offset:
+        return True
+    n, crc = t.head
+    return n > 0 and _head(t.fh, n) != (n, crc)
 
 
 class FileTailSource(Source):
@@ -101,16 +124,18 @@ class FileTailSource(Source):
             return None
         st = os.fstat(fh.fileno())
         mark = self.spool.mark(self.key(path))
-        offset, skip = 0, False
+        t = _Tracked(path, fh, st.st_ino, 0)
         if mark is not None:
             if mark.get("inode") == st.st_ino:
-                offset = int(mark.get("offset", 0))
-                skip = bool(mark.get("skip"))
-                if st.st_size < offset:
-                    offset, skip = 0, False  # truncated while we were away
+                t.offset = int(mark.get("offset", 0))
+                t.skip = bool(mark.get("skip"))
+                head = mark.get("head") or [0, 0]
+                t.head = (int(head[0]), int(head[1]))
+                if _rewritten(t):  # truncated or rewritten while we were away
+                    t.offset, t.skip, t.head = 0, False, (0, 0)
             else:
                 self._finish_rotated(path, mark)
-        return _Tracked(path, fh, st.st_ino, offset, skip)
+        return t
 
     def _finish_rotated(self, path: str, mark: dict[str, Any]) -> None:
         """The file was rotated while the service was down: finish the old one if it is still next to it."""
@@ -133,6 +158,8 @@ class FileTailSource(Source):
             if t is None:
                 return
             self._files[path] = t
+        elif _rewritten(t):
+            t.offset, t.skip, t.head = 0, False, (0, 0)
         self._read(t, final=False)
         try:
             st = os.stat(path)
@@ -144,9 +171,6 @@ class FileTailSource(Source):
             fh = open(path, "rb")  # noqa: SIM115
             t.fh, t.ino, t.offset, t.skip = fh, os.fstat(fh.fileno()).st_ino, 0, False
             self.spool.append([], mark=(self.key(path), {"inode": t.ino, "offset": 0}))
-            self._read(t, final=False)
-        elif st.st_size < t.offset:
-            t.offset, t.skip = 0, False
             self._read(t, final=False)
 
     def _read(self, t: _Tracked, *, final: bool) -> None:
@@ -183,8 +207,11 @@ class FileTailSource(Source):
             if pos == 0:
                 return  # only a partial line so far
             t.offset += pos
+            if t.head[0] < HEAD_BYTES:
+                t.head = _head(t.fh, min(t.offset, HEAD_BYTES))
             recs = self.records(frames, None)
-            self.spool.append(recs, mark=(self.key(t.path), {"inode": t.ino, "offset": t.offset, "skip": t.skip}))
+            self.spool.append(recs, mark=(self.key(t.path), {"inode": t.ino, "offset": t.offset, "skip": t.skip,
+                                                              "head": list(t.head)}))
             self.counted(len(recs))
 
     def _frame(self, raw: bytes) -> list[Frame]:

@@ -247,6 +247,8 @@ def write_store(df: pd.DataFrame, events_dir: Path, with_doc: bool = True) -> in
 
 def generate(sc: Scenario, events_dir: Path, with_doc: bool = True) -> int:
     """Write the whole scenario; ``sc.injections`` receives the ground truth. Returns the number of events."""
+    if events_dir.exists() and any(events_dir.glob("day=*/dataset=*/*.parquet")):
+        raise FileExistsError(f"{events_dir} already holds events; generate a scenario into an empty folder")
     rng = np.random.default_rng(sc.seed)
     activity = rng.lognormal(0.0, 0.5, len(sc.hosts()))
     total = 0

@@ -137,10 +137,7 @@ def pattern_values(pattern: str) -> list[tuple[str, str]]:
                 raise ValueError(f"unsupported pattern path {obj_type}:{'.'.join(str(p) for p in path)}")
             if op not in ("=", "ISSUBSET", "IN"):
                 raise ValueError(f"unsupported comparison {op!r} in pattern")
-            if op == "IN":
-                vals = [_unquote(x.strip()) for x in _QUOTED.findall(value)]
-            else:
-                vals = [_unquote(value)]
+            vals = [_unquote(x.strip()) for x in _QUOTED.findall(value)] if op == "IN" else [_unquote(value)]
             for v in vals:
                 out.append(("cidr" if op == "ISSUBSET" else kind, v))
     if not out:
@@ -235,7 +232,7 @@ def parse_csv(text: str, cfg: FeedConfig, now: datetime) -> ParseResult:
     else:
         rows = ({"value": r[0] if r else ""} for r in csv.reader(lines))
         header = "value"
-    for n, row in enumerate(rows, start=2 if header != "value" or first[0] == "value" else 1):
+    for n, row in enumerate(rows, start=1):
         raw = (row.get(header) or "").strip()
         if not raw:
             continue
@@ -246,7 +243,7 @@ def parse_csv(text: str, cfg: FeedConfig, now: datetime) -> ParseResult:
             until = _ts(row.get("valid_until") or row.get("expires")) or default_until
             conf = int(row["confidence"]) if (row.get("confidence") or "").strip() else None
         except ValueError as exc:
-            res.reject(f"line {n}", f"{raw[:100]}: {exc}")
+            res.reject(f"row {n}", f"{raw[:100]}: {exc}")
             continue
         if until <= now:
             res.skipped += 1
@@ -330,7 +327,7 @@ def _read(cfg: FeedConfig) -> str:
     import httpx
 
     try:
-        headers = {}
+        headers: dict[str, str] = {}
         auth = None
         if cfg.username:
             auth = (cfg.username, cfg.password.get_secret_value() if cfg.password else "")
@@ -345,10 +342,12 @@ def _read(cfg: FeedConfig) -> str:
 
 def _taxii_objects(cfg: FeedConfig, added_after: str | None) -> Iterator[Any]:
     import requests
-    from taxii2client.v21 import Collection, as_pages
+    from taxii2client.v21 import as_pages
+
+    from soc.sharing.taxii_client import collection
 
     try:
-        coll = Collection(cfg.collection_url(), user=cfg.username,
+        coll = collection(cfg.collection_url(), user=cfg.username,
                           password=cfg.password.get_secret_value() if cfg.password else None,
                           verify=cfg.verify_tls, timeout=cfg.timeout_seconds)
         kw: dict[str, Any] = {"type": "indicator"}

@@ -8,6 +8,7 @@ event, naming the indicator, its feed and its TLP.
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import time
 from collections.abc import Callable
@@ -146,7 +147,8 @@ class IndicatorMatcher:
         label = KIND_LABEL.get(ind.kind, ind.kind)
         level = ind.level or self.default_level
         rule = {
-            "id": f"intel:{ind.feed}"[:64],
+            # One rule id per indicator, so that alerts on different indicators are not merged by dedup.
+            "id": f"intel:{ind.feed[:36]}:{hashlib.sha1(f'{ind.kind}|{ind.value}'.encode(), usedforsecurity=False).hexdigest()[:16]}",
             "name": f"Threat-intelligence match: {label} {ind.value} ({ind.feed})"[:255],
             "level": level,
             "tags": ["intel", f"intel.feed.{ind.feed}", f"tlp.{ind.tlp}"],

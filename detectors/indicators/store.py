@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from detectors.indicators import normalise as norm
@@ -72,10 +72,10 @@ class IndicatorStore:
                                .scalars())
                 rows_new = [v for k, v in buf.items() if k not in existing]
                 if rows_new:
-                    s.execute(IntelIndicator.__table__.insert(), rows_new)
+                    s.execute(insert(IntelIndicator), rows_new)
                 for k in existing:
                     v = buf[k]
-                    s.execute(IntelIndicator.__table__.update().where(IntelIndicator.key == k).values(
+                    s.execute(update(IntelIndicator).where(IntelIndicator.key == k).values(
                         tlp=v["tlp"], stix_id=v["stix_id"], name=v["name"], level=v["level"],
                         confidence=v["confidence"], valid_from=v["valid_from"], valid_until=v["valid_until"],
                         last_seen=now))

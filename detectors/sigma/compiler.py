@@ -573,9 +573,16 @@ class Compiler:
 
 def make_accessor(paths: list[str]) -> Callable[[Event], Any]:
     """A getter trying ``paths`` in order (literal dotted keys first, then nesting); ``MISSING`` if none."""
-    split = [(p, tuple(p.split("."))) for p in paths]
+    split = [(p, tuple(p.lstrip("~").split("."))) for p in paths]
 
     def get_one(ev: Event, p: str, parts: tuple[str, ...]) -> Any:
+        if p[0] == "~":
+            parent = get_one(ev, p[1:].rpartition(".")[0], tuple(parts[:-1]))
+            if isinstance(parent, dict):
+                for k, v in parent.items():
+                    if " " in k and k.replace(" ", "") == parts[-1]:
+                        return v
+            return MISSING
         if p in ev:
             return ev[p]
         cur: Any = ev

@@ -329,7 +329,8 @@ def field_paths(key: LogsourceKey | None, field: str) -> list[str]:
             return [*_WINDOWS_4688[field], field]
         if "." in field:
             return [field]
-        return [f"winlog.event_data.{field}", f"winlog.user_data.{field}", field]
+        # "~" paths: EventData names with spaces ("Source Name") as Sigma writes them ("SourceName")
+        return [f"winlog.event_data.{field}", f"winlog.user_data.{field}", field, f"~winlog.event_data.{field}"]
     if product in ("fortigate", "fortios", "fortinet") and field in _FORTIGATE:
         return [*_FORTIGATE[field], field]
     if product == "linux":

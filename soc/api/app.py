@@ -65,6 +65,8 @@ def create_app(settings: Settings | None = None, ctx: AppContext | None = None) 
                 continue
             raise
         app.include_router(mod.router, prefix=prefix)
+        if hasattr(mod, "mount_static"):
+            mod.mount_static(app)
     return app
 
 

@@ -217,18 +217,31 @@ def load_playbooks(directory: str | Path) -> dict[str, Playbook]:
 
 
 def categorise(rule_name: str, tags: list[str], playbooks: dict[str, Playbook]) -> str:
-    """The category of an alert, from its rule tags and name; most specific category wins."""
+    """The category of an alert from its rule tags and name.
+
+    Evidence is weighed from the most to the least specific: ATT&CK technique tags
+    (``attack.t1110``), then words of the rule name, then tactic and other tags
+    (``attack.persistence`` fits many categories); within a kind, the category
+    precedence of :data:`CATEGORIES` decides.
+    """
     name = rule_name.lower()
     low_tags = {str(t).lower() for t in tags}
-    for cat in CATEGORIES:
-        pb = playbooks.get(cat)
-        if pb is None or cat == "default":
-            continue
-        if low_tags & {t.lower() for t in pb.match.tags}:
-            return cat
+    techniques = {t for t in low_tags if _TECHNIQUE.match(t)}
+    others = low_tags - techniques
+    ordered = [playbooks[c] for c in CATEGORIES if c in playbooks and c != "default"]
+    for pb in ordered:
+        if techniques & {t.lower() for t in pb.match.tags}:
+            return pb.category
+    for pb in ordered:
         if any(_word(k).search(name) for k in pb.match.keywords):
-            return cat
+            return pb.category
+    for pb in ordered:
+        if others & {t.lower() for t in pb.match.tags}:
+            return pb.category
     return "default"
+
+
+_TECHNIQUE = re.compile(r"^attack\.t\d{4}(\.\d{3})?$")
 
 
 @lru_cache(maxsize=1024)

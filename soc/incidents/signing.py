@@ -25,6 +25,10 @@ SALT = "soc.incidents.ack"
 class TokenError(Exception):
     """The acknowledgement token is forged, damaged or expired; the message is safe to show."""
 
+    def __init__(self, message: str, *, expired: bool = False) -> None:
+        super().__init__(message)
+        self.expired = expired
+
 
 def signing_key(settings: Settings) -> str:
     configured = settings.incidents.signing_key.get_secret_value()
@@ -60,7 +64,7 @@ class AckSigner:
         try:
             data = self._s.loads(token, max_age=self.max_age)
         except SignatureExpired:
-            raise TokenError("this acknowledgement link has expired; contact the SOC") from None
+            raise TokenError("this acknowledgement link has expired; contact the SOC", expired=True) from None
         except BadSignature:
             raise TokenError("invalid acknowledgement link") from None
         if not (isinstance(data, list) and len(data) == 2 and isinstance(data[0], int) and isinstance(data[1], str)):

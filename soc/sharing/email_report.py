@@ -12,8 +12,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from soc.config import Settings
-from soc.sharing.stix_export import ExportPolicy, IncidentInput, collect_observations, incident_tlp
 from soc.sharing.minimise import Minimiser, NetworkSet
+from soc.sharing.stix_export import ExportPolicy, IncidentInput, collect_observations, incident_tlp
 
 
 def _fmt(dt: Any) -> str:
@@ -27,7 +27,7 @@ def form03_fields(inc: IncidentInput, alerts: Sequence[dict[str, Any]], settings
     obs = collect_observations(alerts, policy, m)
     attackers = sorted({o.value for o in obs.values() if o.kind in ("ipv4", "ipv6")})[:50]
     domains = sorted({o.value for o in obs.values() if o.kind == "domain"})[:50]
-    form = inc.data.get("form03") if isinstance(inc.data.get("form03"), dict) else {}
+    form: dict[str, Any] = inc.data["form03"] if isinstance(inc.data.get("form03"), dict) else {}
     return {
         "reporting_organisation": cfg.organisation_name,
         "reporting_email": cfg.organisation_email or settings.incidents.smtp.sender,
@@ -62,7 +62,7 @@ def form03_email(inc: IncidentInput, alerts: Sequence[dict[str, Any]], settings:
         f"Mô tả sơ bộ: {f['description']}",
         f"Thời điểm phát hiện: {f['detected_at']}",
         f"Tình trạng hiện tại: {f['status']}",
-        f"Cách thức phát hiện: giám sát tự động (SOC)",
+        "Cách thức phát hiện: giám sát tự động (SOC)",
         f"Sự cố nghiêm trọng: {yes_vi if f['serious'] else no_vi}",
         f"Địa chỉ IP tấn công: {', '.join(f['attacker_addresses']) or '-'}",
         f"Tên miền liên quan: {', '.join(f['attacker_domains']) or '-'}",

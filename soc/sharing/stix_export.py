@@ -18,6 +18,7 @@ change to the incident gives a new ``modified`` version of the same objects.
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import json
 import uuid
@@ -26,6 +27,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from detectors.indicators.normalise import url as normalise_url
 from soc import ecs
 from soc.config import SharingConfig
 from soc.sharing import tlp
@@ -192,7 +194,7 @@ class IncidentInput:
     def confidential(self) -> bool:
         """The Form 03 'keep confidential' flag, wherever the incident keeps it."""
         d = self.data
-        form = d.get("form03") if isinstance(d.get("form03"), dict) else {}
+        form: dict[str, Any] = d["form03"] if isinstance(d.get("form03"), dict) else {}
         return bool(d.get("confidential") or d.get("keep_confidential") or form.get("confidential")
                     or form.get("keep_confidential"))
 
@@ -255,10 +257,10 @@ def collect_observations(alerts: Iterable[dict[str, Any]], policy: ExportPolicy,
                 v = ecs.get(ev, f)
                 if not isinstance(v, str) or f == asset_field:
                     continue
-                kind = _ip_kind(v)
-                if kind is None or not minimiser.ip_ok(v):
+                ip_kind = _ip_kind(v)
+                if ip_kind is None or not minimiser.ip_ok(v):
                     continue
-                add(kind, v, when, f, rule)
+                add(ip_kind, v, when, f, rule)
             for f in ("destination.domain", "dns.question.name", "url.domain"):
                 v = ecs.get(ev, f)
                 if isinstance(v, str) and v and f != asset_field and not _ip_kind(v) \
@@ -269,7 +271,9 @@ def collect_observations(alerts: Iterable[dict[str, Any]], policy: ExportPolicy,
                 dom = ecs.get(ev, "url.domain")
                 if isinstance(v, str) and "://" in v and not (isinstance(dom, str)
                                                              and _is_own_domain(dom, policy.own_domains)):
-                    add("url", v, when, f, rule)
+                    # The url SCO must hold a valid URI: log values may carry raw spaces or backslashes.
+                    with contextlib.suppress(ValueError):
+                        add("url", normalise_url(v), when, f, rule)
                     break
             for base in ("file.hash", "process.hash", "dll.hash"):
                 for algo in HASH_KEYS:
@@ -371,18 +375,18 @@ def build_bundle(inc: IncidentInput, alerts: Sequence[dict[str, Any]], policy: E
     created = ts(inc.created_at)
     modified = ts(max(inc.updated_at, inc.created_at))
 
-    soc_ident = {"type": "identity", "spec_version": "2.1", "id": sid("identity", "soc", policy.organisation_name),
+    soc_ident: dict[str, Any] = {"type": "identity", "spec_version": "2.1", "id": sid("identity", "soc", policy.organisation_name),
                  "created": VN_EXT_CREATED, "modified": VN_EXT_CREATED, "name": policy.organisation_name,
                  "identity_class": "organization", "sectors": ["government-local"]}
     if policy.organisation_email:
         soc_ident["contact_information"] = policy.organisation_email
-    soc_id = soc_ident["id"]
+    soc_id: str = soc_ident["id"]
     objects: list[dict[str, Any]] = [_marked(soc_ident, "green", None)]
 
     where_sighted = soc_id
     if inc.agency_id:
         if policy.share_agency_identity:
-            ag = {"type": "identity", "spec_version": "2.1", "id": sid("identity", "agency", inc.agency_id),
+            ag: dict[str, Any] = {"type": "identity", "spec_version": "2.1", "id": sid("identity", "agency", inc.agency_id),
                   "created": created, "modified": created, "name": inc.agency_name or inc.agency_id,
                   "identity_class": "organization", "sectors": ["government-local"],
                   "created_by_ref": soc_id}
@@ -404,7 +408,7 @@ def build_bundle(inc: IncidentInput, alerts: Sequence[dict[str, Any]], policy: E
         ind_id = sid("indicator", inc.ref, pattern)
         kind_label = {"ipv4": "IP address", "ipv6": "IP address", "domain": "domain", "url": "URL"}.get(
             ob.kind, f"{ob.kind.upper()} file hash")
-        indicator = {
+        indicator: dict[str, Any] = {
             "type": "indicator", "spec_version": "2.1", "id": ind_id, "created": ob.first, "modified": ob.first,
             "name": f"{kind_label} {ob.value}",
             "description": f"Seen in incident {inc.ref} ({', '.join(sorted(ob.rules))[:500]})",
@@ -412,10 +416,10 @@ def build_bundle(inc: IncidentInput, alerts: Sequence[dict[str, Any]], policy: E
             "pattern_version": "2.1", "valid_from": ob.first,
         }
         sco = sco_for(ob.kind, ob.value)
-        od = {"type": "observed-data", "spec_version": "2.1", "id": sid("observed-data", inc.ref, pattern),
+        od: dict[str, Any] = {"type": "observed-data", "spec_version": "2.1", "id": sid("observed-data", inc.ref, pattern),
               "created": ob.first, "modified": ob.last, "first_observed": ob.first, "last_observed": ob.last,
               "number_observed": max(ob.count, 1), "object_refs": [sco["id"]]}
-        sighting = {"type": "sighting", "spec_version": "2.1", "id": sid("sighting", inc.ref, pattern),
+        sighting: dict[str, Any] = {"type": "sighting", "spec_version": "2.1", "id": sid("sighting", inc.ref, pattern),
                     "created": ob.first, "modified": ob.last, "first_seen": ob.first, "last_seen": ob.last,
                     "count": max(ob.count, 1), "sighting_of_ref": ind_id, "observed_data_refs": [od["id"]],
                     "where_sighted_refs": [where_sighted]}

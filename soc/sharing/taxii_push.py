@@ -15,6 +15,7 @@ Each attempt's outcome (TAXII status resource id, counts, rejected objects) is r
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import threading
@@ -26,6 +27,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from soc.config import Settings
+from soc.sharing.collections import publish_bundle
 from soc.sharing.destinations import Destination, DestinationError, destinations, get_destination
 from soc.sharing.models import ShareDelivery
 from soc.sharing.stix_export import ExportPolicy, build_bundle, load_incident
@@ -45,9 +47,9 @@ class PermanentPushError(Exception):
 
 
 def _collection(dest: Destination) -> Any:
-    from taxii2client.v21 import Collection
+    from soc.sharing.taxii_client import collection
 
-    return Collection(dest.collection_url(), user=dest.username,
+    return collection(dest.collection_url(), user=dest.username,
                       password=dest.password.get_secret_value() if dest.password else None,
                       verify=dest.verify_tls, timeout=dest.timeout_seconds)
 
@@ -59,10 +61,8 @@ def _http_error(exc: Exception) -> Exception:
     code = getattr(resp, "status_code", None)
     if isinstance(exc, requests.HTTPError) and code is not None:
         body = ""
-        try:
+        with contextlib.suppress(Exception):  # the body is only a hint for the message
             body = (resp.text or "")[:300] if resp is not None else ""
-        except Exception:  # noqa: S110 - the body is only a hint for the message
-            pass
         if 400 <= code < 500 and code not in (408, 425, 429):
             hint = {401: "check the TAXII user name and password", 403: "the account may not write to this "
                     "collection", 404: "check api_root and collection id", 413: "the bundle is larger than the "
@@ -81,7 +81,8 @@ def _present(coll: Any, wanted: dict[str, str]) -> set[str]:
         resp = coll.get_manifest(**{"id": ",".join(chunk), "version": "all"})
         for entry in resp.get("objects", []) if isinstance(resp, dict) else []:
             oid, ver = entry.get("id"), entry.get("version")
-            if oid in wanted and _same_ts(ver, wanted[oid]):
+            # Objects without modified/created (SCOs) are versioned by the server's date added: any will do.
+            if oid in wanted and (not wanted[oid] or _same_ts(ver, wanted[oid])):
                 found.add(oid)
     return found
 
@@ -201,11 +202,11 @@ def _state(settings: Settings) -> Any:
 # -- queueing and channels -----------------------------------------------------------------------------
 def _enqueue(s: Session, key: str, channel: str, payload: dict[str, Any], incident_id: int) -> Any:
     try:
-        from soc.incidents.delivery import enqueue
+        from soc.incidents import delivery
     except ImportError:
-        enqueue = None
-    if enqueue is not None:
-        return enqueue(s, key=key, channel=channel, payload=payload, incident_id=incident_id)
+        delivery = None  # type: ignore[assignment]
+    if delivery is not None:
+        return delivery.enqueue(s, key=key, channel=channel, payload=payload, incident_id=incident_id)
     from soc.storage.models import Outbox
 
     row = s.execute(select(Outbox).where(Outbox.key == key)).scalar_one_or_none()
@@ -228,6 +229,8 @@ def queue_incident(s: Session, incident_id: int, settings: Settings, *, inventor
     dests = [get_destination(cfg, n) for n in only] if only else [d for d in destinations(cfg) if d.enabled]
     inc, alerts = load_incident(s, incident_id, inventory)
     bundle = build_bundle(inc, alerts, ExportPolicy.from_config(cfg))
+    # What goes up is also published on our own TAXII server for the agency and auditors to pull.
+    publish_bundle(s, bundle, incident_id=incident_id, agency_id=inc.agency_id)
     out: list[dict[str, Any]] = []
     for d in dests:
         d.check()

@@ -168,3 +168,32 @@ def test_suppression_stops_new_alerts(api: Any) -> None:
     pipe.process([Record("t", "json", json.dumps(ev), time.time())])
     assert client.get("/api/v1/alerts", headers=h).json()["total"] == before
     assert pipe.alert_sink.suppressed == 1
+
+
+def test_session_sign_in_csrf_and_lockout(api: Any) -> None:
+    client, tokens, _ = api
+    r = client.post("/api/v1/auth/login", json={"username": "ana", "password": "wrong password"})
+    assert r.status_code == 401 and "wrong user name or password" in r.json()["detail"]
+    r = client.post("/api/v1/auth/login", json={"username": "nobody", "password": "x"})
+    assert r.status_code == 401 and "wrong user name or password" in r.json()["detail"]  # no user probing
+    r = client.post("/api/v1/auth/login", json={"username": "ana", "password": "correct horse battery"})
+    assert r.status_code == 200
+    csrf = r.json()["csrf_token"]
+    assert "soc_session" in r.cookies or client.cookies.get("soc_session")
+    assert client.get("/api/v1/me").json()["name"] == "ana"
+    aid = client.get("/api/v1/alerts").json()["items"][0]["id"]
+    # A state change from the browser without the CSRF token is refused, with it accepted.
+    assert client.patch(f"/api/v1/alerts/{aid}", json={"status": "acknowledged"}).status_code == 403
+    assert client.patch(f"/api/v1/alerts/{aid}", json={"status": "acknowledged"},
+                        headers={"X-CSRF-Token": "forged"}).status_code == 403
+    assert client.patch(f"/api/v1/alerts/{aid}", json={"status": "acknowledged"},
+                        headers={"X-CSRF-Token": csrf}).status_code == 200
+    assert client.post("/api/v1/auth/logout", headers={"X-CSRF-Token": csrf}).status_code == 200
+    assert client.get("/api/v1/me").status_code == 401
+    # Lock-out after repeated failures, even with the right password afterwards.
+    for _ in range(5):
+        client.post("/api/v1/auth/login", json={"username": "aud", "password": "nope nope"})
+    r = client.post("/api/v1/auth/login", json={"username": "aud", "password": "correct horse battery"})
+    assert r.status_code == 401 and "locked" in r.json()["detail"]
+    log = client.get("/api/v1/audit?action=auth", headers=_h(tokens["admin"])).json()
+    assert {"auth.login", "auth.login_failed", "auth.logout"} <= {e["action"] for e in log["items"]}

@@ -60,11 +60,11 @@ def test_tcp_backpressure_bounds_the_spool_and_loses_nothing(tmp_path: Path) -> 
     sp = Spool(tmp_path / "sp", max_records=500)
     src = SyslogStreamSource(source_cfg("fw", "syslog_tcp"), sp)
     src.start()
-    n = 60_000
+    n = 300_000
     try:
         s = socket.create_connection(src.address)  # type: ignore[arg-type]
         s.setblocking(False)
-        payload = b"".join(b"<13>msg %d padding-padding-padding-padding\n" % i for i in range(n))
+        payload = b"".join(b"<13>msg %d padding-padding-padding-padding-padding-padding-padding-padding\n" % i for i in range(n))
         sent = 0
         deadline = time.monotonic() + 3
         while sent < len(payload) and time.monotonic() < deadline:
@@ -74,7 +74,7 @@ def test_tcp_backpressure_bounds_the_spool_and_loses_nothing(tmp_path: Path) -> 
                 time.sleep(0.01)
         # Nobody reads the spool: the sender is held back by TCP flow control.
         assert sent < len(payload)
-        assert sp.backlog < 500 + 10_000  # at most one read chunk past the bound
+        assert sp.backlog < 500 + 5_000  # at most one read chunk past the bound
         s.setblocking(True)
         got = []
         import threading
@@ -87,8 +87,7 @@ def test_tcp_backpressure_bounds_the_spool_and_loses_nothing(tmp_path: Path) -> 
         src.stop()
         sp.close()
     assert len(got) == n
-    assert [r.line for r in got[:2]] == ["<13>msg 0 padding-padding-padding-padding",
-                                          "<13>msg 1 padding-padding-padding-padding"]
+    assert got[0].line.startswith("<13>msg 0 ") and got[-1].line.startswith(f"<13>msg {n - 1} ")
     assert len({r.line for r in got}) == n
 
 

@@ -1,0 +1,126 @@
+"""End-to-end ingest benchmark: syslog over TCP -> spool -> pipeline -> Parquet, events/s stored.
+
+    .venv/bin/python benchmarks/bench_ingest.py [--events 200000] [--format fortigate] [--connections 2]
+
+The sender runs in a separate process (so it does not share the GIL with the
+service); the service is the real one (``IngestService`` with the real pipeline,
+``ParquetEventStore``, SQLite state, empty inventory, no detectors). Prints
+events/s from first byte sent to last event stored, batch latency (time from a
+record's arrival to its batch being stored) and the service's peak RSS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing as mp
+import socket
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import psutil
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from connectors.runner import IngestService  # noqa: E402
+from soc.config import load_config  # noqa: E402
+from soc.inventory import Inventory  # noqa: E402
+from soc.pipeline import Pipeline  # noqa: E402
+from soc.storage.events import ParquetEventStore  # noqa: E402
+from soc.storage.state import State  # noqa: E402
+
+FORTIGATE = ('<189>date=2026-11-30 time=08:{m:02d}:{s:02d} devname="FGT-HP-01" devid="FG100FTK19000001" '
+             'eventtime=1764464{i:06d} tz="+0700" logid="0000000013" type="traffic" subtype="forward" '
+             'level="notice" vd="root" srcip=10.20.{a}.{b} srcport={sp} srcintf="port1" dstip=203.0.113.{b} '
+             'dstport=443 dstintf="wan1" sessionid={i} proto=6 action="accept" policyid=12 service="HTTPS" '
+             'duration=12 sentbyte=1834 rcvdbyte=5210 sentpkt=12 rcvdpkt=10 appcat="unscanned"')
+
+
+def line(fmt: str, i: int) -> bytes:
+    if fmt == "fortigate":
+        return FORTIGATE.format(m=(i // 60) % 60, s=i % 60, i=i, a=(i // 250) % 250, b=i % 250,
+                                sp=1024 + i % 60000).encode()
+    if fmt == "syslog":
+        return f"<13>Nov 30 08:{(i // 60) % 60:02d}:{i % 60:02d} host{i % 50} sshd[{i}]: message {i}".encode()
+    return json.dumps({"@timestamp": "2026-11-30T01:00:00Z", "event": {"dataset": "bench.json"},
+                       "source": {"ip": f"10.0.{i % 250}.{i % 200}"}, "message": f"event {i}"}).encode()
+
+
+def sender(port: int, fmt: str, start: int, n: int) -> None:
+    s = socket.create_connection(("127.0.0.1", port))
+    chunk = 2000
+    for i in range(start, start + n, chunk):
+        s.sendall(b"".join(line(fmt, j) + b"\n" for j in range(i, min(i + chunk, start + n))))
+    s.close()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--events", type=int, default=200_000)
+    ap.add_argument("--format", default="fortigate")
+    ap.add_argument("--connections", type=int, default=2)
+    ap.add_argument("--batch-size", type=int, default=2000)
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        cfg = Path(tmp) / "soc.toml"
+        cfg.write_text(f'data_dir = "{tmp}/data"\ninventory = "{tmp}/none.yaml"\n'
+                       f"[pipeline]\nbatch_size = {args.batch_size}\nflush_interval_ms = 200\n"
+                       f'[[sources]]\nname = "bench"\ntype = "syslog_tcp"\nformat = "{args.format}"\n'
+                       f"port = {port}\n")
+        settings = load_config(cfg, environ={})
+        state = State(settings.state_url)
+        pipe = Pipeline(state=state, events=ParquetEventStore(settings.events_dir), inventory=Inventory.empty(),
+                        detectors=[])
+        svc = IngestService(settings, pipe, state)
+        svc.start()
+        proc = psutil.Process()
+        peak = proc.memory_info().rss
+        latencies: list[float] = []
+        stop = threading.Event()
+
+        def sample() -> None:
+            nonlocal peak
+            last_batches = -1
+            while not stop.is_set():
+                peak = max(peak, proc.memory_info().rss)
+                if svc.batches != last_batches and svc.last_latency_s is not None:
+                    latencies.append(svc.last_latency_s)
+                    last_batches = svc.batches
+                time.sleep(0.05)
+
+        threading.Thread(target=sample, daemon=True).start()
+        per = args.events // args.connections
+        t0 = time.monotonic()
+        procs = [mp.Process(target=sender, args=(port, args.format, k * per, per)) for k in range(args.connections)]
+        for p in procs:
+            p.start()
+        total = per * args.connections
+        while True:
+            h = svc.health()["sources"].get("bench", {})
+            if h.get("received", 0) >= total:
+                break
+            time.sleep(0.05)
+        took = time.monotonic() - t0
+        for p in procs:
+            p.join()
+        stop.set()
+        h = svc.health()["sources"]["bench"]
+        svc.stop()
+        stored = pipe.events.count()
+        lat = sorted(latencies) or [0.0]
+        print(f"format={args.format} events={total} connections={args.connections} batch={args.batch_size}")
+        print(f"received={h['received']} parsed={h['parsed']} dead={h['dead']} stored={stored}")
+        print(f"throughput: {total / took:,.0f} events/s ({took:.1f} s end to end, stored in Parquet)")
+        print(f"batch latency (arrival -> stored): median {lat[len(lat) // 2]:.2f} s, "
+              f"p95 {lat[int(len(lat) * 0.95)]:.2f} s, max {lat[-1]:.2f} s")
+        print(f"peak RSS of the service process: {peak / 1e6:.0f} MB")
+
+
+if __name__ == "__main__":
+    main()

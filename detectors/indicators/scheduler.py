@@ -1,0 +1,81 @@
+"""Pulls the configured feeds on their schedules (``soc run`` starts one :class:`IntelScheduler`)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from detectors.indicators.feeds import FeedConfig, feed_configs, pull_feed
+from detectors.indicators.store import IndicatorStore
+
+log = logging.getLogger("soc.intel")
+
+
+class IntelScheduler:
+    """Background thread: each feed is pulled every ``interval_minutes``; expired indicators are purged.
+
+    A failing feed is logged and recorded (``soc intel list``) and tried again at its next turn; the
+    other feeds are not held up. ``on_change`` (for instance the matcher's ``reload``) runs after a pass
+    that changed the store.
+    """
+
+    def __init__(self, store: IndicatorStore, feeds: list[dict[str, Any]] | list[FeedConfig], *,
+                 on_change: Callable[[], Any] | None = None, clock: Callable[[], float] = time.time) -> None:
+        self.store = store
+        self.feeds = [f if isinstance(f, FeedConfig) else FeedConfig.model_validate(f) for f in feeds] \
+            if feeds and isinstance(feeds[0], FeedConfig) else feed_configs(feeds)  # type: ignore[arg-type]
+        self.on_change = on_change
+        self.clock = clock
+        self.next_due: dict[str, float] = {f.name: 0.0 for f in self.feeds if f.enabled}
+        self.last: dict[str, dict[str, Any]] = {}
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def run_once(self, now: float | None = None) -> list[dict[str, Any]]:
+        """Pull the feeds that are due; returns their outcomes."""
+        now = self.clock() if now is None else now
+        results = []
+        changed = False
+        for f in self.feeds:
+            if not f.enabled or self.next_due.get(f.name, 0.0) > now:
+                continue
+            res = pull_feed(self.store, f, now=datetime.fromtimestamp(now, UTC))
+            self.next_due[f.name] = now + f.interval_minutes * 60
+            self.last[f.name] = res
+            results.append(res)
+            changed = changed or bool(res.get("new") or res.get("updated"))
+            if res["status"] == "failed":
+                log.warning("feed %s failed: %s (next try in %s min)", f.name, res.get("error"), f.interval_minutes)
+        purged = self.store.purge_expired(datetime.fromtimestamp(now, UTC))
+        if (changed or purged) and self.on_change is not None:
+            try:
+                self.on_change()
+            except Exception:
+                log.exception("indicator reload after feed pull failed")
+        return results
+
+    def start(self, tick_seconds: float = 30.0) -> None:
+        if self._thread is not None and self._thread.is_alive():
+            return
+        self._stop.clear()
+
+        def loop() -> None:
+            while not self._stop.is_set():
+                try:
+                    self.run_once()
+                except Exception:
+                    log.exception("intel scheduler pass failed")
+                self._stop.wait(tick_seconds)
+
+        self._thread = threading.Thread(target=loop, name="soc-intel", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None

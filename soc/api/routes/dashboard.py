@@ -1,0 +1,194 @@
+"""Dashboard figures, saved views and event export for the console."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections import Counter, defaultdict
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from statistics import mean
+from typing import Any, Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
+
+from soc import ecs
+from soc.api.deps import agency_scope, get_ctx, require_role
+from soc.auth import Principal
+from soc.context import AppContext
+from soc.query import QueryError
+from soc.storage.models import Alert, Incident, KeyValue
+
+router = APIRouter(tags=["dashboard"])
+SEVERITIES = ("low", "medium", "high", "critical")
+
+
+def _parse(ts: Any) -> datetime | None:
+    if not ts:
+        return None
+    try:
+        d = datetime.fromisoformat(str(ts))
+    except ValueError:
+        return None
+    return d if d.tzinfo else d.replace(tzinfo=UTC)
+
+
+@router.get("/dashboard")
+def dashboard(days: int = Query(7, ge=1, le=365), p: Principal = Depends(require_role("admin", "analyst", "auditor")),
+              ctx: AppContext = Depends(get_ctx)) -> dict[str, Any]:
+    """Alerts over time by severity, top rules, alerts per agency, MTTA/MTTR and four-layer compliance per agency."""
+    now = datetime.now(UTC)
+    start = now - timedelta(days=days)
+    hourly = days <= 3
+    buckets: dict[str, Counter[str]] = defaultdict(Counter)
+    rules: Counter[str] = Counter()
+    agencies: Counter[str] = Counter()
+    with ctx.state.session() as s:
+        for ts, severity, rule_name, agency, count in s.execute(
+                select(Alert.last_seen, Alert.severity, Alert.rule_name, Alert.agency_id, Alert.count)
+                .where(Alert.last_seen >= start)):
+            key = ts.strftime("%Y-%m-%dT%H:00:00+00:00" if hourly else "%Y-%m-%dT00:00:00+00:00")
+            buckets[key][severity] += 1
+            rules[rule_name] += 1
+            agencies[agency or "unassigned"] += 1
+        incidents = s.execute(select(Incident).where(Incident.t0 >= start)).scalars().all()
+        per_agency: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+        for inc in incidents:
+            a = inc.agency_id or "unassigned"
+            data = inc.data or {}
+            ack = _parse((data.get("milestones") or {}).get("ack"))
+            due = (data.get("sla_due") or {}).get("ack")
+            per_agency[a]["incidents"].append(1)
+            if ack:
+                per_agency[a]["tta"].append((ack - inc.t0).total_seconds())
+            if inc.resolved_at:
+                per_agency[a]["ttr"].append((inc.resolved_at - inc.t0).total_seconds())
+            if due:
+                on_time = ack is not None and ack <= (_parse(due) or ack)
+                per_agency[a]["ack_on_time"].append(1.0 if on_time else 0.0)
+            if inc.serious:
+                l4 = (data.get("layer4") or {}).get("status")
+                per_agency[a]["l4_reported"].append(1.0 if l4 in ("delivered", "sent", "accepted", "complete") else 0.0)
+    compliance = {}
+    for a, v in per_agency.items():
+        compliance[a] = {
+            "incidents": len(v["incidents"]),
+            "mtta_seconds": mean(v["tta"]) if v["tta"] else None,
+            "mttr_seconds": mean(v["ttr"]) if v["ttr"] else None,
+            "layer1_ack_on_time": mean(v["ack_on_time"]) if v["ack_on_time"] else None,
+            "layer4_reported": mean(v["l4_reported"]) if v["l4_reported"] else None,
+        }
+    sources: list[dict[str, Any]] = []
+    try:
+        from connectors import health as source_health
+
+        fn = getattr(source_health, "snapshot", None) or getattr(source_health, "load_snapshot", None)
+        if fn is not None:
+            raw = fn(ctx.state) if ctx.ingest is None else ctx.ingest.health()
+            sources = raw if isinstance(raw, list) else list(raw.values()) if isinstance(raw, dict) else []
+    except Exception:  # health is informative; never let it break the dashboard
+        sources = []
+    return {
+        "from": start.isoformat(), "to": now.isoformat(), "bucket": "hour" if hourly else "day",
+        "alerts_over_time": [{"t": k, "values": dict(v)} for k, v in sorted(buckets.items())],
+        "top_rules": [{"rule": r, "count": c} for r, c in rules.most_common(10)],
+        "alerts_per_agency": [{"agency": a, "count": c} for a, c in agencies.most_common()],
+        "agencies": compliance,
+        "sources": sources,
+    }
+
+
+class ViewIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=64)
+    filters: dict[str, str] = {}
+
+
+def _views_key(p: Principal, page: str) -> str:
+    return f"views:{p.name}:{page}"
+
+
+@router.get("/views/{page}")
+def list_views(page: Literal["triage", "incidents", "search"], p: Principal = Depends(require_role(
+        "admin", "analyst", "auditor", "rule_author", "agency")), ctx: AppContext = Depends(get_ctx)) -> list[Any]:
+    with ctx.state.session() as s:
+        row = s.get(KeyValue, _views_key(p, page))
+        return list((row.value if row else {}).get("views", []))
+
+
+@router.post("/views/{page}", status_code=201)
+def save_view(page: Literal["triage", "incidents", "search"], body: ViewIn,
+              p: Principal = Depends(require_role("admin", "analyst", "auditor", "rule_author", "agency")),
+              ctx: AppContext = Depends(get_ctx)) -> list[Any]:
+    with ctx.state.session() as s:
+        row = s.get(KeyValue, _views_key(p, page))
+        views = [v for v in (row.value if row else {}).get("views", []) if v["name"] != body.name]
+        views.append(body.model_dump())
+        if len(views) > 50:
+            raise HTTPException(422, "at most 50 saved views per page; delete some first")
+        if row is None:
+            s.add(KeyValue(key=_views_key(p, page), value={"views": views}))
+        else:
+            row.value = {"views": views}
+        return views
+
+
+@router.delete("/views/{page}/{name}")
+def delete_view(page: Literal["triage", "incidents", "search"], name: str,
+                p: Principal = Depends(require_role("admin", "analyst", "auditor", "rule_author", "agency")),
+                ctx: AppContext = Depends(get_ctx)) -> list[Any]:
+    with ctx.state.session() as s:
+        row = s.get(KeyValue, _views_key(p, page))
+        views = [v for v in (row.value if row else {}).get("views", []) if v["name"] != name]
+        if row is not None:
+            row.value = {"views": views}
+        return views
+
+
+EXPORT_COLUMNS = ("@timestamp", "event.dataset", "event.action", "event.outcome", "source.ip", "source.port",
+                  "destination.ip", "destination.port", "user.name", "host.name", "url.original",
+                  "soc.agency.id", "soc.system.id", "message", "event.original")
+
+
+@router.get("/events/export")
+def export_events(q: str = Query("", max_length=4000), start: datetime | None = Query(None, alias="from"),
+                  end: datetime | None = Query(None, alias="to"), format: Literal["csv", "json"] = "csv",
+                  limit: int = Query(10_000, ge=1, le=100_000),
+                  p: Principal = Depends(require_role("admin", "analyst", "auditor", "rule_author", "agency")),
+                  ctx: AppContext = Depends(get_ctx)) -> StreamingResponse:
+    """Matching events as CSV (main ECS columns) or JSON lines (whole events), newest first."""
+    end = end or datetime.now(UTC) + timedelta(minutes=1)
+    start = start or end - timedelta(days=7)
+    scope = agency_scope(p)
+    if scope is not None:
+        q = f'soc.agency.id:"{scope}"' + (f" AND ({q})" if q.strip() else "")
+    try:
+        res = ctx.events.search(q, start, end, limit=limit)
+    except QueryError as exc:
+        raise HTTPException(400, f"bad query: {exc}") from None
+    ctx.state.audit(p.name, "events.export", None, query=q, format=format, count=len(res.events))
+
+    def rows() -> Iterator[str]:
+        if format == "json":
+            for ev in res.events:
+                yield json.dumps(ev, ensure_ascii=False, default=str) + "\n"
+            return
+        buf = io.StringIO()
+        w = csv.writer(buf)
+        w.writerow(EXPORT_COLUMNS)
+        for ev in res.events:
+            # Neutralise spreadsheet formulas in exported values (CSV injection).
+            vals = [str(ecs.get(ev, c) if ecs.get(ev, c) is not None else "") for c in EXPORT_COLUMNS]
+            w.writerow(["'" + v if v[:1] in ("=", "+", "-", "@") else v for v in vals])
+            yield buf.getvalue()
+            buf.seek(0)
+            buf.truncate()
+        yield buf.getvalue()
+
+    media = "application/x-ndjson" if format == "json" else "text/csv; charset=utf-8"
+    return StreamingResponse(rows(), media_type=media,
+                             headers={"Content-Disposition": f'attachment; filename="events.{format}"'})

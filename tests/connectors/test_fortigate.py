@@ -1,0 +1,97 @@
+"""FortiGate parser and the shared key=value tokenizer."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from connectors.parsers import ParseContext, ParseError, detect, fortigate
+from connectors.parsers.kv import parse_kv
+
+CTX = ParseContext(received=datetime(2024, 1, 1, tzinfo=UTC))
+
+TRAFFIC = ('<189>date=2020-04-23 time=01:16:08 devname="fw1" devid="FG100E" logid="0000000013" type="traffic" '
+           'subtype="forward" level="notice" vd="root" eventtime=1592961368 srcip=10.10.10.10 srcport=60899 '
+           'srcintf="port1" srcintfrole="lan" dstip=67.43.156.13 dstport=161 dstintf="wan1" dstintfrole="wan" '
+           'sessionid=155313 proto=17 action="deny" policyid=0 policytype="policy" service="SNMP" duration=3 '
+           'sentbyte=10 rcvdbyte=20 sentpkt=1 rcvdpkt=2 appcat="unscanned"')
+WEBFILTER = ('<188>date=2020-04-23 time=12:17:48 devname="fw1" devid="FG100E" logid="0316013056" type="utm" '
+             'subtype="webfilter" eventtype="ftgd_blk" level="warning" vd="root" tz="-0500" policyid=7 '
+             'user="alice" srcip=192.168.2.1 srcport=61930 dstip=67.43.156.13 dstport=443 proto=6 '
+             'hostname="example.com" action="blocked" url="/a?b=c d" direction="outgoing" '
+             'msg="URL belongs to a denied category in policy" catdesc="Malicious Websites"')
+ADMIN_LOGIN = ('date=2024-05-01 time=08:00:00 devname="fw1" devid="FG100E" logid="0100032002" type="event" '
+               'subtype="system" level="alert" vd="root" logdesc="Admin login failed" user="admin" ui="ssh(10.0.0.5)" '
+               'action="login" status="failed" reason="passwd_invalid" '
+               'msg="Administrator admin login failed from ssh(10.0.0.5) because of invalid password"')
+
+
+def test_kv_quoted_values_keep_spaces_and_equals() -> None:
+    kv = parse_kv('a=1 msg="x y=z" empty= q="" url=/p?x=1 tail="unterminated')
+    assert kv == {"a": "1", "msg": "x y=z", "empty": "", "q": "", "url": "/p?x=1", "tail": '"unterminated'}
+
+
+def test_traffic_deny() -> None:
+    doc = fortigate.parse(TRAFFIC, CTX)
+    assert doc["event"]["dataset"] == "fortinet.firewall"
+    assert doc["event"]["action"] == "deny"
+    assert set(doc["event"]["type"]) == {"connection", "end", "denied"}
+    assert doc["source"] == {"ip": "10.10.10.10", "port": 60899, "bytes": 10, "packets": 1}
+    assert doc["destination"]["port"] == 161
+    assert doc["network"]["transport"] == "udp"
+    assert doc["network"]["bytes"] == 30 and doc["network"]["packets"] == 3
+    assert doc["network"]["direction"] == "outbound"  # private -> public
+    assert doc["event"]["duration"] == 3_000_000_000
+    assert doc["observer"]["ingress"]["interface"]["name"] == "port1"
+    assert doc["observer"]["serial_number"] == "FG100E" and doc["observer"]["name"] == "fw1"
+    assert doc["rule"] == {"id": "0", "ruleset": "policy", "category": "unscanned"}
+    # No tz in the record: the source's zone (Vietnam, UTC+7) applies.
+    assert doc["@timestamp"] == "2020-04-22T18:16:08.000Z"
+    assert doc["fortinet"]["firewall"]["sessionid"] == "155313"
+    assert "date" not in doc["fortinet"]["firewall"] and "devid" not in doc["fortinet"]["firewall"]
+    assert doc["log"]["syslog"]["priority"] == 189
+
+
+def test_webfilter_uses_line_offset() -> None:
+    doc = fortigate.parse(WEBFILTER, CTX)
+    assert doc["@timestamp"] == "2020-04-23T17:17:48.000Z"
+    assert doc["event"]["timezone"] == "-0500"
+    assert doc["event"]["type"] == ["denied"]
+    assert doc["url"] == {"domain": "example.com", "path": "/a?b=c d"}
+    assert doc["source"]["user"]["name"] == "alice"
+    assert doc["related"]["user"] == ["alice"]
+    assert doc["message"] == "URL belongs to a denied category in policy"
+    assert doc["rule"]["category"] == "Malicious Websites"
+    assert doc["network"]["direction"] == "outbound"
+
+
+def test_admin_login_failure() -> None:
+    doc = fortigate.parse(ADMIN_LOGIN, CTX)
+    assert doc["event"]["action"] == "login"
+    assert "authentication" in doc["event"]["category"]
+    assert doc["event"]["outcome"] == "failure"
+    assert doc["user"]["name"] == "admin"
+    assert doc["source"]["ip"] == "10.0.0.5"
+    assert doc["rule"]["description"] == "Admin login failed"
+
+
+def test_legacy_fortios4_names() -> None:
+    line = ('date=2011-07-24 time=10:13:03 devname=fw log_id=0038016004 type=traffic subtype=other pri=notice '
+            'status=deny src=10.3.3.3 dst=10.4.4.4 proto=6 sent=5 rcvd=7')
+    doc = fortigate.parse(line, CTX)
+    assert doc["source"]["ip"] == "10.3.3.3" and doc["destination"]["ip"] == "10.4.4.4"
+    assert doc["event"]["action"] == "deny"
+    assert doc["network"]["bytes"] == 12
+
+
+def test_sniff_and_detect() -> None:
+    assert fortigate.sniff(TRAFFIC)
+    assert detect(TRAFFIC) == "fortigate"
+    assert not fortigate.sniff("Jan  1 00:00:00 host sshd[1]: Accepted password for x")
+
+
+@pytest.mark.parametrize("line", ["", "hello world", "<13>Jan  1 00:00:00 host app: no pairs here"])
+def test_not_fortigate(line: str) -> None:
+    with pytest.raises(ParseError):
+        fortigate.parse(line, CTX)
