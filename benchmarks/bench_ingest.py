@@ -20,6 +20,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import psutil
 
@@ -63,6 +64,8 @@ def main() -> None:
     ap.add_argument("--format", default="fortigate")
     ap.add_argument("--connections", type=int, default=2)
     ap.add_argument("--batch-size", type=int, default=2000)
+    ap.add_argument("--transport-only", action="store_true",
+                    help="Measure TCP -> spool -> read/commit without the pipeline (the transport's own ceiling).")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         with socket.socket() as s:
@@ -78,6 +81,16 @@ def main() -> None:
         pipe = Pipeline(state=state, events=ParquetEventStore(settings.events_dir), inventory=Inventory.empty(),
                         detectors=[])
         svc = IngestService(settings, pipe, state)
+        if args.transport_only:
+            class _Null:  # stands in for the pipeline: counts, stores nothing
+                def process(self, records: list[Any]) -> Any:
+                    from soc.pipeline import BatchResult, SourceCounts
+
+                    return BatchResult(received=len(records), parsed=len(records), per_source={
+                        "bench": SourceCounts(received=len(records), parsed=len(records))})
+
+                events = pipe.events
+            svc.pipeline = _Null()
         svc.start()
         proc = psutil.Process()
         peak = proc.memory_info().rss
@@ -112,9 +125,10 @@ def main() -> None:
         stop.set()
         h = svc.health()["sources"]["bench"]
         svc.stop()
-        stored = pipe.events.count()
+        stored = 0 if args.transport_only else pipe.events.count()
         lat = sorted(latencies) or [0.0]
-        print(f"format={args.format} events={total} connections={args.connections} batch={args.batch_size}")
+        print(f"format={args.format} events={total} connections={args.connections} batch={args.batch_size}"
+              + (" TRANSPORT ONLY (no parsing, no storage)" if args.transport_only else ""))
         print(f"received={h['received']} parsed={h['parsed']} dead={h['dead']} stored={stored}")
         print(f"throughput: {total / took:,.0f} events/s ({took:.1f} s end to end, stored in Parquet)")
         print(f"batch latency (arrival -> stored): median {lat[len(lat) // 2]:.2f} s, "

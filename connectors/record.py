@@ -19,6 +19,9 @@ class Record:
     """Sending address for network sources."""
     tz: str | None = None
     """IANA zone for timestamps without one; ``None`` means the service default."""
+    host: str | None = None
+    """Name of the machine the log comes from when the format does not say (a file source's ``host_name``),
+    as Filebeat adds ``host.name``; set on events that carry no ``host.name``."""
 
     def raw_bytes(self) -> bytes:
         return self.line.encode("utf-8", "surrogateescape")

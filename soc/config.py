@@ -65,6 +65,8 @@ class SourceConfig(_Section):
     silent_after_minutes: int | None = Field(default=60, ge=1)
     """Raise a health alert when a source that normally sends is silent this long (None: never)."""
     max_line_bytes: int = Field(default=1_048_576, ge=1024)
+    host_name: str | None = None
+    """Machine the logs come from, for formats that do not name it (``host.name``, as Filebeat adds)."""
     enabled: bool = True
     handshake_timeout_seconds: float = Field(default=10.0, gt=0)
     """TLS sources drop a client that has not finished its handshake by then (so it cannot hold a slot)."""

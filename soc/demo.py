@@ -14,13 +14,14 @@ from typing import Any
 
 from soc.ingest import ingest_paths
 
-#: Generated file name -> parser, in replay order (network first, as an attack unfolds).
+#: Generated file name -> (parser, host the file is read on), in replay order. The nginx access log names
+#: the client only, so the host is given as a file source's ``host_name`` would give it.
 DEMO_FILES = (
-    ("fortigate.log", "fortigate"),
-    ("nginx.log", "nginx"),
-    ("auth.log", "auth"),
-    ("squid.log", "squid"),
-    ("winlog.jsonl", "winlog"),
+    ("fortigate.log", "fortigate", None),
+    ("nginx.log", "nginx", "stc-portal-web01"),
+    ("auth.log", "auth", None),
+    ("squid.log", "squid", None),
+    ("winlog.jsonl", "winlog", None),
 )
 
 
@@ -37,11 +38,11 @@ def replay(runtime: Any, demo_dir: Path, work_dir: Path, start: datetime | None 
     start = start or (datetime.now(UTC) - timedelta(hours=3)).replace(microsecond=0)
     out = generate(demo_dir, work_dir, start)
     totals = {"received": 0, "parsed": 0, "dead": 0, "alerts": 0}
-    for name, fmt in DEMO_FILES:
+    for name, fmt, host in DEMO_FILES:
         path = out / name
         if not path.exists():
             continue
-        res = ingest_paths(runtime.pipeline, [str(path)], fmt=fmt, source=f"demo-{fmt}")
+        res = ingest_paths(runtime.pipeline, [str(path)], fmt=fmt, source=f"demo-{fmt}", host=host)
         totals["received"] += res.received
         totals["parsed"] += res.parsed
         totals["dead"] += res.dead

@@ -45,7 +45,8 @@ def ingest_records(pipeline: Pipeline, records: Iterable[Record], batch_size: in
 
 
 def ingest_paths(pipeline: Pipeline, paths: Sequence[str], *, fmt: str = "auto", source: str = "cli",
-                 batch_size: int = 2000, progress: bool = False, tz: str | None = None) -> BatchResult:
+                 batch_size: int = 2000, progress: bool = False, tz: str | None = None,
+                 host: str | None = None) -> BatchResult:
     """Read each file (plain, gzip, evtx) and run it through ``pipeline`` in batches."""
     total = BatchResult()
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
@@ -59,7 +60,7 @@ def ingest_paths(pipeline: Pipeline, paths: Sequence[str], *, fmt: str = "auto",
             batch: list[Record] = []
             now = time.time()
             for line in iter_lines(path):
-                batch.append(Record(source=source, format=file_fmt, line=line, received=now, tz=tz))
+                batch.append(Record(source=source, format=file_fmt, line=line, received=now, tz=tz, host=host))
                 if len(batch) >= batch_size:
                     _add(total, pipeline.process(batch))
                     bar.advance(task, len(batch))

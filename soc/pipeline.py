@@ -24,6 +24,7 @@ from connectors.parsers import ParseContext, ParseError, parse_line
 from connectors.parsers.syslog_header import iso
 from connectors.record import Record
 from detectors.base import Detector
+from soc import ecs
 from soc.alerts import AlertSink
 from soc.inventory import Inventory
 from soc.storage.events import EventStore
@@ -110,6 +111,8 @@ class Pipeline:
             soc = doc.setdefault("soc", {})
             if isinstance(soc, dict):
                 soc["input"] = rec.source
+            if rec.host and not ecs.get(doc, "host.name"):
+                ecs.put(doc, "host.name", rec.host)
             out.append(doc)
         return out, None
 

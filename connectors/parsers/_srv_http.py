@@ -54,9 +54,12 @@ def ip_or_none(text: str) -> str | None:
     if not t or len(t) > 64:
         return None
     try:
-        return str(ipaddress.ip_address(t))
+        a = ipaddress.ip_address(t)
     except ValueError:
         return None
+    if isinstance(a, ipaddress.IPv6Address) and a.ipv4_mapped is not None:
+        return str(a.ipv4_mapped)  # ::ffff:1.2.3.4 -> 1.2.3.4, so inventories and indicators match
+    return t
 
 
 def set_address(doc: dict[str, Any], prefix: str, value: str | None) -> None:
@@ -230,6 +233,8 @@ def parse_access(doc: dict[str, Any], line: str, ctx_tz: tzinfo, module: str) ->
     items = _ITEM.findall(hosts)
     if not items or "".join(items).replace('"', "").replace(",", "").strip() == "":
         return False
+    if len(items) >= 2 and all(i == "-" for i in items[1:]):
+        items = items[:1]  # "client - - - [": an extra dash column, not a virtual host
     if len(items) >= 2:
         vhost = items[0]
         mh = _HOSTPORT.match(vhost)
@@ -243,7 +248,7 @@ def parse_access(doc: dict[str, Any], line: str, ctx_tz: tzinfo, module: str) ->
         if port:
             ecs.put(doc, "destination.port", int(port))
         items = items[1:]
-    remotes = [r for it in items for r in _SPLIT_LIST.split(it) if r]
+    remotes = [r for it in items for r in _SPLIT_LIST.split(it) if r and r != "-"]
     user = user.strip('"')
     if user != "-":
         ecs.put(doc, "user.name", user)
@@ -305,6 +310,9 @@ def finish(doc: dict[str, Any]) -> dict[str, Any]:
     doc.pop("_xff", None)
     doc.pop("_rest", None)
     ecs.add_related(doc)
+    fwd = ecs.get(doc, "network.forwarded_ip")
+    if fwd and ip_or_none(fwd):
+        ecs.append(doc, "related.ip", fwd)
     return doc
 
 

@@ -116,6 +116,8 @@ def ingest(
     files: list[str] = typer.Argument(..., help="Log files (plain, .gz or .evtx); '-' reads standard input."),
     fmt: str = typer.Option("auto", "--format", "-f", help="Parser name, or 'auto' to detect per line."),
     source: str = typer.Option("cli", "--source", help="Source name recorded on each event (soc.input)."),
+    host_name: str = typer.Option(None, "--host-name", help="Machine the file comes from, for formats that do not "
+                                                           "name it (sets host.name, e.g. for nginx access logs)."),
 ) -> None:
     """Push files through the whole pipeline: parse, enrich, store, detect, alert, open incidents."""
     from soc.ingest import ingest_paths
@@ -125,7 +127,7 @@ def ingest(
     _check_format(fmt)
     rt = build_runtime(s)
     try:
-        totals = ingest_paths(rt.pipeline, files, fmt=fmt, source=source, progress=True)
+        totals = ingest_paths(rt.pipeline, files, fmt=fmt, source=source, progress=True, host=host_name)
     finally:
         rt.stop()
     typer.echo(f"received {totals.received}, parsed {totals.parsed}, dead-lettered {totals.dead}, "

@@ -1,0 +1,186 @@
+"""The console in a real browser (Debian Chromium through Playwright), against the real service with the demo data."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import REPO
+from tests.web.conftest import PASSWORD, Service
+
+pytestmark = pytest.mark.slow
+SHOTS = REPO / "docs" / "screenshots"
+
+
+def _sign_in(browser: Any, service: Service, user: str, lang: str = "en") -> Any:
+    ctx = browser.new_context(viewport={"width": 1440, "height": 900}, locale="en-GB")
+    ctx.add_cookies([{"name": "soc_lang", "value": lang, "url": service.url}])
+    page = ctx.new_page()
+    page.goto(service.url + "/")
+    page.fill("#username", user)
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_load_state("networkidle")
+    return page
+
+
+def _shot(page: Any, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=False)
+
+
+def test_wrong_password_is_refused(browser: Any, service: Service) -> None:
+    page = browser.new_page()
+    page.goto(service.url + "/login")
+    page.fill("#username", "ana")
+    page.fill("#password", "not the password")
+    page.click("button[type=submit]")
+    assert "wrong user name or password" in page.inner_text(".error")
+    page.close()
+
+
+def test_analyst_triages_an_alert(browser: Any, service: Service) -> None:
+    page = _sign_in(browser, service, "ana")
+    assert page.url.endswith("/triage")
+    page.wait_for_selector("#queue tbody tr")
+    rows = page.locator("#queue tbody tr")
+    assert rows.count() >= 5
+    _shot(page, "triage")
+    # Keyboard: move down and open the alert under the cursor.
+    page.keyboard.press("j")
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r"/alerts/"))
+    page.wait_for_selector("#why pre, #why ul")
+    assert page.inner_text("#asset")
+    _shot(page, "alert")
+    page.fill("#verdict-reason", "confirmed by the on-site team")
+    page.click("#tp")
+    page.wait_for_timeout(1200)
+    assert "true_positive" in page.inner_text("#verdict-now")
+    # Bulk: select the first row and assign to me.
+    page.goto(service.url + "/triage")
+    page.wait_for_selector("#queue tbody tr")
+    page.locator("#queue tbody tr").first.locator("input[type=checkbox]").check()
+    page.click("#bulk-assign")
+    page.wait_for_timeout(1500)
+    assert "ana" in page.locator("#queue tbody tr").first.inner_text() or "ana" in page.inner_text("#queue")
+    page.context.close()
+
+
+def test_incident_page_tells_the_story(browser: Any, service: Service) -> None:
+    page = _sign_in(browser, service, "ana")
+    page.goto(service.url + "/incidents")
+    page.wait_for_selector("#incidents tbody tr a")
+    page.locator("#incidents tbody tr a").first.click()
+    page.wait_for_selector("#evidence table tr")
+    for section in ("#layers", "#deadlines", "#steps", "#timeline", "#evidence"):
+        assert page.inner_text(section).strip(), section
+    _shot(page, "incident")
+    page.fill("#comment-form textarea", "Blocked the attacker IP at the FortiGate.")
+    page.click("#comment-form button")
+    page.wait_for_timeout(1000)
+    assert "Blocked the attacker IP" in page.inner_text("#comments")
+    page.context.close()
+
+
+def test_agency_officer_acknowledges_and_is_confined(browser: Any, service: Service) -> None:
+    h = {"Authorization": f"Bearer {service.tokens['ana']}"}
+    incidents = httpx.get(f"{service.url}/api/v1/incidents?page_size=200", headers=h).json()["items"]
+    by_agency: dict[str, list[dict[str, Any]]] = {}
+    for i in incidents:
+        by_agency.setdefault(i["agency_id"], []).append(i)
+    agencies = [a for a in by_agency if a]
+    assert len(agencies) >= 2, by_agency.keys()
+    mine, other = agencies[0], agencies[1]
+    page = _sign_in(browser, service, f"officer-{mine}", lang="vi")
+    assert page.url.endswith("/portal")
+    page.wait_for_selector("#portal-incidents tbody tr")
+    text = page.inner_text("#portal-incidents")
+    assert all(i["ref"] in text for i in by_agency[mine][:5])
+    assert not any(i["ref"] in text for i in by_agency[other])
+    _shot(page, "portal-vi")
+    buttons = page.locator("button.ack")
+    if buttons.count():
+        buttons.first.click()
+        page.wait_for_timeout(1500)
+        assert "✓" in page.inner_text("#portal-incidents")
+    # Another agency's incident by URL: the page renders no data, the API says 404.
+    foreign = by_agency[other][0]["id"]
+    page.goto(f"{service.url}/incidents/{foreign}")
+    page.wait_for_selector("#head .error")
+    assert "not found" in page.inner_text("#head .error")
+    r = page.request.get(f"{service.url}/api/v1/incidents/{foreign}")
+    assert r.status == 404
+    r = page.request.get(f"{service.url}/api/v1/alerts?agency={other}")
+    assert all(a["agency_id"] == mine for a in r.json()["items"])
+    # SOC pages are closed to officers.
+    page.goto(service.url + "/triage")
+    assert page.locator("main").inner_text().strip() != "" and page.locator("#queue").count() == 0
+    tok = service.tokens[f"officer-{mine}"]
+    r2 = httpx.get(f"{service.url}/api/v1/incidents/{foreign}", headers={"Authorization": f"Bearer {tok}"})
+    assert r2.status_code == 404
+    page.context.close()
+
+
+def test_rule_author_writes_and_tests_a_rule(browser: Any, service: Service) -> None:
+    page = _sign_in(browser, service, "author")
+    assert page.url.endswith("/rules")
+    page.wait_for_selector("#rules tbody tr")
+    rule = """title: Test rule from the browser
+id: 7f0d5b1e-3b7a-4d0e-9a51-2f4c8d6e9b10
+status: experimental
+logsource:
+  product: linux
+  service: sshd
+detection:
+  selection:
+    message|contains: 'Failed password'
+  condition: selection
+level: medium
+"""
+    page.fill("#yaml", "title: broken\ndetection:\n  condition: nothing\n")
+    page.wait_for_timeout(1200)
+    assert "✓" not in page.inner_text("#validation")
+    page.fill("#yaml", rule)
+    page.wait_for_timeout(1200)
+    assert "✓" in page.inner_text("#validation")
+    page.select_option("#sample-format", "auth")
+    page.fill("#sample", "Dec  1 10:00:00 web01 sshd[123]: Failed password for root from 45.1.2.3 port 4242 ssh2\n"
+                        "Dec  1 10:00:05 web01 sshd[124]: Accepted password for ops from 10.1.1.2 port 4243 ssh2\n")
+    page.click("#test")
+    page.wait_for_selector("#test-out p")
+    assert page.inner_text("#test-out p").startswith("1 / 2")
+    page.click("#save")
+    page.wait_for_timeout(2000)
+    assert "v2" in page.inner_text("#versions") or "v1" in page.inner_text("#versions")
+    _shot(page, "rule-editor")
+    page.context.close()
+
+
+def test_log_fields_never_run_script(browser: Any, service: Service) -> None:
+    """A log line with HTML/JS shows as text in search results."""
+    page = _sign_in(browser, service, "ana")
+    fired: list[str] = []
+    page.on("dialog", lambda d: (fired.append(d.message), d.dismiss()))
+    page.goto(service.url + "/search")
+    page.fill("#q", "script")
+    page.click("#search-form button[type=submit]")
+    page.wait_for_timeout(2000)
+    assert fired == []
+    page.context.close()
+
+
+def test_dashboard_and_audit(browser: Any, service: Service) -> None:
+    page = _sign_in(browser, service, "aud")
+    page.goto(service.url + "/dashboard")
+    page.wait_for_selector("#over-time svg rect")
+    assert page.locator("#top-rules svg rect").count() >= 3
+    _shot(page, "dashboard")
+    page.goto(service.url + "/audit")
+    page.wait_for_selector("#audit tbody tr")
+    assert "✓" in page.inner_text("#chain")
+    page.context.close()
