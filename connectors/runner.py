@@ -98,6 +98,7 @@ class IngestService:
         self.errors = 0
         self.last_error: str | None = None
         self.last_latency_s: float | None = None
+        self._check_next = False
 
     def _spool_id(self) -> str:
         p = self.spool.dir / "id"
@@ -159,6 +160,7 @@ class IngestService:
                 self.last_error = f"{type(exc).__name__}: {exc}"
                 log.exception("ingest batch failed; it stays in the spool and is retried")
                 self.spool.rewind()
+                self._check_next = True  # part of it may be stored already
                 self._stop.wait(min(30.0, 0.5 * 2 ** min(self.errors, 6)))
             now = time.monotonic()
             if now - last_persist >= HEALTH_PERSIST_SECONDS:
@@ -171,22 +173,25 @@ class IngestService:
     def _one_batch(self, size: int, wait: float) -> int:
         records, cur = self.spool.read(size, wait)
         if not records:
-            if cur.count == 0 and cur.key != f"{cur.segment}:{cur.offset}":
-                self.spool.commit(cur)  # only source marks were read: move the checkpoint past them
+            if cur.key != f"{cur.segment}:{cur.offset}":
+                self.spool.commit(cur, sync=False)  # only source marks were read: move past them
+            self.spool.flush()  # idle: persist the deferred commit
             return 0
         t0 = time.monotonic()
         assert self.store is not None
         key = f"{self.spool_id}-{cur.key}"
         skip: set[int] = set()
-        if cur.replay:
+        if cur.replay or self._check_next:
             skip = self.store.stored_seqs(key)
             if skip:
                 log.warning("replaying a batch interrupted by a crash: %d of its events were already stored "
                             "and are skipped", len(skip))
-        else:
+        if not cur.replay:
+            # Persists the previous batch's commit and marks this one in flight: one checkpoint write.
             self.spool.begin(cur)
         self.process(records, key, skip)
-        self.spool.commit(cur)
+        self._check_next = False
+        self.spool.commit(cur, sync=False)
         self.batches += 1
         self.errors = 0
         now = time.time()

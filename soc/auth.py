@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import secrets
@@ -97,10 +98,8 @@ def check_password(s: Session, name: str, password: str, max_failed: int = 5) ->
     generic = AuthError("wrong user name or password")
     if user is None or user.disabled or not user.password_hash:
         # Spend the same time as a real check so that user names cannot be probed by timing.
-        try:
+        with contextlib.suppress(VerificationError):
             _ph.verify(_DUMMY_HASH, password)
-        except VerificationError:
-            pass
         raise generic
     now = datetime.now(UTC)
     if user.locked_until and user.locked_until > now:

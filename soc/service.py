@@ -50,6 +50,9 @@ def build_detectors(ctx: AppContext) -> list[Detector]:
             max_state=ctx.settings.detection.correlation_max_state,
             state_path=ctx.settings.data_dir / "correlation-state.json",
         )
+        from soc.api.routes.rules import apply_disabled
+
+        apply_disabled(ctx, engine)
         for path, line, reason in engine.errors:
             log.warning("rule rejected: %s%s: %s", path, f":{line}" if line else "", reason)
         ctx.sigma = engine
@@ -96,9 +99,12 @@ class Runtime:
         last_retention = 0.0
         while not self._stop.wait(60):
             try:
-                if self.ctx.sigma is not None and self.ctx.settings.detection.reload:
-                    if self.ctx.sigma.reload_if_changed():
-                        log.info("Sigma rules reloaded")
+                sigma = self.ctx.sigma
+                if sigma is not None and self.ctx.settings.detection.reload and sigma.reload_if_changed():
+                    from soc.api.routes.rules import apply_disabled
+
+                    apply_disabled(self.ctx, sigma)
+                    log.info("Sigma rules reloaded")
                 if time.time() - last_retention > 3600:
                     removed = self.ctx.events.apply_retention(self.ctx.settings.storage.retention_days)
                     compact = getattr(self.ctx.events, "compact", None)

@@ -198,7 +198,7 @@ def to_int(text: str | None) -> int | None:
 _AFTER = re.compile(
     r'"(?P<request>(?:[^"\\]|\\.)*)" (?P<status>\d{3}|-) (?P<bytes>\d+|-)'
     r'(?: (?P<bytes2>\d+))?'
-    r'(?: "(?P<referrer>(?:[^"\\]|\\.)*)" "(?P<agent>(?:[^"\\]|\\.)*)")?'
+    r'(?: +"(?P<referrer>(?:[^"\\]|\\.)*)" +"(?P<agent>(?:[^"\\]|\\.)*)")?'
     r"(?P<rest>.*)$",
     re.S,
 )

@@ -78,10 +78,11 @@ class Source:
         for f in frames:
             line = f.data.decode("utf-8", "surrogateescape")
             if f.reason is None:
-                out.append(Record(cfg.name, cfg.format, line, now, peer, cfg.timezone))
+                out.append(Record(cfg.name, cfg.format, line, now, peer, cfg.timezone, cfg.host_name))
             else:
                 cut += 1
-                out.append(RejectedRecord(cfg.name, cfg.format, line, now, peer, cfg.timezone, f.reason))
+                out.append(RejectedRecord(cfg.name, cfg.format, line, now, peer, cfg.timezone, cfg.host_name,
+                                           reason=f.reason))
         if cut:
             with self._stats_lock:
                 self.stats.cut += cut

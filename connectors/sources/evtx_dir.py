@@ -89,10 +89,11 @@ class EvtxSource(Source):
             now = time.time()
             if record is not None:
                 batch.append(Record(cfg.name, "winlog", json.dumps(record, ensure_ascii=False, default=str), now,
-                                    None, cfg.timezone))
+                                    None, cfg.timezone, cfg.host_name))
             else:
                 batch.append(RejectedRecord(cfg.name, "winlog", json.dumps({"file": path, "record": n}), now, None,
-                                            cfg.timezone, f"evtx: unreadable record {n} in {path}: {error}"))
+                                            cfg.timezone, cfg.host_name,
+                                            reason=f"evtx: unreadable record {n} in {path}: {error}"))
             if len(batch) >= BATCH:
                 self.spool.append(batch, mark=(key, {**ident, "records": n}))
                 self.counted(len(batch))

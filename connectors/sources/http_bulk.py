@@ -89,7 +89,7 @@ async def handle_bulk(request: Request, cfg: SourceConfig, spool: Spool, source:
             if not isinstance(value, dict):
                 return _error(400, f"line {n}: expected a JSON object per line, got {type(value).__name__}; "
                                    "nothing from this request was kept")
-        records.append(Record(cfg.name, fmt, line, now, peer, cfg.timezone))
+        records.append(Record(cfg.name, fmt, line, now, peer, cfg.timezone, cfg.host_name))
     if not records:
         return JSONResponse({"accepted": 0})
     try:

@@ -10,6 +10,7 @@ browser sends a bearer token by itself.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from fastapi import Depends, HTTPException, Request, status
 
@@ -58,7 +59,7 @@ async def current_user(request: Request, ctx: AppContext = Depends(get_ctx)) -> 
     return principal
 
 
-def require_role(*roles: str) -> Callable[..., Principal]:
+def require_role(*roles: str) -> Callable[..., Any]:
     """Dependency: the caller, if their role is one of ``roles``; 403 otherwise."""
     unknown = set(roles) - set(ALL_ROLES)
     if unknown:

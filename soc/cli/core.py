@@ -7,7 +7,6 @@ import logging
 import signal
 import sys
 import threading
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -64,6 +63,14 @@ def config_check(show: bool = typer.Option(False, "--show", help="Print the effe
         for p in problems:
             err_console.print(f"[red]problem:[/] {p}")
         raise typer.Exit(1)
+
+
+@config_app.command("docs")
+def config_docs() -> None:
+    """Print the configuration reference (every key, type, default and meaning) as Markdown."""
+    from soc.config import reference_markdown
+
+    typer.echo(reference_markdown(), nl=False)
 
 
 def run(

@@ -30,7 +30,7 @@ def demo_users() -> None:
     creds = s.data_dir / "demo-credentials.txt"
     st = State(s.state_url)
     inv = load_inventory(s)
-    wanted = [("admin", "admin", None), ("analyst", "analyst", None), ("author", "rule_author", None),
+    wanted: list[tuple[str, str, str | None]] = [("admin", "admin", None), ("analyst", "analyst", None), ("author", "rule_author", None),
               ("auditor", "auditor", None)]
     wanted += [(f"officer-{aid}", "agency", aid) for aid in sorted(inv.agencies)]
     lines = []
@@ -47,7 +47,7 @@ def demo_users() -> None:
         fd = os.open(creds, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         with os.fdopen(fd, "a") as fh:
             fh.write("\n".join(lines) + "\n")
-        typer.echo("Demo users created (also in %s):" % creds)
+        typer.echo(f"Demo users created (also in {creds}):")
         for ln in lines:
             typer.echo("  " + ln)
     else:

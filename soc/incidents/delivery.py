@@ -113,11 +113,11 @@ def send_email(payload: dict[str, Any], key: str, settings: Settings) -> dict[st
     msg["Date"] = formatdate(localtime=False, usegmt=True)
     mid = message_id(key, smtp.sender)
     msg["Message-ID"] = mid
-    msg["Content-Language"] = str(payload.get("language") or "vi, en")
     msg["X-SOC-Key"] = key_digest(key)[:40]
     msg.set_content(payload.get("text", ""), charset="utf-8")
     if payload.get("html"):
         msg.add_alternative(payload["html"], subtype="html", charset="utf-8")
+    msg["Content-Language"] = str(payload.get("language") or "vi, en")  # after set_content, which drops Content-*
     recipients = to + [str(a) for a in payload.get("cc") or []]
     try:
         with smtplib.SMTP(smtp.host, smtp.port, timeout=settings.incidents.smtp_timeout_seconds) as client:

@@ -67,9 +67,8 @@ class ElasticEventStore:
     def _ensure_template(self) -> None:
         if self._template_ready:
             return
-        body = dict(TEMPLATE, index_patterns=[f"{self.prefix}-*"])
-        self.es.indices.put_index_template(name=self.prefix, index_patterns=body["index_patterns"],
-                                           template=body["template"])
+        template: dict[str, Any] = TEMPLATE["template"]  # type: ignore[assignment]
+        self.es.indices.put_index_template(name=self.prefix, index_patterns=[f"{self.prefix}-*"], template=template)
         self._template_ready = True
 
     def index_for(self, ts: datetime) -> str:
@@ -84,7 +83,7 @@ class ElasticEventStore:
         now = datetime.now(UTC)
         actions = ({"_index": self.index_for(parse_ts(e.get("@timestamp")) or now), "_source": e} for e in events)
         ok, errors = bulk(self.es, actions, raise_on_error=False, refresh="wait_for")
-        if errors:
+        if errors and isinstance(errors, list):
             raise RuntimeError(f"Elasticsearch rejected {len(errors)} event(s); first: {errors[0]}")
         return int(ok)
 

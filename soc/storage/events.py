@@ -8,6 +8,7 @@ day and dataset (Spark reads them directly), searched through DuckDB.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import threading
@@ -105,11 +106,9 @@ class ParquetEventStore:
 
     def _relation(self, con: duckdb.DuckDBPyConnection, files: list[str]) -> str:
         con.execute("SET TimeZone='UTC'")
-        try:
-            con.create_function("ip_in_cidr", ip_in_cidr, ["VARCHAR", "VARCHAR"], "BOOLEAN",
+        with contextlib.suppress(duckdb.CatalogException):
+            con.create_function("ip_in_cidr", ip_in_cidr, ["VARCHAR", "VARCHAR"], "BOOLEAN",  # type: ignore[call-overload]
                                 null_handling="special")
-        except duckdb.CatalogException:
-            pass
         listing = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
         return f"read_parquet([{listing}], hive_partitioning=true, union_by_name=true)"
 

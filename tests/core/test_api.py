@@ -145,9 +145,8 @@ def test_changes_are_audited_and_chain_detects_tampering(api: Any) -> None:
     actions = [e["action"] for e in log["items"]]
     assert "alert.update" in actions and "suppression.add" in actions
     assert log["chain_valid"] is True
-    with ctx.state.engine.begin() as conn:
-        with pytest.raises(Exception, match="append-only"):
-            conn.execute(text("UPDATE audit_log SET actor='mallory'"))
+    with ctx.state.engine.begin() as conn, pytest.raises(Exception, match="append-only"):
+        conn.execute(text("UPDATE audit_log SET actor='mallory'"))
     with ctx.state.engine.begin() as conn:  # someone with file access edits around the trigger
         conn.execute(text("DROP TRIGGER audit_log_no_update"))
         conn.execute(text("UPDATE audit_log SET actor='mallory' WHERE id = 1"))

@@ -72,3 +72,10 @@ def test_secrets_not_shown(tmp_path: Path) -> None:
     p.write_text('[incidents.smtp]\npassword = "hunter2-secret"\n')
     s = load_config(p, environ={})
     assert "hunter2-secret" not in repr(s) and "hunter2-secret" not in str(s.model_dump())
+
+
+def test_configuration_reference_is_up_to_date(repo: Path) -> None:
+    from soc.config import reference_markdown
+
+    assert (repo / "docs" / "configuration.md").read_text(encoding="utf-8") == reference_markdown(), \
+        "docs/configuration.md is stale: run `soc config docs > docs/configuration.md`"

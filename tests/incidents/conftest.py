@@ -156,6 +156,7 @@ def env(tmp_path: Path, smtp_server: tuple[Mailbox, int], webhook_server: tuple[
         box: Mailbox
         hooks: Hooks
         sink: AlertSink
+        box_port: int
 
         def alert(self, rule: str, *, level: str = "high", tags: list[str] | None = None, src: str = "203.0.113.7",
                   dst: str = "10.10.1.5", user: str | None = None, rule_id: str | None = None) -> list[Any]:
@@ -172,7 +173,7 @@ def env(tmp_path: Path, smtp_server: tuple[Mailbox, int], webhook_server: tuple[
                 rows = self.sink.persist(s, [a])
                 return self.engine.on_alerts(s, rows)
 
-    e = Env(settings, state, inventory, engine, clock, box, hooks, AlertSink())
+    e = Env(settings, state, inventory, engine, clock, box, hooks, AlertSink(), port)
     try:
         yield e
     finally:

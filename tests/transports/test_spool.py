@@ -20,13 +20,13 @@ def test_round_trip_keeps_every_field_and_invalid_bytes(tmp_path: Path) -> None:
     sp = Spool(tmp_path)
     bad = b"caf\xe9 \x00 ok".decode("utf-8", "surrogateescape")
     sp.append([Record("fw", "fortigate", bad, 1.5, "192.0.2.7", "Asia/Ho_Chi_Minh"),
-               Record("fw", "auto", "x", 2.0, None, None),
-               RejectedRecord("fw", "auto", "cut", 3.0, None, None, "too long")])
+               Record("fw", "auto", "x", 2.0, None, None, host="web01"),
+               RejectedRecord("fw", "auto", "cut", 3.0, None, None, "h1", reason="too long")])
     got, cur = sp.read(10, 1)
     assert [r.line for r in got] == [bad, "x", "cut"]
     assert got[0].raw_bytes() == b"caf\xe9 \x00 ok"
     assert (got[0].peer, got[0].tz, got[0].received) == ("192.0.2.7", "Asia/Ho_Chi_Minh", 1.5)
-    assert got[1].peer is None and got[1].tz is None
+    assert got[1].peer is None and got[1].tz is None and got[1].host == "web01" and got[0].host is None
     assert isinstance(got[2], RejectedRecord) and got[2].reason == "too long"
     assert not isinstance(got[0], RejectedRecord)
     assert cur.count == 3

@@ -82,16 +82,7 @@ def dashboard(days: int = Query(7, ge=1, le=365), p: Principal = Depends(require
             "layer1_ack_on_time": mean(v["ack_on_time"]) if v["ack_on_time"] else None,
             "layer4_reported": mean(v["l4_reported"]) if v["l4_reported"] else None,
         }
-    sources: list[dict[str, Any]] = []
-    try:
-        from connectors import health as source_health
-
-        fn = getattr(source_health, "snapshot", None) or getattr(source_health, "load_snapshot", None)
-        if fn is not None:
-            raw = fn(ctx.state) if ctx.ingest is None else ctx.ingest.health()
-            sources = raw if isinstance(raw, list) else list(raw.values()) if isinstance(raw, dict) else []
-    except Exception:  # health is informative; never let it break the dashboard
-        sources = []
+    sources = source_health(ctx)
     return {
         "from": start.isoformat(), "to": now.isoformat(), "bucket": "hour" if hourly else "day",
         "alerts_over_time": [{"t": k, "values": dict(v)} for k, v in sorted(buckets.items())],
@@ -100,6 +91,33 @@ def dashboard(days: int = Query(7, ge=1, le=365), p: Principal = Depends(require
         "agencies": compliance,
         "sources": sources,
     }
+
+
+def source_health(ctx: AppContext) -> list[dict[str, Any]]:
+    """Per-source last seen, events/s and parse errors: live from the ingest service, else as last persisted.
+
+    ``connectors.health`` keeps the figures: ``ctx.ingest.health()["sources"]`` in the
+    process that ingests, ``load_health(state)`` (the ``kv`` row it persists) anywhere else.
+    """
+    from connectors.health import load_health
+
+    per: dict[str, dict[str, Any]] = {}
+    if ctx.ingest is not None:
+        live = ctx.ingest.health()
+        per = dict(live.get("sources") or {}) if isinstance(live, dict) else {}
+    if not per:
+        per = load_health(ctx.state)
+    names = [s.name for s in ctx.settings.sources] + sorted(n for n in per if n not in
+                                                            {s.name for s in ctx.settings.sources})
+    out = []
+    for name in names:
+        d = per.get(name) or {}
+        out.append({"name": name, "type": d.get("type", ""), "last_event": d.get("last_event"),
+                    "last_received_at": d.get("last_received_at"), "events_per_s": d.get("events_per_s", 0.0),
+                    "received": d.get("received", 0), "dead": d.get("dead", 0),
+                    "parse_error_rate": d.get("parse_error_rate", 0.0), "clock_skew_s": d.get("clock_skew_s"),
+                    "silent": bool(d.get("silent_alerted"))})
+    return out
 
 
 class ViewIn(BaseModel):

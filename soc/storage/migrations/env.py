@@ -6,7 +6,7 @@ from alembic import context
 
 from soc.storage import all_models
 
-target_metadata = all_models().metadata
+target_metadata = all_models().metadata  # type: ignore[attr-defined]
 connection = context.config.attributes.get("connection")
 
 if connection is None:  # `alembic` command line: build an engine from the ini's URL

@@ -1,7 +1,7 @@
 """core tables
 
 Revision ID: 0001_core
-Revises: 
+Revises:
 Create Date: 2026-12-01 13:37:03.630080
 """
 
@@ -13,7 +13,6 @@ import sqlalchemy as sa
 from alembic import op
 
 import soc.storage.models
-
 
 revision: str = '0001_core'
 down_revision: str | Sequence[str] | None = None

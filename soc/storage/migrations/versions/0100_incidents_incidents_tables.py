@@ -14,7 +14,6 @@ from alembic import op
 
 import soc.storage.models
 
-
 revision: str = '0100_incidents'
 down_revision: str | Sequence[str] | None = '0001_core'
 branch_labels: str | Sequence[str] | None = ('incidents',)

@@ -1,0 +1,154 @@
+"""``auth`` parser: sshd, sudo, su, PAM, account management, systemd-logind."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from connectors.parsers import ParseContext, ParseError, detect, parse_line
+
+CTX = ParseContext(received=datetime(2024, 6, 1, tzinfo=UTC))
+
+
+def one(line: str) -> dict:
+    return parse_line("auth", line, CTX)[0]
+
+
+def test_accepted_publickey() -> None:
+    d = one("Feb 21 21:54:44 web01 sshd[3402]: Accepted publickey for vagrant from 10.0.2.2 port 63673 ssh2: "
+            "RSA SHA256:abc")
+    assert d["@timestamp"] == "2024-02-21T14:54:44.000Z"  # no zone: the source's, Vietnam (+07:00)
+    assert d["event"]["dataset"] == "system.auth" and d["event"]["action"] == "ssh_login"
+    assert d["event"]["category"] == ["authentication", "session"] and d["event"]["outcome"] == "success"
+    assert d["user"]["name"] == "vagrant"
+    assert d["source"] == {"address": "10.0.2.2", "ip": "10.0.2.2", "port": 63673}
+    assert d["process"] == {"name": "sshd", "pid": 3402} and d["host"]["name"] == "web01"
+    assert d["system"]["auth"]["ssh"] == {"event": "Accepted", "method": "publickey", "signature": "RSA SHA256:abc"}
+    assert d["related"]["user"] == ["vagrant"] and d["related"]["ip"] == ["10.0.2.2"]
+
+
+@pytest.mark.parametrize(("line", "user", "ip"), [
+    ("Failed password for invalid user admin from 1.2.3.4 port 22 ssh2", "admin", "1.2.3.4"),
+    ("Failed password for root from 1.2.3.4 port 22 ssh2", "root", "1.2.3.4"),
+    ("Invalid user oracle from 1.2.3.4 port 4444", "oracle", "1.2.3.4"),
+    ("error: maximum authentication attempts exceeded for invalid user badguy from 1.2.3.4 port 55146 ssh2 "
+     "[preauth]", "badguy", "1.2.3.4"),
+    ("User root from 1.2.3.4 not allowed because listed in DenyUsers", "root", "1.2.3.4"),
+])
+def test_ssh_failures(line: str, user: str, ip: str) -> None:
+    d = one(f"Mar  3 10:56:18 h sshd[1]: {line}")
+    assert d["event"]["outcome"] == "failure" and d["event"]["category"] == ["authentication"]
+    assert d["user"]["name"] == user and d["source"]["ip"] == ip
+
+
+def test_ssh_connection_events() -> None:
+    d = one("Dec 10 09:32:20 LabSZ sshd[24680]: Received disconnect from 52.80.34.196: 11: Bye Bye [preauth]")
+    assert d["event"]["action"] == "ssh_disconnect" and d["source"]["ip"] == "52.80.34.196"
+    assert d["system"]["auth"]["ssh"]["disconnect"] == {"code": "11", "reason": "Bye Bye"}
+    d = one("Dec 10 06:55:46 LabSZ sshd[24200]: reverse mapping checking getaddrinfo for ns.example.com "
+            "[173.234.31.186] failed - POSSIBLE BREAK-IN ATTEMPT!")
+    assert d["event"]["action"] == "ssh_break_in_attempt" and d["source"]["domain"] == "ns.example.com"
+    d = one("Feb 19 15:30:04 slave22 sshd[18406]: Did not receive identification string from 89.160.20.156")
+    assert d["system"]["auth"]["ssh"]["dropped_ip"] == "89.160.20.156"
+
+
+def test_sudo() -> None:
+    d = one("Feb 24 00:13:02 precise32 sudo:      tsg : user NOT in sudoers ; TTY=pts/1 ; PWD=/home/vagrant ; "
+            "USER=root ; COMMAND=/bin/ls -la /root")
+    assert d["user"]["name"] == "tsg" and d["user"]["effective"]["name"] == "root"
+    assert d["system"]["auth"]["sudo"] == {"tty": "pts/1", "pwd": "/home/vagrant", "user": "root",
+                                           "command": "/bin/ls -la /root", "error": "user NOT in sudoers"}
+    assert d["event"]["category"] == ["process"] and d["event"]["outcome"] == "failure"
+    d = one("2026-08-14T11:03:49.000000+00:00 host01 sudo[3843970]: root : TTY=pts/2 ; PWD=/home ; USER=root ; "
+            "COMMAND=/bin/systemctl --now stop rsyslog.service")
+    assert d["event"]["action"] == "service-stop" and d["service"]["name"] == "rsyslog"
+    assert d["event"]["type"] == ["end"] and d["@timestamp"] == "2026-08-14T11:03:49.000Z"
+
+
+def test_sudo_without_header() -> None:
+    d = one("   testuser : TTY=none ; PWD=/ ; USER=root ; COMMAND=/usr/bin/id -u")
+    assert d["process"]["name"] == "sudo" and d["system"]["auth"]["sudo"]["command"] == "/usr/bin/id -u"
+
+
+def test_pam() -> None:
+    d = one("Jun  2 19:08:43 h sudo[654321]: pam_unix(sudo:auth): authentication failure; logname=bob uid=1117 "
+            "euid=0 tty=/dev/pts/1 ruser=alice rhost= user=root")
+    assert d["event"]["action"] == "authentication_failure" and d["event"]["outcome"] == "failure"
+    assert d["user"]["name"] == "alice" and d["user"]["id"] == "1117"
+    assert d["user"]["effective"] == {"name": "root", "id": "0"}
+    assert d["system"]["auth"]["pam"] == {"module": "pam_unix", "service": "sudo", "type": "auth",
+                                          "tty": "/dev/pts/1"}
+    d = one("Mar 15 10:30:01 w sshd[12345]: pam_unix(sshd:auth): authentication failure; logname= uid=0 euid=0 "
+            "tty=ssh ruser= rhost=10.0.0.5  user=admin")
+    assert d["user"]["name"] == "admin" and d["source"]["ip"] == "10.0.0.5"
+    d = one("Nov 11 22:46:29 localhost su(pam_unix)[14592]: session opened for user news by (uid=0)")
+    assert d["event"]["action"] == "session_opened" and d["user"]["name"] == "news"
+    assert d["process"]["name"] == "su" and d["event"]["type"] == ["start"]
+    d = one("Jun 14 15:16:01 combo sshd(pam_unix)[19939]: check pass; user unknown")
+    assert d["event"]["outcome"] == "failure"
+    d = one("2026-05-17T17:57:47.009102+00:00 h passwd[9]: pam_unix(passwd:chauthtok): password changed for bob")
+    assert d["event"]["action"] == "password-changed" and d["user"]["target"]["name"] == "bob"
+
+
+def test_su() -> None:
+    d = one("Apr 22 17:51:51 enigma su: dcid to root on /dev/ttyp1")
+    assert (d["user"]["name"], d["user"]["effective"]["name"], d["event"]["outcome"]) == ("dcid", "root", "success")
+    d = one("Apr 27 15:22:23 niban su[234]: BAD SU ger to fwmaster on /dev/ttyp0")
+    assert d["event"]["outcome"] == "failure" and d["user"]["name"] == "ger"
+    d = one("Apr 27 15:22:23 niban su[2921936]: failed: ttyq4 changing from ldap to root")
+    assert d["event"]["outcome"] == "failure" and d["user"]["effective"]["name"] == "root"
+
+
+@pytest.mark.parametrize(("line", "action", "etype", "fields"), [
+    ("useradd[6995]: new user: name=apache, UID=48, GID=48, home=/usr/share/httpd, shell=/sbin/nologin",
+     "user-created", ["user", "creation"], {"user.name": "apache", "user.id": "48", "group.id": "48"}),
+    ("groupadd[6991]: new group: name=apache, GID=48", "group-created", ["group", "creation"],
+     {"group.name": "apache", "group.id": "48"}),
+    ("userdel[2848204]: delete user 'testuser1'", "user-deleted", ["user", "deletion"],
+     {"user.target.name": "testuser1"}),
+    ("groupdel[3870987]: group 'fleet' removed from /etc/gshadow", "group-deleted", ["group", "deletion"],
+     {"group.name": "fleet"}),
+    ("usermod[5678901]: add 'testuser' to group 'wheel'", "group-member-added", ["user", "change"],
+     {"group.name": "wheel", "user.target.name": "testuser"}),
+    ("gpasswd[1]: user eve added by root to group sudo", "group-member-added", ["user", "change"],
+     {"group.name": "sudo", "user.target.name": "eve", "user.name": "root"}),
+    ("passwd[1]: password for 'eve' changed by 'root'", "password-changed", ["change"],
+     {"user.target.name": "eve", "user.name": "root"}),
+])
+def test_account_management(line: str, action: str, etype: list[str], fields: dict[str, str]) -> None:
+    from soc import ecs
+
+    d = one(f"Jul  1 10:56:50 host1 {line}")
+    assert d["event"]["action"] == action and d["event"]["type"] == etype
+    assert d["event"]["category"] == ["iam"] and d["event"]["outcome"] == "success"
+    for k, v in fields.items():
+        assert ecs.get(d, k) == v, k
+
+
+def test_logind_and_other_programs() -> None:
+    d = one("Jan  2 10:00:00 h systemd-logind[512]: New session 42 of user bob.")
+    assert d["event"]["action"] == "session_opened" and d["user"]["name"] == "bob"
+    assert d["system"]["auth"]["session"]["id"] == "42"
+    d = one("Jun 15 04:06:18 combo klogind[19287]: Authentication failed from 163.27.187.39 (163.27.187.39): "
+            "Permission denied in replay cache code")
+    assert d["event"]["outcome"] == "failure" and d["source"]["ip"] == "163.27.187.39"
+    d = one("Jan  2 10:00:00 h kernel: eth0: link up")
+    assert "category" not in d["event"] and d["message"] == "eth0: link up"
+
+
+def test_rfc5424_header() -> None:
+    d = one("<30>1 2023-09-28T12:10:12.175599+02:00 test.lab.com sshd 153589 - - Accepted password for a from "
+            "10.0.0.1 port 2 ssh2")
+    assert d["@timestamp"] == "2023-09-28T10:10:12.175Z" and d["process"]["pid"] == 153589
+    assert d["log"]["syslog"]["severity"]["name"] == "informational" and d["user"]["name"] == "a"
+
+
+def test_empty_line_rejected() -> None:
+    with pytest.raises(ParseError):
+        one("   ")
+
+
+def test_sniff() -> None:
+    assert detect("Feb 21 21:54:44 h sshd[3402]: Accepted password for a from 1.2.3.4 port 1 ssh2") == "auth"
+    assert detect("Feb 21 21:54:44 h cron[1]: (root) CMD (x)") == "syslog"
