@@ -109,6 +109,7 @@ def main() -> None:
 
         threading.Thread(target=sample, daemon=True).start()
         per = args.events // args.connections
+        cpu0 = sum(proc.cpu_times()[:2])
         t0 = time.monotonic()
         procs = [mp.Process(target=sender, args=(port, args.format, k * per, per)) for k in range(args.connections)]
         for p in procs:
@@ -120,6 +121,7 @@ def main() -> None:
                 break
             time.sleep(0.05)
         took = time.monotonic() - t0
+        cpu = sum(proc.cpu_times()[:2]) - cpu0
         for p in procs:
             p.join()
         stop.set()
@@ -130,7 +132,10 @@ def main() -> None:
         print(f"format={args.format} events={total} connections={args.connections} batch={args.batch_size}"
               + (" TRANSPORT ONLY (no parsing, no storage)" if args.transport_only else ""))
         print(f"received={h['received']} parsed={h['parsed']} dead={h['dead']} stored={stored}")
-        print(f"throughput: {total / took:,.0f} events/s ({took:.1f} s end to end, stored in Parquet)")
+        what = "through the spool" if args.transport_only else "stored in Parquet"
+        print(f"throughput: {total / took:,.0f} events/s ({took:.1f} s wall clock, first byte sent to last {what})")
+        print(f"service CPU: {cpu:.1f} s = {1e6 * cpu / total:.0f} us/event -> {total / cpu:,.0f} events per "
+              f"CPU-second (load average now {psutil.getloadavg()[0]:.1f} on {psutil.cpu_count()} cores)")
         print(f"batch latency (arrival -> stored): median {lat[len(lat) // 2]:.2f} s, "
               f"p95 {lat[int(len(lat) * 0.95)]:.2f} s, max {lat[-1]:.2f} s")
         print(f"peak RSS of the service process: {peak / 1e6:.0f} MB")

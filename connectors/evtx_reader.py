@@ -25,7 +25,9 @@ errors on substitution arrays; those come back as errors). ``backend=`` forces o
 
 from __future__ import annotations
 
+import contextlib
 import json
+import re
 import xml.etree.ElementTree as ET  # noqa: S405 - XML rendered by python-evtx from binary templates, no DTDs
 from collections.abc import Iterator
 from pathlib import Path
@@ -34,6 +36,18 @@ from typing import Any
 __all__ = ["EvtxError", "iter_evtx", "record_line", "xml_to_record"]
 
 _NS = "{http://schemas.microsoft.com/win/2004/08/events/event}"
+_PADDED_HEX = re.compile(r"0x0+([0-9a-fA-F]+)$")
+_BRACED_GUID = re.compile(r"\{([0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12})\}$")
+
+
+def _same_as_rust(value: str) -> str:
+    """python-evtx renders HexInt64 zero-padded and GUIDs in braces; the Rust reader (and the
+    evtx_dump JSON the Sigma samples come as) does not: use one rendering whatever the back end."""
+    m = _PADDED_HEX.match(value)
+    if m:
+        return "0x" + m.group(1)
+    m = _BRACED_GUID.match(value)
+    return m.group(1) if m else value
 
 
 class EvtxError(OSError):
@@ -136,7 +150,7 @@ def xml_to_record(xml_text: str) -> dict[str, Any]:
             if not name:
                 n += 1
                 name = f"param{n}"
-            data[name] = d.text if d.text is not None else ""
+            data[name] = _same_as_rust(d.text) if d.text is not None else ""
         if data:
             win["event_data"] = data
     ud = root.find(f"{_NS}UserData")
@@ -188,7 +202,7 @@ def _iter_rust(p: Path) -> Iterator[tuple[dict[str, Any] | None, str | None]]:
     errors = 0
     while True:
         try:
-            raw = next(it)
+            raw: Any = next(it)
         except StopIteration:
             return
         except Exception as exc:  # noqa: BLE001 - the Rust parser raises RuntimeError per bad record
@@ -199,6 +213,9 @@ def _iter_rust(p: Path) -> Iterator[tuple[dict[str, Any] | None, str | None]]:
                 return
             continue
         errors = 0
+        if not isinstance(raw, dict):
+            yield None, f"{p.name}: record unreadable: the reader returned {type(raw).__name__}"
+            continue
         rid = raw.get("event_record_id", "?")
         try:
             obj = json.loads(raw["data"])
@@ -260,10 +277,8 @@ def _iter_python(p: Path) -> Iterator[tuple[dict[str, Any] | None, str | None]]:
                 except ValueError as exc:
                     yield None, f"{p.name}: chunk {ci}: {exc}"
     finally:
-        try:
+        with contextlib.suppress(Exception):  # closing the mmap of a damaged file
             ctx.__exit__(None, None, None)
-        except Exception:  # noqa: BLE001, S110 - closing an mmap of a damaged file
-            pass
 
 
 def record_line(record: dict[str, Any]) -> str:

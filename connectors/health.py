@@ -4,7 +4,7 @@ Per source: received, parsed, dead-lettered (received = parsed + dead), UDP
 drops, lines cut at the length limit, last event time, events/s over a moving
 window, parse-error rate and clock skew (received time minus the newest event's
 ``@timestamp``: large positive means the device's clock is behind or it sends
-late; negative means it is ahead). Totals are persisted to the ``kv`` table every
+late; negative means it is ahead; both times are the newest of the batch). Totals are persisted to the ``kv`` table every
 few seconds, so ``soc sources status`` and ``GET /api/v1/sources`` show them even
 from another process, and they survive restarts.
 
@@ -88,7 +88,8 @@ class HealthTracker:
         return h
 
     def record(self, name: str, *, received: int, parsed: int, dead: int, events: int,
-               last_event: str | None, now: float | None = None) -> None:
+               last_event: str | None, now: float | None = None, arrived: float | None = None) -> None:
+        """Add one batch's counts; ``arrived`` is when its newest record reached us (for the clock skew)."""
         now = time.time() if now is None else now
         with self._lock:
             h = self._get(name)
@@ -104,7 +105,7 @@ class HealthTracker:
                 h.last_event = last_event
             ts = parse_ts(last_event) if last_event else None
             if ts is not None:
-                h.clock_skew_s = round(now - ts.timestamp(), 3)
+                h.clock_skew_s = round((arrived or now) - ts.timestamp(), 3)
 
     def transport(self, name: str, *, dropped: int, cut: int) -> None:
         """Set transport counters (cumulative since the source started, added to persisted totals)."""

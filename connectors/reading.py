@@ -43,13 +43,13 @@ def iter_lines(path: str, max_line_bytes: int = 1_048_576) -> Iterator[str]:
     the cut line still reaches the parser, which dead-letters it if it cannot be read.
     """
     if is_evtx(path):
-        from connectors.evtx_reader import iter_evtx
+        from connectors.evtx_reader import iter_evtx, record_line
 
-        for rec in iter_evtx(Path(path)):
-            record, error = rec if isinstance(rec, tuple) else (rec, None)
+        for record, error in iter_evtx(Path(path)):
             if record is not None:
-                yield json.dumps(record, ensure_ascii=False, default=str)
+                yield record_line(record)
             else:
+                # Reaches the parser, which dead-letters it with this reason.
                 yield json.dumps({"evtx_error": error or "unreadable record", "file": path})
         return
     fh = _open(path)

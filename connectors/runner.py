@@ -38,6 +38,8 @@ log = logging.getLogger("soc.ingest")
 
 HEALTH_PERSIST_SECONDS = 5.0
 SILENCE_CHECK_SECONDS = 30.0
+ISOLATE_AFTER = 3
+"""Failures of one batch before its records are tried one by one (a poison record must not stall ingest)."""
 
 
 class IdempotentStore:
@@ -72,10 +74,14 @@ class IdempotentStore:
     def stored_seqs(self, key: str) -> set[int]:
         """Indexes of events of batch ``key`` already in the store."""
         out: set[int] = set()
-        for ev in self.inner.iter_events(query=f'soc.batch:"{key}"'):
-            seq = (ev.get("soc") or {}).get("batch_seq")
-            if isinstance(seq, int):
-                out.add(seq)
+        try:
+            for ev in self.inner.iter_events(query=f'soc.batch:"{key}"'):
+                seq = (ev.get("soc") or {}).get("batch_seq")
+                if isinstance(seq, int):
+                    out.add(seq)
+        except Exception:  # a store that cannot answer: store again rather than lose (at least once)
+            log.exception("could not ask the event store which events of batch %s it holds; the batch is "
+                          "stored again, some events may be duplicated", key)
         return out
 
 
@@ -99,6 +105,7 @@ class IngestService:
         self.last_error: str | None = None
         self.last_latency_s: float | None = None
         self._check_next = False
+        self._failures: dict[str, int] = {}
 
     def _spool_id(self) -> str:
         p = self.spool.dir / "id"
@@ -189,7 +196,15 @@ class IngestService:
         if not cur.replay:
             # Persists the previous batch's commit and marks this one in flight: one checkpoint write.
             self.spool.begin(cur)
-        self.process(records, key, skip)
+        try:
+            self.process(records, key, skip)
+        except Exception:
+            self._failures[key] = self._failures.get(key, 0) + 1
+            if self._failures[key] < ISOLATE_AFTER:
+                raise
+            # The same batch failed again and again: find the record(s) that break the pipeline.
+            self._isolate(records, key)
+        self._failures.pop(key, None)
         self._check_next = False
         self.spool.commit(cur, sync=False)
         self.batches += 1
@@ -215,12 +230,54 @@ class IngestService:
                 s.add_all([DeadLetter(source=r.source, format=r.format, reason=r.reason[:2000], raw=r.raw_bytes(),
                                       received_at=datetime.fromtimestamp(r.received, UTC)) for r in bad])
         now = time.time()
+        arrived: dict[str, float] = {}
+        for r in good:  # skew = arrival time (not processing time: the spool may hold a backlog) - event time
+            if r.received > arrived.get(r.source, 0.0):
+                arrived[r.source] = r.received
         for name, sc in res.per_source.items():
             self.tracker.record(name, received=sc.received, parsed=sc.parsed, dead=sc.dead, events=sc.events,
-                                last_event=sc.last_event, now=now)
+                                last_event=sc.last_event, now=now, arrived=arrived.get(name))
         for r in bad:
             self.tracker.record(r.source, received=1, parsed=0, dead=1, events=0, last_event=None, now=now)
         return res
+
+    def _isolate(self, records: Sequence[Record], key: str) -> None:
+        """Process records one at a time; dead-letter those the pipeline itself fails on.
+
+        If every record fails the cause is not the data (storage down...): raise, keep the batch, retry.
+        Records whose events the failed attempts already stored are skipped.
+        """
+        assert self.store is not None
+        stored = self.store.stored_seqs(key)
+        # Which records did the failed attempts store in full? Parsing is deterministic, so record i's
+        # events hold the batch indexes right after those of records 0..i-1 (rejected records give none).
+        done: set[int] = set()
+        seq = 0
+        for i, rec in enumerate(records):
+            if isinstance(rec, RejectedRecord):
+                continue
+            n = len(self.pipeline.parse(rec)[0])
+            if n and all(j in stored for j in range(seq, seq + n)):
+                done.add(i)
+            seq += n
+        failed: list[tuple[Record, str]] = []
+        for i, rec in enumerate(records):
+            if i in done:
+                continue
+            try:
+                self.process([rec], f"{key}/{i}")
+            except Exception as exc:
+                failed.append((rec, f"pipeline error: {type(exc).__name__}: {exc}"))
+        if failed and len(failed) == len(records):
+            raise RuntimeError(f"every record of the batch failed ({failed[0][1]}); retrying later")
+        if failed:
+            log.error("%d record(s) broke the pipeline and were dead-lettered: %s", len(failed), failed[0][1])
+            with self.state.session() as s:
+                s.add_all([DeadLetter(source=r.source, format=r.format, reason=why[:2000], raw=r.raw_bytes(),
+                                      received_at=datetime.fromtimestamp(r.received, UTC)) for r, why in failed])
+            now = time.time()
+            for r, _ in failed:
+                self.tracker.record(r.source, received=1, parsed=0, dead=1, events=0, last_event=None, now=now)
 
     # -- health ------------------------------------------------------------------------------------
     def _transport_stats(self) -> dict[str, dict[str, Any]]:

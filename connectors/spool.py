@@ -24,6 +24,7 @@ refuses, and the caller counts the drop.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import struct
@@ -156,9 +157,18 @@ class Spool:
     """Append-only segment files plus an fsync'd checkpoint; one consumer, many producers."""
 
     def __init__(self, directory: Path | str, *, max_records: int = 100_000,
-                 segment_bytes: int = SEGMENT_BYTES, fsync: bool = True) -> None:
+                 segment_bytes: int = SEGMENT_BYTES, fsync: bool = True, lock: bool = True) -> None:
         self.dir = Path(directory)
         self.dir.mkdir(parents=True, exist_ok=True)
+        self._lockfh: Any = None
+        if lock:  # two writers on one spool would interleave frames and lose data
+            self._lockfh = open(self.dir / "lock", "a")  # noqa: SIM115 - held for the spool's life
+            try:
+                fcntl.flock(self._lockfh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                self._lockfh.close()
+                raise RuntimeError(f"spool {self.dir} is in use by another process (is `soc run` already "
+                                   "running with this data_dir?)") from None
         self.max_records = max_records
         self.segment_bytes = segment_bytes
         self.fsync = fsync
@@ -369,8 +379,12 @@ class Spool:
                 self._cond.notify_all()
 
     # -- the consumer ------------------------------------------------------------------------------
-    def read(self, max_records: int, timeout: float) -> tuple[list[Record], Cursor]:
-        """Up to ``max_records`` durable records after the last read, waiting up to ``timeout`` for the first."""
+    def read(self, max_records: int, timeout: float, max_bytes: int = 64 * 1024 * 1024) -> tuple[list[Record], Cursor]:
+        """Durable records after the last read, waiting up to ``timeout`` for the first.
+
+        A batch ends at ``max_records`` or ``max_bytes`` (so a batch of megabyte lines stays bounded),
+        always on a frame boundary: the records of one ``append`` come together.
+        """
         deadline = time.monotonic() + timeout
         with self._cond:
             while self._read_pos >= self._visible() and not self._closed:
@@ -382,24 +396,26 @@ class Spool:
         replay = False
         if self._inflight_end is not None:
             limit, replay = min(limit, self._inflight_end), True
-            max_records = 1 << 62
+            max_records = max_bytes = 1 << 62  # the whole interrupted batch, as it was
         start = self._read_pos
         out: list[Record] = []
         seg, pos = self._read_pos
-        while len(out) < max_records and (seg, pos) < limit:
+        nbytes = 0
+        while len(out) < max_records and nbytes < max_bytes and (seg, pos) < limit:
             fh = self._reader(seg)
             fh.seek(pos)
             seg_limit = limit[1] if seg == limit[0] else None
-            while len(out) < max_records and (seg_limit is None or pos < seg_limit):
+            while len(out) < max_records and nbytes < max_bytes and (seg_limit is None or pos < seg_limit):
                 head = fh.read(_HEAD.size)
                 if len(head) < _HEAD.size:
                     break
                 _, ln = _HEAD.unpack(head)
                 item = _decode(fh.read(ln))
                 pos += _HEAD.size + ln
+                nbytes += ln
                 if isinstance(item, list):
                     out.extend(item)
-            if len(out) < max_records and seg < limit[0]:
+            if len(out) < max_records and nbytes < max_bytes and seg < limit[0]:
                 seg, pos = seg + 1, 0
             else:
                 break
@@ -485,3 +501,5 @@ class Spool:
             self._fh.close()
             if self._read_fh is not None:
                 self._read_fh.close()
+            if self._lockfh is not None:
+                self._lockfh.close()  # releases the flock

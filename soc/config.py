@@ -163,7 +163,9 @@ class AnomalyConfig(_Section):
     baseline_days: int = Field(default=14, ge=1)
     """Training window: the days before the scored window."""
     threshold: float = Field(default=0.7, ge=0, le=1)
-    """Alert when the Isolation Forest score (0-1, 0.5 ordinary, near 1 isolated at once) reaches this."""
+    """Alert when the Isolation Forest score (0-1, 0.5 ordinary, near 1 isolated at once) reaches this..."""
+    alert_quantile: float = Field(default=0.999, gt=0.5, le=1)
+    """...or when the score is above this share of the baseline's own scores (0.999: the top 0.1%)."""
     seed: int = 42
     families: list[Literal["event", "entity"]] = ["event", "entity"]
     """Model families: ``event`` scores each firewall/proxy event; ``entity`` each host/user/agency window."""

@@ -19,8 +19,8 @@ __all__ = ["FORMATS", "ParseContext", "ParseError", "detect", "get_parser", "par
 #: Format name -> module under ``connectors.parsers``. Order matters for ``auto``:
 #: the most specific sniffers come first, generic syslog last.
 FORMATS: dict[str, str] = {
-    "json": "json_ecs",
     "winlog": "winlog",
+    "json": "json_ecs",
     "evtx": "winlog",  # .evtx records are rendered to the winlog JSON shape by the file source
     "fortigate": "fortigate",
     "panos": "panos",

@@ -81,6 +81,14 @@ def syslog_fields(doc: dict[str, Any], sl: Syslog) -> None:
 
 
 def to_int(value: Any) -> int | None:
+    """``int(value)`` or ``None``; avoids exceptions on the common cases (hot path)."""
+    if value is None:
+        return None
+    if type(value) is str:
+        if value.isdigit() and value.isascii():
+            return int(value)
+        if not value:
+            return None
     try:
         return int(value)
     except (TypeError, ValueError):

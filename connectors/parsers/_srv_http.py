@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone, tzinfo
 from functools import lru_cache
 from typing import Any
@@ -16,6 +17,7 @@ from urllib.parse import unquote
 
 from soc import ecs
 
+from . import _srv_ecs
 from .base import ParseError
 
 _MONTHS = {m: i for i, m in enumerate(
@@ -29,6 +31,15 @@ _HTTPDATE = re.compile(r"(\d{1,2})/([A-Za-z]{3})/(\d{4}):(\d{2}):(\d{2}):(\d{2})
 def _offset(sign: str, hh: str, mm: str) -> tzinfo:
     delta = timedelta(hours=int(hh), minutes=int(mm))
     return timezone(-delta if sign == "-" else delta)
+
+
+@lru_cache(maxsize=4096)
+def http_date_iso(text: str, default_tz: tzinfo) -> str | None:
+    """``http_date`` as the stored ISO string, cached: consecutive access-log lines share seconds."""
+    from .syslog_header import iso
+
+    ts = http_date(text, default_tz)
+    return iso(ts) if ts is not None else None
 
 
 def http_date(text: str, default_tz: tzinfo) -> datetime | None:
@@ -66,12 +77,13 @@ def set_address(doc: dict[str, Any], prefix: str, value: str | None) -> None:
     """Fill ``<prefix>.address`` and ``.ip`` or ``.domain`` as Elastic does."""
     if not value or value == "-":
         return
-    ecs.put(doc, f"{prefix}.address", value)
+    o = _srv_ecs.sub(doc, prefix)
+    o["address"] = value
     ip = ip_or_none(value)
     if ip is not None:
-        ecs.put(doc, f"{prefix}.ip", ip)
+        o["ip"] = ip
     else:
-        ecs.put(doc, f"{prefix}.domain", value)
+        o["domain"] = value
 
 
 _URL = re.compile(
@@ -83,6 +95,26 @@ _URL = re.compile(
 _HOSTPORT = re.compile(r"(?P<host>\[[^\]]+\]|[^:/\s]+):(?P<port>\d{1,5})$")
 
 
+_URL_NOT_IN_HOST = frozenset("@[?#\\ \t\r\n\x0b\x0c")
+
+
+def _split_http_url(original: str) -> tuple[str, str, str | None, str, str | None, str | None, None] | None:
+    """``http(s)://host[:port]/path?query#fragment`` split with ``str`` methods (the usual proxy and
+    absolute-form target); ``None`` for anything else, which the regex handles."""
+    scheme, sep, rest = original.partition("://")
+    if not sep or scheme not in ("http", "https", "HTTP", "HTTPS", "ftp"):
+        return None
+    hostport, slash, tail = rest.partition("/")
+    if not _URL_NOT_IN_HOST.isdisjoint(hostport):
+        return None
+    host, colon, port = hostport.partition(":")
+    if colon and not (port.isdigit() and port.isascii() and len(port) <= 5):
+        return None
+    p, hsh, fragment = (slash + tail).partition("#")
+    path, q, query = p.partition("?")
+    return scheme, host, port if colon else None, path, query if q else None, fragment if hsh else None, None
+
+
 def fill_url(doc: dict[str, Any], original: str, *, authority: bool = False) -> None:
     """``url.*`` from a request target (path, absolute URL, or ``host:port`` of CONNECT).
 
@@ -91,7 +123,7 @@ def fill_url(doc: dict[str, Any], original: str, *, authority: bool = False) -> 
     """
     if not original or original == "-":
         return
-    ecs.put(doc, "url.original", original)
+    _srv_ecs.sub(doc, "url")["original"] = original
     if not original.startswith("/") and "://" not in original:
         mh = _HOSTPORT.match(original) if authority else None
         if mh:
@@ -100,41 +132,49 @@ def fill_url(doc: dict[str, Any], original: str, *, authority: bool = False) -> 
             if 0 < p < 65536:
                 ecs.put(doc, "url.port", p)
         return
-    m = _URL.match(original)
-    if not m:
-        return
-    scheme, host, port = m.group("scheme"), m.group("host"), m.group("port")
+    url = doc["url"]
+    parts = _split_http_url(original)
+    if parts is not None:
+        scheme, host, port, path, query, fragment, userinfo = parts
+    else:
+        m = _URL.match(original)
+        if not m:
+            return
+        scheme, host, port = m.group("scheme"), m.group("host"), m.group("port")
+        path, query, fragment, userinfo = m.group("path"), m.group("query"), m.group("fragment"), m.group("userinfo")
     if scheme:
-        ecs.put(doc, "url.scheme", scheme.lower())
+        url["scheme"] = scheme.lower()
     if host:
         host = host.strip("[]")
-        ecs.put(doc, "url.domain", host)
-        parts = host.rsplit(".", 2)
-        if ip_or_none(host) is None and len(parts) >= 2 and parts[-1].isalpha():
-            ecs.put(doc, "url.top_level_domain", parts[-1].lower())
-            ecs.put(doc, "url.registered_domain", ".".join(parts[-2:]).lower())
+        if host:
+            url["domain"] = host
+            labels = host.rsplit(".", 2)
+            if len(labels) >= 2 and labels[-1].isalpha() and ip_or_none(host) is None:
+                url["top_level_domain"] = labels[-1].lower()
+                url["registered_domain"] = ".".join(labels[-2:]).lower()
     if port:
         p = int(port)
         if 0 < p < 65536:
-            ecs.put(doc, "url.port", p)
-    if m.group("userinfo"):
-        user, _, pwd = m.group("userinfo").partition(":")
-        ecs.put(doc, "url.username", unquote(user))
-    path = m.group("path")
+            url["port"] = p
+    if userinfo:
+        user = userinfo.partition(":")[0]
+        if user:
+            url["username"] = unquote(user)
     if path:
-        decoded = unquote(path, errors="surrogateescape")
-        ecs.put(doc, "url.path", decoded)
-        last = decoded.rsplit("/", 1)[-1]
+        decoded = unquote(path, errors="surrogateescape") if "%" in path else path
+        url["path"] = decoded
+        last = decoded.rpartition("/")[2]
         if "." in last:
-            ext = last.rsplit(".", 1)[1]
+            ext = last.rpartition(".")[2]
             if ext and len(ext) <= 16 and ext.isalnum():
-                ecs.put(doc, "url.extension", ext.lower())
-    if m.group("query"):
-        ecs.put(doc, "url.query", m.group("query"))
-    if m.group("fragment"):
-        ecs.put(doc, "url.fragment", m.group("fragment"))
+                url["extension"] = ext.lower()
+    if query:
+        url["query"] = query
+    if fragment:
+        url["fragment"] = fragment
 
 
+_ua_parse: Callable[[str], Any] | None
 try:  # ua-parser is optional: without it only user_agent.original is filled.
     from ua_parser import parse as _ua_parse
 except ImportError:  # pragma: no cover - depends on the environment
@@ -175,9 +215,14 @@ def _ua_fields(ua: str) -> tuple[tuple[str, str], ...]:
 def fill_user_agent(doc: dict[str, Any], ua: str | None) -> None:
     if not ua or ua == "-":
         return
-    ecs.put(doc, "user_agent.original", ua)
+    out: dict[str, Any] = {"original": ua}
     for k, v in _ua_fields(ua):
-        ecs.put(doc, k, v)
+        parts = k.split(".")  # "user_agent.name", "user_agent.os.version"...
+        if len(parts) == 2:
+            out[parts[1]] = v
+        else:
+            out.setdefault(parts[1], {})[parts[2]] = v
+    doc["user_agent"] = out
 
 
 def outcome_from_status(status: int | None) -> str | None:
@@ -224,12 +269,10 @@ def parse_access(doc: dict[str, Any], line: str, ctx_tz: tzinfo, module: str) ->
     m = _AFTER.match(after)
     if not m:
         return False
-    ts = http_date(time_text, ctx_tz)
-    if ts is None:
+    stamp = http_date_iso(time_text, ctx_tz) if len(time_text) <= 64 else None
+    if stamp is None:
         raise ParseError(f"bad access-log time [{time_text[:40]}]")
-    from .syslog_header import iso  # local import keeps module import order simple
-
-    doc["@timestamp"] = iso(ts)
+    doc["@timestamp"] = stamp
     items = _ITEM.findall(hosts)
     if not items or "".join(items).replace('"', "").replace(",", "").strip() == "":
         return False
@@ -250,28 +293,36 @@ def parse_access(doc: dict[str, Any], line: str, ctx_tz: tzinfo, module: str) ->
         items = items[1:]
     remotes = [r for it in items for r in _SPLIT_LIST.split(it) if r and r != "-"]
     user = user.strip('"')
-    if user != "-":
-        ecs.put(doc, "user.name", user)
+    if user and user != "-":
+        doc["user"] = {"name": user}
     if ident != "-":
         ecs.put(doc, f"{module}.access.identity", ident)
     request = m.group("request")
     rm = _REQUEST.match(request)
+    http: dict[str, Any] = {}
+    response: dict[str, Any] = {}
+    doc["http"] = http
     if rm:
-        ecs.put(doc, "http.request.method", rm.group("method"))
+        http["request"] = {"method": rm.group("method")}
         fill_url(doc, rm.group("target"))
-        ecs.put(doc, "http.version", rm.group("version"))
+        if rm.group("version"):
+            http["version"] = rm.group("version")
     elif request and request != "-":
         ecs.put(doc, f"{module}.access.request", request)
     status = to_int(m.group("status"))
     if status is not None:
-        ecs.put(doc, "http.response.status_code", status)
-        doc["event"]["outcome"] = outcome_from_status(status)
+        response["status_code"] = status
+        doc["event"]["outcome"] = "failure" if status >= 400 else "success"
     body = to_int(m.group("bytes"))
     if body is not None:
-        ecs.put(doc, "http.response.body.bytes", body)
+        response["body"] = {"bytes": body}
+    if response:
+        http["response"] = response
     ref = m.group("referrer")
     if ref and ref != "-":
-        ecs.put(doc, "http.request.referrer", ref)
+        http.setdefault("request", {})["referrer"] = ref
+    if not http:
+        del doc["http"]
     fill_user_agent(doc, m.group("agent"))
     rest = m.group("rest") or ""
     xff: list[str] = []
@@ -289,6 +340,7 @@ def parse_access(doc: dict[str, Any], line: str, ctx_tz: tzinfo, module: str) ->
     return True
 
 
+@lru_cache(maxsize=4096)
 def is_public(ip: str) -> bool:
     try:
         a = ipaddress.ip_address(ip)
@@ -309,7 +361,7 @@ def finish(doc: dict[str, Any]) -> dict[str, Any]:
     doc.pop("_remotes", None)
     doc.pop("_xff", None)
     doc.pop("_rest", None)
-    ecs.add_related(doc)
+    _srv_ecs.related(doc)
     fwd = ecs.get(doc, "network.forwarded_ip")
     if fwd and ip_or_none(fwd):
         ecs.append(doc, "related.ip", fwd)

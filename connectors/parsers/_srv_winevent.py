@@ -213,6 +213,12 @@ def normalise(obj: dict[str, Any]) -> dict[str, Any] | None:
             w["event_id"] = _s(w["event_id"]).strip()
         if isinstance(w.get("event_data"), dict):
             w["event_data"] = {str(k): _s(v) for k, v in w["event_data"].items()}
+        elif w.get("event_data") is not None:
+            raise ValueError("winlog.event_data is not an object")
+        if w.get("user_data") is not None and not isinstance(w["user_data"], dict):
+            raise ValueError("winlog.user_data is not an object")
+        if not w.get("event_id") and not w.get("channel"):
+            raise ValueError("winlog has neither an event_id nor a channel")
         ts = obj.get("@timestamp")
         if ts:
             out["@timestamp"] = _s(ts)

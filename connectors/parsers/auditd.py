@@ -17,6 +17,7 @@ from typing import Any
 
 from soc import ecs
 
+from . import _srv_ecs
 from ._srv_http import set_address
 from .base import ParseContext, ParseError
 from .syslog_header import iso, split
@@ -28,7 +29,7 @@ _HEAD = re.compile(
     r"(?P<seq>\d{1,20})\):\s*(?P<body>.*)$",
     re.S,
 )
-_HEAD_NOTS = re.compile(r"(?:node=(?P<node>\S+) )?type=(?P<type>[A-Za-z0-9_\[\]]+) msg=(?P<body>.*)$", re.S)
+_HEAD_NOTS = re.compile(r"(?:node=(?P<node>\S+) )?type=(?P<type>[A-Za-z0-9_\[\]]+) msg=(?!audit\()(?P<body>.*)$", re.S)
 #: ``key=value``; an unquoted value may hold spaces up to the next ``key=`` (``op=adding group to /etc/group``).
 _KV = re.compile(
     r"""([A-Za-z0-9_\-]{1,64})=("[^"]*"|'[^']*'|\{[^}]*\}|\([^)]*\)|[^\s'"{}]*(?: +(?![A-Za-z0-9_\-]+=)[^\s'"{}=]+)*)""")
@@ -131,29 +132,34 @@ def _caret(data: bytes) -> str:
     return "".join(out)
 
 
-def _value(key: str, raw: str) -> str:
+def _decode_hex(key: str, raw: str) -> str:
+    data = bytes.fromhex(raw)
+    if key == "data":
+        return _caret(data)
+    if key == "proctitle":
+        data = data.replace(b"\x00", b" ")
+    return data.decode("utf-8", errors="replace").rstrip()
+
+
+def _value(key: str, raw: str, unquoted_hex: set[str]) -> str:
     if raw[:1] in ('"', "'") and raw[-1:] == raw[:1] and len(raw) >= 2:
         return raw[1:-1]
-    if key in _HEX_FIELDS or key == "data" or key.startswith("a") and key[1:].isdigit():
-        if len(raw) >= 2 and _HEX.match(raw):
-            data = bytes.fromhex(raw)
-            if key == "data":
-                return _caret(data)
-            if key == "proctitle":
-                data = data.replace(b"\x00", b" ")
-            return data.decode("utf-8", errors="replace").rstrip()
+    if len(raw) >= 2 and _HEX.match(raw):
+        if key in _HEX_FIELDS:
+            return _decode_hex(key, raw)
+        unquoted_hex.add(key)  # EXECVE arguments: decoded there, syscall registers stay as they are
     return raw
 
 
-def _kv(text: str, out: dict[str, str]) -> None:
+def _kv(text: str, out: dict[str, str], unquoted_hex: set[str]) -> None:
     for k, raw in _KV.findall(_OLD_NEW.sub(r"\1_\2=", text)):
         if k == "msg" and raw[:1] == "'":
-            _kv(raw[1:-1], out)
+            _kv(raw[1:-1], out, unquoted_hex)
             continue
         if raw.startswith("{"):
-            _kv(raw[1:-1], out)
+            _kv(raw[1:-1], out, unquoted_hex)
             continue
-        v = _value(k, raw)
+        v = _value(k, raw, unquoted_hex)
         if k not in out:
             out[k] = v
 
@@ -194,15 +200,20 @@ def parse(line: str, ctx: ParseContext) -> dict[str, Any]:
         doc["@timestamp"] = iso(ctx.received)
         body = ""
     raw_part, _, enriched = body.partition("\x1d")
-    _kv(raw_part, fields)
+    unquoted_hex: set[str] = set()
+    _kv(raw_part, fields, unquoted_hex)
     enriched_fields: dict[str, str] = {}
     if enriched:
-        _kv(enriched, enriched_fields)
+        _kv(enriched, enriched_fields, set())
+    if rtype == "EXECVE":
+        for k in unquoted_hex:
+            if k[:1] == "a" and k[1:].isdigit():
+                fields[k] = _decode_hex(k, fields[k])
     ecs.put(doc, "auditd.log.node", node)
     if node:
         ecs.put(doc, "host.name", node)
     _map(doc, rtype, fields, enriched_fields)
-    ecs.add_related(doc)
+    _srv_ecs.related(doc)
     return doc
 
 

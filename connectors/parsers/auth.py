@@ -21,7 +21,7 @@ from typing import Any
 
 from soc import ecs
 
-from . import _srv_syslog
+from . import _srv_ecs, _srv_syslog
 from ._srv_http import set_address
 from .base import ParseContext
 
@@ -34,7 +34,7 @@ _PROGRAMS = frozenset({
 })
 _SNIFF = re.compile(
     r"(?:^|\s)(?:sshd|sudo|su|passwd|useradd|userdel|usermod|groupadd|groupdel|unix_chkpwd|systemd-logind)"
-    r"(?:\[\d+\]|\([a-z_]+\)(?:\[\d+\])?)?: ")
+    r"(?:\[\d+\]|\([a-z_]+\)(?:\[\d+\])?)?: |\S\(pam_[a-z_]+\)(?:\[\d+\])?: |: pam_[a-z_]+\([^)]{1,64}\): ")
 
 
 def sniff(line: str) -> bool:
@@ -44,13 +44,13 @@ def sniff(line: str) -> bool:
 def _put_user_src(doc: dict[str, Any], g: dict[str, str | None]) -> None:
     user = g.get("user")
     if user:
-        ecs.put(doc, "user.name", user)
+        _srv_ecs.sub(doc, "user")["name"] = user
     ip = g.get("ip")
     if ip:
         set_address(doc, "source", ip)
     port = g.get("port")
     if port and port.isdigit() and len(port) <= 5:
-        ecs.put(doc, "source.port", int(port))
+        _srv_ecs.sub(doc, "source")["port"] = int(port)
 
 
 def _auth_event(doc: dict[str, Any], outcome: str | None, action: str | None = None,
@@ -91,7 +91,6 @@ _SSH_BADPROTO = re.compile(r"Bad protocol version identification '.*' from (?P<i
 _SSH_READERR = re.compile(r"Read error from remote host (?P<ip>[^\s:]+)(?: port (?P<port>\d+))?:")
 _SSH_SUBSYS = re.compile(r"subsystem request for (?P<sub>\S+) by user (?P<user>\S+)")
 _SSH_INPUT_INVALID = re.compile(r"input_userauth_request: invalid user (?P<user>\S+)" + _PREAUTH)
-_SSH_LISTEN = re.compile(r"Server listening on (?P<ip>\S+) port (?P<port>\d+)")
 #: Elastic's last-resort sshd pattern: ``<event> user <name> from <host>``.
 _SSH_GENERIC = re.compile(r"(?P<event>.+?) user (?P<user>\S+) from (?P<ip>[^\s\[\]]+)(?: port (?P<port>\d+))?")
 
@@ -102,9 +101,10 @@ def _sshd(doc: dict[str, Any], msg: str) -> bool:
         ev = m.group("event")
         g = m.groupdict()
         _put_user_src(doc, g)
-        ecs.put(doc, "system.auth.ssh.event", ev)
-        ecs.put(doc, "system.auth.ssh.method", m.group("method"))
-        ecs.put(doc, "system.auth.ssh.signature", m.group("sig"))
+        ssh: dict[str, Any] = {"event": ev, "method": m.group("method")}
+        if m.group("sig"):
+            ssh["signature"] = m.group("sig")
+        _srv_ecs.sub(_srv_ecs.sub(doc, "system"), "auth")["ssh"] = ssh
         if ev == "Accepted":
             _auth_event(doc, "success", "ssh_login", ["authentication", "session"])
         elif ev == "Failed":
@@ -163,7 +163,6 @@ _SSH_TABLE: list[tuple[re.Pattern[str], str | None, str | None, str | None]] = [
     (_SSH_BADPROTO, None, "failure", "ssh_bad_protocol"),
     (_SSH_READERR, None, "failure", "ssh_disconnect"),
     (_SSH_SUBSYS, None, None, None),
-    (_SSH_LISTEN, None, None, None),
 ]
 
 # --- PAM ------------------------------------------------------------------------------------
@@ -261,6 +260,9 @@ def _pam_body(doc: dict[str, Any], rest: str, kind: str | None) -> bool:
 
 
 def _pam(doc: dict[str, Any], msg: str) -> bool:
+    old_style = "system" in doc  # module taken from a "su(pam_unix)" tag by _srv_syslog.start
+    if not old_style and not msg.startswith(("pam_", "PAM ")):
+        return False
     m = _PAM.match(msg)
     if m:
         ecs.put(doc, "system.auth.pam.module", m.group("mod"))
@@ -268,7 +270,7 @@ def _pam(doc: dict[str, Any], msg: str) -> bool:
         ecs.put(doc, "system.auth.pam.type", m.group("kind"))
         _pam_body(doc, m.group("rest"), m.group("kind"))
         return True
-    if ecs.get(doc, "system.auth.pam.module") or msg.startswith("PAM "):
+    if old_style or msg.startswith("PAM "):
         # Old ``su(pam_unix)[123]: authentication failure; ...`` style, or sshd's "PAM N more ...".
         return _pam_body(doc, msg, None) or msg.startswith("PAM ")
     return False
@@ -514,7 +516,7 @@ def parse(line: str, ctx: ParseContext) -> dict[str, Any]:
         if handler(doc, msg):
             handled = True
             break
-    if not handled and prog in _IAM_DEFAULT or prog in ("passwd", "chage", "gpasswd", "chpasswd"):
+    if not handled and (prog in _IAM_DEFAULT or prog in ("passwd", "chage", "gpasswd", "chpasswd")):
         handled = _iam(doc, msg, prog)
     if not handled and not prog:
         # No header (a message forwarded alone): try every family.
@@ -524,5 +526,5 @@ def parse(line: str, ctx: ParseContext) -> dict[str, Any]:
                 break
     if not handled:
         _other(doc, msg)
-    ecs.add_related(doc)
+    _srv_ecs.related(doc)
     return doc

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -26,13 +26,14 @@ from ._fw_common import (
     tz_from_offset,
 )
 from .base import ParseContext, ParseError
-from .kv import parse_kv
 
 NAME = "fortigate"
 DATASET = "fortinet.firewall"
 
 _CTRL = re.compile(r"[\x00-\x1f\x7f]")
-_NONWORD = re.compile(r"\W")
+#: key=value like ``kv.PAIR``, but a key with non-word (ASCII) characters leaves group 1 empty: Elastic drops those.
+_PAIR = re.compile(r'(?<!\S)(?:(\w++)|[^\s="]++)=(?:"([^"]*)"|(\S*))', re.ASCII)
+_FAST_PRI = re.compile(r"<(\d{1,3})>(?=[a-z_]+=)")
 _SNIFF = re.compile(r"(?:^|\s)(?:logid|devid|devname)=\"?\w")
 _LONG_KEYS = ("auditid", "audittime", "quotamax", "quotaused", "size", "disklograte", "fazlograte",
               "lanin", "lanout", "setuprate", "wanin", "wanout")
@@ -46,6 +47,10 @@ _ADMIN_LOGGED = re.compile(r"(\S+) (\S+) logged in (\S+) from [^(]*\(([^)]*)\)")
 _TLSVER = re.compile(r"\d")
 _LEGACY = {"src": "srcip", "dst": "dstip", "sent": "sentbyte", "rcvd": "rcvdbyte", "src_port": "srcport",
            "dst_port": "dstport"}
+
+
+#: (date, time, tz, ctx zone) of the previous record, its @timestamp and event.timezone: records come in bursts.
+_last_ts: list[Any] = [None, "", None]
 
 
 def sniff(line: str) -> bool:
@@ -64,15 +69,24 @@ def _time(fw: dict[str, str], ctx: ParseContext, hdr_ts: datetime | None) -> tup
     tz = tz_from_offset(tz_text)
     date, time = fw.get("date"), fw.get("time")
     if date and time:
-        try:
-            dt = datetime.strptime(f"{date} {time}", "%Y-%m-%d %H:%M:%S")
-            return dt.replace(tzinfo=tz or ctx.tz), tz_text if tz is not None else None
-        except ValueError:
-            pass
+        dt = _date_time(date, time, tz or ctx.tz)
+        if dt is not None:
+            return dt, tz_text if tz is not None else None
     ev = _eventtime(fw.get("eventtime"))
     if ev is not None:
         return ev, tz_text if tz is not None else None
     return (hdr_ts or ctx.received), tz_text if tz is not None else None
+
+
+def _date_time(date: str, time: str, tz: tzinfo) -> datetime | None:
+    """``2020-04-23`` + ``12:17:48`` without ``strptime`` (ten times slower)."""
+    if len(date) != 10 or date[4] != "-" or date[7] != "-" or len(time) not in (7, 8):
+        return None
+    try:
+        hh, mm, ss = time.split(":")
+        return datetime(int(date[:4]), int(date[5:7]), int(date[8:]), int(hh), int(mm), int(ss), tzinfo=tz)
+    except ValueError:
+        return None
 
 
 def _eventtime(text: str | None) -> datetime | None:
@@ -89,15 +103,20 @@ def _eventtime(text: str | None) -> datetime | None:
 
 
 def parse(line: str, ctx: ParseContext) -> dict[str, Any]:
-    sl = syslog_header.split(line, ctx, expect_tag=False)
+    fast = _FAST_PRI.match(line)
+    if fast is not None and int(fast.group(1)) <= 191:
+        # "<189>date=..." (what FortiGate sends): skip the general header parser.
+        sl = syslog_header.Syslog(pri=int(fast.group(1)), message=line[fast.end():])
+    else:
+        sl = syslog_header.split(line, ctx, expect_tag=False)
     msg = sl.message
     if "\x00" in msg or "\r" in msg or "\x1f" in msg:
         msg = _CTRL.sub("", msg)
-    fw = parse_kv(msg)
-    if not fw:
+    pairs = _PAIR.findall(msg)
+    if not pairs:
         raise ParseError("not a FortiGate record: no key=value pairs")
-    for k in [k for k, v in fw.items() if v == "N/A" or v == "" or _NONWORD.search(k)]:
-        del fw[k]
+    # Like Elastic: drop empty and "N/A" values and keys with non-word characters (k == "").
+    fw: dict[str, Any] = {k: v for k, q, u in pairs if k and (v := q or u) and v != "N/A"}
 
     # FortiOS 4.x names (src=, dst=, sent=, rcvd=, status=) -> current names.
     if "src" in fw or "dst" in fw:
@@ -114,8 +133,14 @@ def parse(line: str, ctx: ParseContext) -> dict[str, Any]:
     doc["observer"] = observer
     syslog_fields(doc, sl)
 
-    ts, tz_text = _time(fw, ctx, sl.timestamp)
-    doc["@timestamp"] = syslog_header.iso(ts)
+    key = (fw.get("date"), fw.get("time"), fw.get("tz"), ctx.tz)
+    if key == _last_ts[0] and key[0] and key[1]:
+        stamp, tz_text = _last_ts[1], _last_ts[2]
+    else:
+        ts, tz_text = _time(fw, ctx, sl.timestamp)
+        stamp = syslog_header.iso(ts)
+        _last_ts[:] = [key, stamp, tz_text]
+    doc["@timestamp"] = stamp
     if tz_text:
         event["timezone"] = tz_text
     start = _eventtime(fw.get("eventtime"))

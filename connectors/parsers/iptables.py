@@ -20,7 +20,7 @@ DATASET = "iptables.log"
 
 _IN = re.compile(r"(?<![A-Za-z0-9_])IN=\S* OUT=")
 _KTIME = re.compile(r"^\[\s*\d+\.\d+\]\s*")
-_UBNT = re.compile(r"\[([^\]]*)-([^-\]]*)-([^-\]]*)\]\s*$")
+_UBNT = re.compile(r"\[([^\[\]]*)-([^-\[\]]*)-([^-\[\]]*)\]\s*")
 _UFW = re.compile(r"\[UFW ([A-Z ]+)\]")
 _WORD_ACTION = re.compile(r"(?:^|\s)(?:iptables\s+)?([A-Za-z][\w-]*):?\s*$")
 _TCP_FLAGS = frozenset(("CWR", "ECE", "URG", "ACK", "PSH", "RST", "SYN", "FIN"))
@@ -89,7 +89,9 @@ def parse(line: str, ctx: ParseContext) -> dict[str, Any]:
     action: str | None = None
     if p:
         ipt["prefix"] = p
-        if mu := _UBNT.search(p):
+        lb = p.rfind("[")
+        mu = _UBNT.fullmatch(p, lb) if lb >= 0 else None
+        if mu:
             rule_set, rule_no, act = mu.groups()
             ub: dict[str, Any] = {"rule_set": rule_set, "rule_number": rule_no}
             z = rule_set.split("-")

@@ -11,9 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from soc import ecs
-
-from . import _srv_syslog
+from . import _srv_ecs, _srv_syslog
 from .base import ParseContext
 from .syslog_header import split
 
@@ -31,6 +29,6 @@ def parse(line: str, ctx: ParseContext) -> dict[str, Any]:
     doc, sl = _srv_syslog.start(line, ctx, "system.syslog")
     if sl.severity is not None and sl.severity <= 3:
         doc["event"]["type"] = ["error"]
-    ecs.add_related(doc)
+    _srv_ecs.related(doc)
     return doc
 

@@ -22,7 +22,7 @@ from typing import Any
 
 from soc import ecs
 
-from . import _srv_winevent
+from . import _srv_ecs, _srv_winevent
 from ._srv_http import ip_or_none, set_address
 from .base import ParseContext, ParseError
 from .syslog_header import iso, parse_iso
@@ -512,6 +512,43 @@ def _system(doc: dict[str, Any], eid: str, ed: dict[str, str], ud: dict[str, Any
         _cat(doc, ["iam"], ["admin", "change"], "log-cleared", "success")
 
 
+def _powershell(doc: dict[str, Any], eid: str, ed: dict[str, str]) -> None:
+    if eid == "4104":
+        ecs.put(doc, "powershell.file.script_block_id", _val(ed, "ScriptBlockId"))
+        ecs.put(doc, "powershell.sequence", _num(_val(ed, "MessageNumber")))
+        ecs.put(doc, "powershell.total", _num(_val(ed, "MessageTotal")))
+        ecs.put(doc, "file.path", _val(ed, "Path"))
+        _cat(doc, ["process"], ["info"], "script-block-logged")
+    elif eid in ("4103", "800"):
+        _cat(doc, ["process"], ["info"], "command-invoked")
+    elif eid in ("400", "403"):
+        _cat(doc, ["process"], ["start"] if eid == "400" else ["end"], "engine-state-changed")
+
+
+def _defender(doc: dict[str, Any], eid: str, ed: dict[str, str]) -> None:
+    if eid not in ("1116", "1117", "1118", "1119"):
+        return
+    path = _val(ed, "Path")
+    if path:
+        for part in path.split(";"):
+            p = part.strip()
+            if p.startswith("file:_"):
+                _file(doc, p[6:])
+                break
+    proc = _val(ed, "Process Name")
+    if proc and proc.lower() != "unknown":
+        _process(doc, "process", proc)
+    _user_domain(doc, "user", _val(ed, "Detection User"))
+    ecs.put(doc, "rule.name", _val(ed, "Threat Name"))
+    ecs.put(doc, "event.severity", _num(_val(ed, "Severity ID")))
+    if eid == "1116":
+        _cat(doc, ["malware"], ["info"], "malware-detected")
+    else:
+        ok = eid == "1117"
+        _cat(doc, ["malware"], ["deletion"] if ok else ["info"], "malware-action-taken" if ok else
+             "malware-action-failed", "success" if ok else "failure")
+
+
 def _build(norm: dict[str, Any], line: str, ctx: ParseContext) -> dict[str, Any]:
     win: dict[str, Any] = norm["winlog"]
     eid = str(win.get("event_id") or "")
@@ -553,13 +590,17 @@ def _build(norm: dict[str, Any], line: str, ctx: ParseContext) -> dict[str, Any]
         _security(doc, eid, ed, ud)
     elif ch == "system":
         _system(doc, eid, ed, ud, provider)
+    elif ch in ("microsoft-windows-powershell/operational", "windows powershell"):
+        _powershell(doc, eid, ed)
+    elif ch == "microsoft-windows-windows defender/operational":
+        _defender(doc, eid, ed)
     elif ed.get("Image") or ed.get("NewProcessName"):
         _process(doc, "process", _val(ed, "Image") or _val(ed, "NewProcessName"), ed.get("ProcessId"),
                  _val(ed, "CommandLine"))
     ident = ecs.get(doc, "winlog.user.identifier")
     if ident and not ecs.get(doc, "user.id"):
         ecs.put(doc, "user.id", ident)
-    ecs.add_related(doc)
+    _srv_ecs.related(doc)
     return doc
 
 
@@ -611,4 +652,17 @@ def parse(line: str, ctx: ParseContext) -> dict[str, Any]:
         raise ParseError(f"Windows event JSON has an unexpected shape: {exc}") from None
     if norm is None:
         raise ParseError("JSON object is not a Windows event (no winlog.event_id, Event.System, EventID or win.system)")
-    return _build(norm, s, ctx)
+    doc = _build(norm, s, ctx)
+    if isinstance(obj.get("winlog"), dict):
+        # Winlogbeat/Agent document: keep what the shipper added that we do not derive
+        # (agent, ecs, labels, tags, host.os/ip, event.created...), ours wins on conflicts.
+        _merge_missing(doc, {k: v for k, v in obj.items() if k not in ("winlog", "message")})
+    return doc
+
+
+def _merge_missing(dst: dict[str, Any], src: dict[str, Any], depth: int = 0) -> None:
+    for k, v in src.items():
+        if k not in dst:
+            dst[k] = v
+        elif isinstance(dst[k], dict) and isinstance(v, dict) and depth < 8:
+            _merge_missing(dst[k], v, depth + 1)

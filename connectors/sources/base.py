@@ -26,7 +26,7 @@ class SourceStats:
     dropped: int = 0
     """UDP datagrams refused because the spool was full (or the socket buffer overflowed)."""
     cut: int = 0
-    """Records longer than ``max_line_bytes``, cut and dead-lettered."""
+    """Records the transport itself rejected (cut at ``max_line_bytes``, octet frame cut short); dead-lettered."""
     connections: int = 0
     """Open connections now (stream sources)."""
     connections_total: int = 0

@@ -10,6 +10,7 @@ its size or modification time changes (a live log that grew).
 from __future__ import annotations
 
 import glob
+import itertools
 import json
 import os
 import threading
@@ -66,7 +67,7 @@ class EvtxSource(Source):
 
     def import_file(self, path: str) -> int:
         """Spool the records of ``path`` not spooled yet; returns how many were added."""
-        from connectors.evtx_reader import iter_evtx
+        from connectors.evtx_reader import EvtxError, iter_evtx, record_line
 
         st = os.stat(path)
         ident = {"inode": st.st_ino, "size": st.st_size, "mtime": st.st_mtime}
@@ -79,17 +80,24 @@ class EvtxSource(Source):
         cfg = self.cfg
         n = added = 0
         batch: list[Record] = []
-        for item in iter_evtx(Path(path)):
+        try:
+            items = iter_evtx(Path(path))
+            first = next(items, None)
+        except EvtxError as exc:
+            self.error(f"{path}: {exc} (will retry on the next poll)")
+            return 0
+        chain = [first] if first is not None else []
+        for item in itertools.chain(chain, items):
             if self._stop.is_set():
                 break
             n += 1
             if n <= skip:
                 continue
-            record, error = item if isinstance(item, tuple) else (item, None)
+            record, error = item
             now = time.time()
             if record is not None:
-                batch.append(Record(cfg.name, "winlog", json.dumps(record, ensure_ascii=False, default=str), now,
-                                    None, cfg.timezone, cfg.host_name))
+                batch.append(Record(cfg.name, "winlog", record_line(record), now, None, cfg.timezone,
+                                    cfg.host_name))
             else:
                 batch.append(RejectedRecord(cfg.name, "winlog", json.dumps({"file": path, "record": n}), now, None,
                                             cfg.timezone, cfg.host_name,

@@ -237,10 +237,14 @@ class FileTailSource(Source):
         n = 0
         batch: list[Record] = []
         try:
+            max_line = self.cfg.max_line_bytes
             with gzip.open(path, "rb") as fh:
-                for raw in fh:
+                while raw := fh.readline(max_line + 1):
                     if self._stop.is_set():
                         return
+                    if len(raw) > max_line and not raw.endswith(b"\n"):
+                        while (more := fh.readline(max_line)) and not more.endswith(b"\n"):
+                            pass  # drop the rest of an over-long line; memory stays bounded
                     n += 1
                     if n <= done_lines:
                         continue

@@ -1,8 +1,10 @@
 """Syslog stream framing (RFC 6587): newline-delimited and octet-counted frames on one connection.
 
-Each frame is recognised on its own: ``<digits> <SP>`` at a frame start means octet
-counting (RFC 5425/6587 §3.4.1), anything else runs to the next LF (§3.4.2),
-so senders that mix both still work. Memory stays bounded by ``max_line``: a
+Each frame is recognised on its own: ``<digits> <SP> <`` at a frame start (a
+length, then a syslog message, which starts with ``<PRI>``) means octet counting
+(RFC 5425/6587 §3.4.1); anything else runs to the next LF (§3.4.2), so senders
+that mix both still work and a plain line such as ``200 OK ...`` is not
+mistaken for a length. Memory stays bounded by ``max_line``: a
 longer frame is cut at ``max_line`` bytes, handed on with a reason (so it is
 dead-lettered, not silently lost) and the rest of it is skipped without being
 kept.
@@ -57,7 +59,9 @@ class Framer:
                 sp = buf.find(b" ", pos, pos + _MAX_DIGITS + 1)
                 if sp < 0 and end - pos <= _MAX_DIGITS and buf[pos:end].isdigit():
                     break  # the length is still arriving
-                if sp > 0 and buf[pos:sp].isdigit():
+                if sp > 0 and buf[pos:sp].isdigit() and sp + 1 >= end:
+                    break  # "123 " so far: is a syslog message ("<PRI>...") coming?
+                if sp > 0 and buf[pos:sp].isdigit() and buf[sp + 1] == 0x3C:  # "<": octet-counted syslog
                     n = int(buf[pos:sp])
                     body = sp + 1
                     if n > self.max_line:
@@ -94,8 +98,8 @@ class Framer:
         out: list[Frame] = []
         if self._buf and not self._skip and not self._skip_to_lf:
             data = bytes(self._buf)
-            head = data.split(b" ", 1)[0]
-            if head.isdigit() and 0x31 <= data[0] <= 0x39 and b" " in data and int(head) > len(data) - len(head) - 1:
+            head, _, rest = data.partition(b" ")
+            if head.isdigit() and 0x31 <= data[0] <= 0x39 and rest.startswith(b"<") and int(head) > len(rest):
                 out.append(Frame(data, f"connection closed inside an octet-counted frame (header says {int(head)} "
                                        f"bytes, {len(data) - len(head) - 1} arrived)"))
             else:

@@ -102,9 +102,10 @@ class SyslogStreamSource(Source):
             asyncio.run_coroutine_threadsafe(shutdown(), loop).result(5)
         loop.call_soon_threadsafe(loop.stop)
         thread.join(5)
-        self._pool.shutdown(wait=False, cancel_futures=True)
         self._thread = None
         self._loop = None
+        # Lines already read from sockets are written before we return (the consumer is still running).
+        self._pool.shutdown(wait=True)
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()

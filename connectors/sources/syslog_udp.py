@@ -22,7 +22,8 @@ from .framing import Frame
 
 FLUSH_SECONDS = 0.05
 MAX_PENDING = 20_000
-"""Datagrams held in memory while the writer is busy; beyond this they are dropped and counted."""
+MAX_PENDING_BYTES = 32 * 1024 * 1024
+"""Datagrams (and bytes) held in memory while the writer is busy; beyond this they are dropped and counted."""
 
 
 class SyslogUdpSource(Source):
@@ -32,6 +33,7 @@ class SyslogUdpSource(Source):
         self._threads: list[threading.Thread] = []
         self._stop = threading.Event()
         self._pending: list[tuple[bytes, str | None, float]] = []
+        self._pending_bytes = 0
         self._cond = threading.Condition()
         self._addr: tuple[str, int] | None = None
 
@@ -87,11 +89,12 @@ class SyslogUdpSource(Source):
                 time.sleep(0.1)
                 continue
             with self._cond:
-                if len(self._pending) >= MAX_PENDING:
+                if len(self._pending) >= MAX_PENDING or self._pending_bytes >= MAX_PENDING_BYTES:
                     with self._stats_lock:
                         self.stats.dropped += 1
                     continue
                 self._pending.append((data, str(addr[0]), time.time()))
+                self._pending_bytes += len(data)
                 if len(self._pending) == 1:
                     self._cond.notify()
 
@@ -105,7 +108,7 @@ class SyslogUdpSource(Source):
                     return
             time.sleep(FLUSH_SECONDS)  # let a burst gather: one fsync for many datagrams
             with self._cond:
-                batch, self._pending = self._pending, []
+                batch, self._pending, self._pending_bytes = self._pending, [], 0
             if not batch:
                 continue
             recs = []

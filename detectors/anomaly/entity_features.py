@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 #: Bump on any change of the features below; models record it.
-FEATURE_SCHEMA = "entity-v1"
+FEATURE_SCHEMA = "entity-v2"
 
 #: (feature, label, kind) of the window aggregates; kind "log" features are modelled as log1p.
 BASE: list[tuple[str, str, str]] = [
@@ -34,8 +34,10 @@ BASE: list[tuple[str, str, str]] = [
 ]
 BASE_NAMES = [b[0] for b in BASE]
 LOGGED = {n for n, _, k in BASE if k in ("count", "bytes")}
-FEATURE_NAMES: list[str] = ([f"v_{n}" for n in BASE_NAMES] + [f"self_{n}" for n in BASE_NAMES]
-                            + [f"peer_{n}" for n in BASE_NAMES])
+#: What the forests see: how far *above* its own usual value and above its peers' each feature is (robust
+#: z, one-sided: less activity than usual is not a threat, and one-sided inputs let an Isolation Forest
+#: isolate a single extreme feature quickly instead of drowning it in the noise of ordinary dips).
+FEATURE_NAMES: list[str] = [f"self_{n}" for n in BASE_NAMES] + [f"peer_{n}" for n in BASE_NAMES]
 
 ENTITY_COLUMNS = ["ts", "source_ip", "destination_ip", "destination_port", "source_bytes", "destination_bytes",
                   "url_domain", "destination_domain", "event_category", "event_action", "event_outcome",
@@ -152,6 +154,8 @@ def window_features(rows: Any, windows: list[str], tz: str, work_hours: tuple[in
                .fillna(0, subset=["new_domains", "rare_domains", "beacon_score", "deny_ratio", "failed_logins",
                                   "off_hours_ratio"]))
         out = agg if out is None else out.unionByName(agg)
+    if out is None:
+        raise ValueError("no window kinds given")
     return out.select("etype", "key", "peer", "wkind", "wstart", *BASE_NAMES)
 
 
@@ -219,7 +223,9 @@ def with_deviations(windows_df: Any, selfs: Any, peers: Any, floors: dict[tuple[
         selfz = F.when(F.coalesce(F.col("hist_n"), F.lit(0)) >= MIN_HISTORY, (v - F.col(f"med_{n}")) / s_scale)
         peerz = F.when(F.col("peer_n") >= MIN_PEERS, (v - F.col(f"pmed_{n}")) / p_scale)
         clip = lambda c: F.greatest(F.lit(-Z_CLIP), F.least(F.lit(Z_CLIP), F.coalesce(c, F.lit(0.0))))  # noqa: E731
-        cols += [v.alias(f"v_{n}"), clip(selfz).alias(f"self_{n}"), clip(peerz).alias(f"peer_{n}"),
+        cols += [v.alias(f"v_{n}"), clip(selfz).alias(f"zself_{n}"), clip(peerz).alias(f"zpeer_{n}"),
+                 F.greatest(F.lit(0.0), clip(selfz)).alias(f"self_{n}"),
+                 F.greatest(F.lit(0.0), clip(peerz)).alias(f"peer_{n}"),
                  F.when(F.coalesce(F.col("hist_n"), F.lit(0)) >= MIN_HISTORY, F.col(f"med_{n}"))
                  .alias(f"usual_{n}"),
                  F.when(F.col("peer_n") >= MIN_PEERS, F.col(f"pmed_{n}")).alias(f"peerusual_{n}")]

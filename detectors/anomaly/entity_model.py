@@ -12,6 +12,7 @@ from sklearn.ensemble import IsolationForest
 
 from detectors.anomaly import entity_features as xf
 from detectors.anomaly.errors import EmptyWindowError
+from detectors.anomaly.event_model import baseline_percentile, quantiles
 
 
 @dataclass
@@ -29,6 +30,8 @@ class EntityModel:
     windows: list[str]
     feature_schema: str = xf.FEATURE_SCHEMA
     features: list[str] = field(default_factory=lambda: list(xf.FEATURE_NAMES))
+    baseline_scores: dict[str, np.ndarray] = field(default_factory=dict)
+    """Per group, quantiles of the training windows' own scores."""
 
 
 def _rows(df: Any, types: list[str]) -> Any:
@@ -83,13 +86,20 @@ def fit(spark: Any, df: Any, *, start: datetime, types: list[str], windows: list
     dev = dev.withColumn("_h", h)
     counts = {f"{r['etype']}/{r['wkind']}": int(r["count"])
               for r in dev.groupBy("etype", "wkind").count().collect()}
-    forests: dict[str, IsolationForest] = {}
-    for group, n in sorted(counts.items()):
+    # one pass for every group's sample: a hash cut per group keeps about max_rows windows of each
+    cut = F.lit(0)
+    for group, n in counts.items():
         et, wk = group.split("/")
-        cut = int(min(1.0, max_rows / max(n, 1)) * 1_000_000)
-        pdf = (dev.where((F.col("etype") == et) & (F.col("wkind") == wk)
-                         & (F.pmod(F.col("_h"), F.lit(1_000_000)) < cut))
-               .select("_h", "key", "wstart", *xf.FEATURE_NAMES).toPandas()
+        cut = F.when((F.col("etype") == et) & (F.col("wkind") == wk),
+                     F.lit(int(min(1.0, max_rows / max(n, 1)) * 1_000_000))).otherwise(cut)
+    sample = (dev.where(F.pmod(F.col("_h"), F.lit(1_000_000)) < cut)
+              .select("etype", "wkind", "_h", "key", "wstart", *xf.FEATURE_NAMES).toPandas())
+    step(f"training sample: {len(sample):,} windows")
+    forests: dict[str, IsolationForest] = {}
+    base: dict[str, np.ndarray] = {}
+    for group in sorted(counts):
+        et, wk = group.split("/")
+        pdf = (sample[(sample["etype"] == et) & (sample["wkind"] == wk)]
                .sort_values(["_h", "key", "wstart"], kind="mergesort").head(max_rows))
         if len(pdf) < 10:
             continue  # too few windows to learn from: this group is not scored (reported in the summary)
@@ -97,7 +107,7 @@ def fit(spark: Any, df: Any, *, start: datetime, types: list[str], windows: list
         x = np.nan_to_num(x, nan=0.0, posinf=xf.Z_CLIP, neginf=-xf.Z_CLIP)
         forests[group] = IsolationForest(n_estimators=n_estimators, max_samples=min(256, len(x)),
                                          random_state=seed, n_jobs=1).fit(x)
-        step(f"forest {group}")
+        base[group] = quantiles(-forests[group].score_samples(x))
     if not forests:
         raise EmptyWindowError(f"too few entity windows to train on ({counts}); at least 10 per entity type and "
                                "window kind are needed - widen the training window")
@@ -107,7 +117,7 @@ def fit(spark: Any, df: Any, *, start: datetime, types: list[str], windows: list
         first_seen=first_seen.toPandas().sort_values(["etype", "key", "domain"]).reset_index(drop=True),
         popular_domains=sorted(r["domain"] for r in popular.collect()),
         floors=floors, grace_start=grace, tz=tz, work_hours=work_hours, entity_types=list(types),
-        windows=list(windows))
+        windows=list(windows), baseline_scores=base)
     for d in (rows, popular, wf, selfs):
         d.unpersist()
     return model, {"entity_windows": n_windows, **{f"windows {k}": v for k, v in counts.items()}}
@@ -136,10 +146,11 @@ def deviations(spark: Any, df: Any, model: EntityModel) -> tuple[Any, Any]:
 def score_udf(model_bc: Any) -> Any:
     from pyspark.sql.functions import pandas_udf
 
-    @pandas_udf("double")  # type: ignore[call-overload]
-    def _score(batch: pd.DataFrame) -> pd.Series:
+    @pandas_udf("score double, pct double")  # type: ignore[call-overload]
+    def _score(batch: pd.DataFrame) -> pd.DataFrame:
         m: EntityModel = model_bc.value
         out = np.full(len(batch), np.nan)
+        pct = np.full(len(batch), np.nan)
         groups = (batch["etype"].astype(str) + "/" + batch["wkind"].astype(str)).to_numpy()
         x = np.nan_to_num(batch[xf.FEATURE_NAMES].to_numpy(dtype="float64"), nan=0.0,
                           posinf=xf.Z_CLIP, neginf=-xf.Z_CLIP)
@@ -149,9 +160,19 @@ def score_udf(model_bc: Any) -> Any:
                 continue
             sel = groups == g
             out[sel] = -forest.score_samples(x[sel])
-        return pd.Series(out)
+            pct[sel] = baseline_percentile(m.baseline_scores.get(str(g), np.zeros(0)), out[sel])
+        return pd.DataFrame({"score": out, "pct": pct})
 
     return _score
+
+
+def scored(dev: Any, model_bc: Any) -> Any:
+    """``dev`` with ``score`` and ``pct`` (share of the baseline windows scoring lower) columns."""
+    from pyspark.sql import functions as F
+
+    return (dev.withColumn("_s", score_udf(model_bc)(F.struct("etype", "wkind",
+                                                              *[F.col(c) for c in xf.FEATURE_NAMES])))
+            .withColumn("score", F.col("_s.score")).withColumn("pct", F.col("_s.pct")).drop("_s"))
 
 
 UNIT = {"host": "this host", "user": "this user", "agency": "this agency"}

@@ -32,6 +32,11 @@ class EventModel:
     work_hours: tuple[int, int]
     feature_schema: str = ef.FEATURE_SCHEMA
     features: list[str] = field(default_factory=lambda: list(ef.FEATURE_NAMES))
+    baseline_scores: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    """Quantiles (0, 0.001, ..., 1) of the training sample's own scores."""
+
+    def percentile(self, scores: np.ndarray) -> np.ndarray:
+        return baseline_percentile(self.baseline_scores, scores)
 
     def score_frame(self, pdf: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame, pd.DataFrame]:
         """Scores (NaN where the event has nothing to score), features and keys of a pandas batch."""
@@ -60,6 +65,7 @@ def fit(pdf: pd.DataFrame, tables: ef.RarityTables, *, seed: int, n_estimators: 
     forest = IsolationForest(n_estimators=n_estimators, max_samples=min(256, len(x)), random_state=seed,
                              n_jobs=1)
     forest.fit(x)
+    base = quantiles(-forest.score_samples(x))
     med = np.median(x, axis=0)
     mad = np.median(np.abs(x - med), axis=0) * 1.4826
     std = x.std(axis=0)
@@ -67,7 +73,21 @@ def fit(pdf: pd.DataFrame, tables: ef.RarityTables, *, seed: int, n_estimators: 
     scale = np.where(mad > 1e-9, mad, np.where(std > 1e-9, std, 0.1))
     names = ef.FEATURE_NAMES
     return EventModel(forest=forest, tables=tables, medians=dict(zip(names, med.tolist(), strict=True)),
-                      scales=dict(zip(names, scale.tolist(), strict=True)), tz=tz, work_hours=work_hours)
+                      scales=dict(zip(names, scale.tolist(), strict=True)), tz=tz, work_hours=work_hours,
+                      baseline_scores=base)
+
+
+def quantiles(scores: np.ndarray) -> np.ndarray:
+    """1001 quantiles of a score sample: enough to place any new score within the baseline."""
+    return np.quantile(scores, np.linspace(0.0, 1.0, 1001))  # type: ignore[no-any-return]
+
+
+def baseline_percentile(qs: np.ndarray, scores: np.ndarray) -> np.ndarray:
+    """Share of the baseline scoring below each score (NaN stays NaN)."""
+    if len(qs) == 0:
+        return np.full(len(scores), np.nan)
+    out = np.searchsorted(qs, np.nan_to_num(scores, nan=-1.0), side="left") / (len(qs) - 1)
+    return np.where(np.isnan(scores), np.nan, np.clip(out, 0.0, 1.0))  # type: ignore[no-any-return]
 
 
 # ---------------------------------------------------------------- Spark side
@@ -127,7 +147,7 @@ def score_udf(model_bc: Any) -> Any:
     """A pandas UDF returning ``struct<score, features...>`` for each event, using the broadcast model."""
     from pyspark.sql.functions import pandas_udf
 
-    ret = "score double, " + ", ".join(f"{n} double" for n in ef.FEATURE_NAMES) + ", " + \
+    ret = "score double, pct double, " + ", ".join(f"{n} double" for n in ef.FEATURE_NAMES) + ", " + \
         ", ".join(f"{k} string" for k in ef.RARITY_KEYS.values())
 
     @pandas_udf(ret)  # type: ignore[call-overload]
@@ -136,6 +156,7 @@ def score_udf(model_bc: Any) -> Any:
         scores, feats, k = m.score_frame(batch)
         out = feats.copy()
         out.insert(0, "score", scores)
+        out.insert(1, "pct", m.percentile(scores))
         for key in ef.RARITY_KEYS.values():
             out[key] = k[key].astype(str)
         return out

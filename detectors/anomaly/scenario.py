@@ -77,6 +77,13 @@ class Scenario:
         return out
 
 
+def _only(mask: np.ndarray, values: Any) -> np.ndarray:
+    """``values`` where ``mask``, else None (object array)."""
+    out = np.full(len(mask), None, dtype=object)
+    out[mask] = values[mask] if isinstance(values, np.ndarray) else values
+    return out
+
+
 def _benign_day(sc: Scenario, day: int, rng: np.random.Generator, activity: np.ndarray) -> pd.DataFrame:
     hosts = sc.hosts()
     d0 = sc.start + timedelta(days=day)
@@ -111,7 +118,7 @@ def _benign_day(sc: Scenario, day: int, rng: np.random.Generator, activity: np.n
     bout = rng.lognormal(7.0, 1.0, n).astype("int64")
     bin_ = rng.lognormal(9.0, 1.5, n).astype("int64")
     df = pd.DataFrame({
-        "ts": ts, "host_name": hn, "source_ip": ip, "user_name": np.where(proxy, users, None),
+        "ts": ts, "host_name": hn, "source_ip": ip, "user_name": _only(proxy, users),
         "agency_id": ags, "destination_ip": dst_ip, "destination_port": port.astype("int64"),
         "network_transport": np.where(port == 53, "udp", "tcp"),
         "source_bytes": bout, "destination_bytes": np.where(denied, 0, bin_),
@@ -119,13 +126,13 @@ def _benign_day(sc: Scenario, day: int, rng: np.random.Generator, activity: np.n
         "event_duration": (rng.lognormal(0, 1, n) * 1e9).astype("int64"),
         "event_action": np.where(denied, "deny", np.where(proxy, "TCP_MISS", "accept")),
         "event_category": np.where(proxy, "web", "network"),
-        "url_domain": np.where(proxy, domains, None),
+        "url_domain": _only(proxy, domains),
         "destination_domain": None,
         "dataset": np.where(proxy, "squid.access", "fortinet.firewall"),
     })
-    df["url_original"] = np.where(proxy, "https://" + df["url_domain"].astype(str) + "/index.html", None)
-    df["user_agent"] = np.where(proxy, "Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/120", None)
-    df["http_method"] = np.where(proxy, "GET", None)
+    df["url_original"] = _only(proxy, ("https://" + df["url_domain"].astype(str) + "/index.html").to_numpy())
+    df["user_agent"] = _only(proxy, "Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/120")
+    df["http_method"] = _only(proxy, "GET")
     # logins: each user about 3 a day during working hours on weekdays
     if local_wd < 5:
         k = rng.poisson(3, n_h)

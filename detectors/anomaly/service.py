@@ -131,9 +131,10 @@ def score_events(settings: Settings, start: datetime, end: datetime, summary: Ru
     bc = spark.sparkContext.broadcast(loaded.model)
     cols = ef.EVENT_COLUMNS
     scored = df.withColumn("_a", event_model.score_udf(bc)(F.struct(*[F.col(c) for c in cols])))
+    hit = (F.col("_a.score") >= cfg.threshold) | (F.col("_a.pct") >= cfg.alert_quantile)
     stats = scored.agg(F.count(F.lit(1)).alias("events"), F.count("_a.score").alias("scored"),
-                       F.sum((F.col("_a.score") >= cfg.threshold).cast("int")).alias("above")).collect()[0]
-    top = (scored.where(F.col("_a.score") >= cfg.threshold).orderBy(F.desc("_a.score"), F.asc("event_id"))
+                       F.sum(hit.cast("int")).alias("above")).collect()[0]
+    top = (scored.where(hit).orderBy(F.desc("_a.score"), F.asc("event_id"))
            .limit(cfg.max_alerts_per_run).select("doc", "ts", "_a.*").collect())
     bc.unpersist()
     summary.family_stats["event"] = {"events": stats["events"], "scored": stats["scored"],
@@ -156,6 +157,7 @@ def score_events(settings: Settings, start: datetime, end: datetime, summary: Ru
                   "author": "soc anomaly model"},
             events=[doc] if doc else [],
             match={"family": "event", "score": round(score, 4), "threshold": cfg.threshold,
+                   "baseline_percentile": round(float(d["pct"]), 4),
                    "model": loaded.manifest["version"],
                    "window": {"kind": "event", "start": _iso(ts), "end": _iso(ts + timedelta(milliseconds=1))},
                    "top_features": top_f, "features": {k: round(v, 4) for k, v in feats.items()},
@@ -176,11 +178,11 @@ def score_entities(settings: Settings, start: datetime, end: datetime, summary: 
     df = read_events(spark, settings.events_dir, start, end, xf.ENTITY_COLUMNS)
     dev, wf = entity_model.deviations(spark, df, m)
     bc = spark.sparkContext.broadcast(m)
-    scored = dev.withColumn("score", entity_model.score_udf(bc)(
-        F.struct("etype", "wkind", *[F.col(c) for c in xf.FEATURE_NAMES]))).persist()
+    scored = entity_model.scored(dev, bc).persist()
+    hit = (F.col("score") >= cfg.threshold) | (F.col("pct") >= cfg.alert_quantile)
     stats = scored.agg(F.count(F.lit(1)).alias("windows"), F.count("score").alias("scored"),
-                       F.sum((F.col("score") >= cfg.threshold).cast("int")).alias("above")).collect()[0]
-    top = (scored.where(F.col("score") >= cfg.threshold)
+                       F.sum(hit.cast("int")).alias("above")).collect()[0]
+    top = (scored.where(hit)
            .orderBy(F.desc("score"), "etype", "key", "wkind", "wstart").limit(cfg.max_alerts_per_run).collect())
     scored.unpersist()
     wf.unpersist()
@@ -206,6 +208,7 @@ def score_entities(settings: Settings, start: datetime, end: datetime, summary: 
             entity={"type": et, "value": str(d["key"])},
             timestamp=_iso(ws),
             match={"family": "entity", "score": round(score, 4), "threshold": cfg.threshold,
+                   "baseline_percentile": round(float(d["pct"]), 4),
                    "model": loaded.manifest["version"],
                    "window": {"kind": d["wkind"], "start": _iso(ws), "end": _iso(we)},
                    "peer_group": d["peer"], "history_windows": int(d["hist_n"]), "peers": int(d["peer_n"]),

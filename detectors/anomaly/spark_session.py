@@ -28,6 +28,7 @@ _lock = threading.Lock()
 #: Spark options we set unless the configuration says otherwise (small machine, no web UI).
 DEFAULT_CONF: dict[str, str] = {
     "spark.ui.enabled": "false",
+    "spark.ui.showConsoleProgress": "false",
     "spark.sql.session.timeZone": "UTC",
     "spark.sql.execution.arrow.pyspark.enabled": "true",
     "spark.sql.shuffle.partitions": "8",

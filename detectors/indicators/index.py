@@ -68,6 +68,8 @@ class IndicatorIndex:
     ips: dict[int, Indicator] = field(default_factory=dict)
     domains: dict[str, Indicator] = field(default_factory=dict)
     urls: dict[str, Indicator] = field(default_factory=dict)
+    url_hosts: set[str] = field(default_factory=set)
+    """Hosts of the URL indicators: the matcher normalises an event's URL only when its host is here."""
     hashes: dict[str, Indicator] = field(default_factory=dict)
     _ranges: list[tuple[int, int, Indicator]] = field(default_factory=list)
     starts: list[int] = field(default_factory=list)
@@ -86,7 +88,9 @@ class IndicatorIndex:
 
     def add(self, ind: Indicator) -> None:
         """Add an indicator whose ``kind``/``value`` are already canonical (see ``normalise``)."""
-        ind = ind._replace(feed=_interned(ind.feed, self._pool), tlp=_interned(ind.tlp, self._pool))
+        feed, tlp = _interned(ind.feed, self._pool), _interned(ind.tlp, self._pool)
+        if feed is not ind.feed or tlp is not ind.tlp:  # share one string per feed/TLP across millions
+            ind = ind._replace(feed=feed, tlp=tlp)
         k = ind.kind
         if k in ("ipv4", "ipv6"):
             key = ip_key(ind.value)
@@ -96,6 +100,9 @@ class IndicatorIndex:
             self.domains[ind.value] = ind
         elif k == "url":
             self.urls[ind.value] = ind
+            host = ind.value.split("://", 1)[-1].split("/", 1)[0].rsplit("@", 1)[-1]
+            host = host.split("]", 1)[0].strip("[") if host.startswith("[") else host.split(":", 1)[0]
+            self.url_hosts.add(host)
         elif k in ("md5", "sha1", "sha256"):
             self.hashes[ind.value] = ind
         elif k == "cidr":

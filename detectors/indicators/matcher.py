@@ -29,13 +29,47 @@ KIND_LABEL = {"ipv4": "IP", "ipv6": "IP", "cidr": "network", "domain": "domain",
               "sha1": "SHA-1", "sha256": "SHA-256"}
 
 
-def _values(event: dict[str, Any], field: str) -> list[str]:
-    v = ecs.get(event, field)
-    if isinstance(v, str):
-        return [v] if v else []
-    if isinstance(v, list):
-        return [x for x in v if isinstance(x, str) and x]
-    return []
+_EMPTY: tuple[str, ...] = ()
+
+
+def _values(event: dict[str, Any], field: str, parts: tuple[str, ...], dotted: bool) -> tuple[str, ...] | list[str]:
+    """String values at ``field`` (nested dicts; a literal dotted key when the event has such keys).
+
+    The hot path: a few dict lookups, no ``ecs.get`` (which splits the name on every call).
+    """
+    cur: Any = event.get(parts[0])
+    for part in parts[1:]:
+        if cur is None:
+            break
+        cur = cur.get(part) if isinstance(cur, dict) else None
+    if cur is None and dotted:
+        cur = event.get(field)
+    if isinstance(cur, str):
+        return (cur,) if cur else _EMPTY
+    if isinstance(cur, list):
+        return [x for x in cur if isinstance(x, str) and x]
+    return _EMPTY
+
+
+def _paths(fields: tuple[str, ...]) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    return tuple((f, tuple(f.split("."))) for f in fields)
+
+
+_IP = _paths(IP_FIELDS)
+_DOMAIN = _paths(DOMAIN_FIELDS)
+_URL = _paths(URL_FIELDS)
+_HASH = _paths(HASH_FIELDS)
+
+
+def url_host(url: str) -> str:
+    """Lower-case host of an absolute URL, cheaply (no parsing beyond splitting)."""
+    rest = url.split("://", 1)[-1]
+    for sep in "/?#":
+        rest = rest.split(sep, 1)[0]
+    rest = rest.rsplit("@", 1)[-1]
+    if rest.startswith("["):
+        return rest.split("]", 1)[0].strip("[").lower()
+    return rest.split(":", 1)[0].lower().rstrip(".")
 
 
 class IndicatorMatcher:
@@ -94,10 +128,11 @@ class IndicatorMatcher:
         ix = self.index
         self.stats["events"] += 1
         hits: dict[tuple[str, str], tuple[Indicator, str, str]] = {}
+        dotted = any("." in k for k in event)
         if ix.ips or ix.starts:
             seen: set[str] = set()
-            for f in IP_FIELDS:
-                for v in _values(event, f):
+            for f, parts in _IP:
+                for v in _values(event, f, parts, dotted):
                     if v in seen:
                         continue
                     seen.add(v)
@@ -105,26 +140,30 @@ class IndicatorMatcher:
                     if ind is not None:
                         hits.setdefault((ind.kind, ind.value), (ind, f, v))
         if ix.domains:
-            for f in DOMAIN_FIELDS:
-                for v in _values(event, f):
+            for f, parts in _DOMAIN:
+                for v in _values(event, f, parts, dotted):
                     r = ix.match_domain(v)
                     if r is not None:
                         hits.setdefault((r[0].kind, r[0].value), (r[0], f, v))
         if ix.urls:
-            for f in URL_FIELDS:
-                for v in _values(event, f):
+            for f, parts in _URL:
+                for v in _values(event, f, parts, dotted):
                     if "://" not in v:
                         dom = ecs.get(event, "url.domain")
                         if not isinstance(dom, str) or not v.startswith("/"):
                             continue
                         scheme = ecs.get(event, "url.scheme") or "http"
                         v = f"{scheme}://{dom}{v}"
+                    # Normalising a URL costs more than every other lookup together: only URLs whose
+                    # host has a URL indicator get that far.
+                    if url_host(v) not in ix.url_hosts:
+                        continue
                     ind = ix.match_url(v)
                     if ind is not None:
                         hits.setdefault((ind.kind, ind.value), (ind, f, v))
         if ix.hashes:
-            for f in HASH_FIELDS:
-                for v in _values(event, f):
+            for f, parts in _HASH:
+                for v in _values(event, f, parts, dotted):
                     ind = ix.match_hash(v)
                     if ind is not None:
                         hits.setdefault((ind.kind, ind.value), (ind, f, v))

@@ -26,8 +26,9 @@ class IntelScheduler:
     def __init__(self, store: IndicatorStore, feeds: list[dict[str, Any]] | list[FeedConfig], *,
                  on_change: Callable[[], Any] | None = None, clock: Callable[[], float] = time.time) -> None:
         self.store = store
-        self.feeds = [f if isinstance(f, FeedConfig) else FeedConfig.model_validate(f) for f in feeds] \
-            if feeds and isinstance(feeds[0], FeedConfig) else feed_configs(feeds)  # type: ignore[arg-type]
+        configs = [f for f in feeds if isinstance(f, FeedConfig)]
+        raw = [f for f in feeds if not isinstance(f, FeedConfig)]
+        self.feeds = configs + feed_configs(raw)  # raises FeedError naming a misconfigured feed
         self.on_change = on_change
         self.clock = clock
         self.next_due: dict[str, float] = {f.name: 0.0 for f in self.feeds if f.enabled}

@@ -7,13 +7,14 @@ built from the rows valid now. Expired rows are purged by :meth:`IndicatorStore.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, func, insert, or_, select, update
+from sqlalchemy import Table, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from detectors.indicators import normalise as norm
@@ -73,12 +74,13 @@ class IndicatorStore:
                 rows_new = [v for k, v in buf.items() if k not in existing]
                 if rows_new:
                     s.execute(insert(IntelIndicator), rows_new)
-                for k in existing:
-                    v = buf[k]
-                    s.execute(update(IntelIndicator).where(IntelIndicator.key == k).values(
-                        tlp=v["tlp"], stix_id=v["stix_id"], name=v["name"], level=v["level"],
-                        confidence=v["confidence"], valid_from=v["valid_from"], valid_until=v["valid_until"],
-                        last_seen=now))
+                if existing:
+                    t = cast(Table, IntelIndicator.__table__)
+                    cols = ("tlp", "stix_id", "name", "level", "confidence", "valid_from", "valid_until")
+                    stmt = update(t).where(t.c.key == bindparam("b_key")).values(
+                        {c: bindparam(f"b_{c}") for c in (*cols, "last_seen")})
+                    s.execute(stmt, [{"b_key": k, "b_last_seen": now, **{f"b_{c}": buf[k][c] for c in cols}}
+                                     for k in existing])
                 new += len(rows_new)
                 updated += len(existing)
             buf.clear()
@@ -112,8 +114,16 @@ class IndicatorStore:
 
     def build_index(self, now: datetime | None = None) -> IndicatorIndex:
         ix = IndicatorIndex()
-        for ind in self.iter_valid(now):
-            ix.add(ind)
+        # Millions of small tuples make the cyclic GC rescan the heap again and again; none of them can
+        # form a cycle, so collection is paused while loading.
+        was_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            for ind in self.iter_valid(now):
+                ix.add(ind)
+        finally:
+            if was_enabled:
+                gc.enable()
         return ix.freeze()
 
     def purge_expired(self, now: datetime | None = None) -> int:

@@ -12,7 +12,8 @@ automaton so that an event is only evaluated against rules that can match it.
 Semantics (Sigma specification): string comparisons are case-insensitive unless
 ``cased``; ``*`` and ``?`` are wildcards; a list of values is OR-linked unless
 ``all``; a map is AND-linked; a list of maps is OR-linked; keywords (no field)
-search every string value of the event; a list-valued event field matches when
+search every string value of the event, unanchored (full-text search: a keyword
+matches anywhere inside a value); a list-valued event field matches when
 any element does; ``null`` matches an absent or null field. Regular expressions
 run under RE2 (linear time), so a hostile pattern cannot stall the pipeline;
 patterns RE2 cannot compile (back-references, look-around) reject the rule.
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import threading
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from functools import lru_cache
@@ -65,8 +67,9 @@ from .logsources import LogsourceKey
 Event = dict[str, Any]
 Matcher = Callable[[Event], bool]
 ValueMatcher = Callable[[Any, Event], bool]
-#: At least one of these lower-case literals occurs in a matching event; ``None``: no such guarantee.
-Req = frozenset[str] | None
+#: Required literals in conjunctive normal form: a matching event contains, for every clause, at least
+#: one of the clause's lower-case literals. ``()``: no requirement (always a candidate).
+Req = tuple[frozenset[str], ...]
 
 MISSING: Any = object()
 _RE2_OPTIONS = re2.Options()
@@ -112,30 +115,39 @@ def compile_re2(pattern: str) -> Any:
 # ---------------------------------------------------------------- literals
 
 
+def _local_score(clause: Any) -> tuple[int, int]:
+    return (min(len(x) for x in clause), -len(clause))
+
+
+def _leaf(lits: frozenset[str] | None) -> Req:
+    return () if lits is None else (lits,)
+
+
 def _best(reqs: list[Req]) -> Req:
-    """For AND: the most selective requirement among the children."""
-    best: Req = None
-    best_score = (-1, 0)
+    """AND: every child's clauses must hold."""
+    out: list[frozenset[str]] = []
     for r in reqs:
-        if r is None:
-            continue
-        score = (min(len(x) for x in r), -len(r))
-        if score > best_score:
-            best, best_score = r, score
-    return best
+        for c in r:
+            if c not in out:
+                out.append(c)
+    return tuple(out)
 
 
 def _union(reqs: list[Req]) -> Req:
-    """For OR: every child must carry a requirement."""
-    out: set[str] = set()
+    """OR: one clause, the union of one clause per child; no constraint if a child has none."""
+    lits: set[str] = set()
     for r in reqs:
-        if r is None:
-            return None
-        out |= r
-    return frozenset(out)
+        if not r:
+            return ()
+        lits |= max(r, key=_local_score)
+    return (frozenset(lits),)
 
 
-def _string_literal(s: SigmaString) -> Req:
+def union_reqs(reqs: list[Req]) -> Req:
+    return _union(reqs)
+
+
+def _string_literal(s: SigmaString) -> frozenset[str] | None:
     parts = [p.lower() for p in s.s if isinstance(p, str)]
     if not parts:
         return None
@@ -265,7 +277,7 @@ class Compiler:
         reqs: list[Req] = []
         for s0 in values:
             for s in self._expand_placeholders(s0):
-                reqs.append(_string_literal(s))
+                reqs.append(_leaf(_string_literal(s)))
                 parts = s.s
                 is_cased = isinstance(s, SigmaCasedString)
                 if is_cased:
@@ -300,8 +312,8 @@ class Compiler:
             if s is None:
                 return False
             if casedt:
-                for c in casedt:
-                    if c(s, ev):
+                for cm in casedt:
+                    if cm(s, ev):
                         return True
             low = s.lower()
             if low in eq:
@@ -313,10 +325,7 @@ class Compiler:
             for c in contt:
                 if c in low:
                     return True
-            for r in rxt:
-                if r(low) is not None:
-                    return True
-            return False
+            return any(r(low) is not None for r in rxt)
 
         return m, _union(reqs)
 
@@ -347,7 +356,7 @@ class Compiler:
                 s = to_str(x)
                 return s is not None and search(s) is not None
 
-            return mre, (frozenset({lit}) if lit else None)
+            return mre, _leaf(frozenset({lit}) if lit else None)
         if isinstance(v, SigmaTimestampPart):
             part = _TS_PARTS[v.timestamp_part]
             want = v.number
@@ -356,7 +365,7 @@ class Compiler:
                 d = _parse_dt(x)
                 return d is not None and part(d) == want
 
-            return mts, None
+            return mts, ()
         if isinstance(v, SigmaBool):
             b = bool(v.boolean)
 
@@ -365,7 +374,7 @@ class Compiler:
                     return x is b
                 return isinstance(x, str) and x.lower() == ("true" if b else "false")
 
-            return mbool, None
+            return mbool, ()
         if isinstance(v, SigmaNumber):
             n = v.number
             ns = str(n)
@@ -383,7 +392,7 @@ class Compiler:
                 return False
 
             lit = ns if isinstance(n, int) and len(ns) >= MIN_LITERAL else None
-            return mnum, (frozenset({lit}) if lit else None)
+            return mnum, _leaf(frozenset({lit}) if lit else None)
         if isinstance(v, SigmaCompareExpression):
             n = v.number.number
             op = v.op
@@ -396,7 +405,7 @@ class Compiler:
                 f = _to_float(x)
                 return f is not None and cmp(f)
 
-            return mcmp, None
+            return mcmp, ()
         if isinstance(v, SigmaCIDRExpression):
             net = v.network
 
@@ -408,7 +417,7 @@ class Compiler:
                 except ValueError:
                     return False
 
-            return mcidr, None
+            return mcidr, ()
         if isinstance(v, SigmaFieldReference):
             other = self.accessor(v.field)
             sw_, ew_ = v.starts_with, v.ends_with
@@ -429,7 +438,7 @@ class Compiler:
                     return xs.endswith(os_)
                 return xs == os_
 
-            return mref, None
+            return mref, ()
         raise CompileError(f"value type {type(v).__name__} is not supported")
 
     # -- detection items
@@ -440,6 +449,8 @@ class Compiler:
         if any(isinstance(v, SigmaNull) for v in values) or any(isinstance(v, SigmaExists) for v in values):
             m, req = self._null_exists_item(it, values, and_linked)
         else:
+            if it.field is None:
+                values = [_unanchored(v) for v in values]
             vm, req = self._values(values, and_linked)
             if it.field is None:
                 m = self._keyword(values, and_linked)
@@ -447,7 +458,7 @@ class Compiler:
                 m = self._field(self.accessor(it.field), vm, values, and_linked)
         if it.negated:
             inner = m
-            return (lambda ev: not inner(ev)), None
+            return (lambda ev: not inner(ev)), ()
         return m, req
 
     def _values(self, values: list[SigmaType], and_linked: bool) -> tuple[ValueMatcher, Req]:
@@ -494,7 +505,7 @@ class Compiler:
         subs = tuple(self.value(v)[0] for v in values) if and_linked else (self._values(values, False)[0],)
 
         def m(ev: Event) -> bool:
-            scalars = [s for s in iter_scalars(ev) if isinstance(s, str)]
+            scalars = event_strings(ev)
             return all(any(f(s, ev) for s in scalars) for f in subs)
 
         return m
@@ -517,8 +528,8 @@ class Compiler:
             checks.append(om)
         fns = tuple(checks)
         if and_linked:
-            return (lambda ev: all(f(ev) for f in fns)), None
-        return (lambda ev: any(f(ev) for f in fns)), None
+            return (lambda ev: all(f(ev) for f in fns)), ()
+        return (lambda ev: any(f(ev) for f in fns)), ()
 
     def detection(self, det: SigmaDetection) -> tuple[Matcher, Req]:
         subs: list[tuple[Matcher, Req]] = []
@@ -556,7 +567,7 @@ class Compiler:
             return (lambda ev: any(f(ev) for f in fns)), _union([r for _, r in subs])
         if isinstance(node, ConditionNOT):
             inner, _ = self.condition(node.args[0], dets)
-            return (lambda ev: not inner(ev)), None
+            return (lambda ev: not inner(ev)), ()
         if isinstance(node, (ConditionAND, ConditionOR)):
             subs = [self.condition(a, dets) for a in node.args]
             fns = tuple(f for f, _ in subs)
@@ -571,18 +582,97 @@ class Compiler:
         raise CompileError(f"condition element {node!r} is not supported")
 
 
+def _unanchored(v: SigmaType) -> SigmaType:
+    """Keywords are full-text searches: a plain keyword matches anywhere inside a value."""
+    if not isinstance(v, SigmaString) or not v.s:
+        return v
+    out = v
+    if out.s[0] is not SpecialChars.WILDCARD_MULTI:
+        out = SpecialChars.WILDCARD_MULTI + out
+    if out.s[-1] is not SpecialChars.WILDCARD_MULTI:
+        out = out + SpecialChars.WILDCARD_MULTI
+    if isinstance(v, SigmaCasedString) and not isinstance(out, SigmaCasedString):
+        out = SigmaCasedString.from_sigma_string(out)
+    return out
+
+
+class _Slot(threading.local):
+    hay_ev: Any = None
+    hay: str = ""
+    sp_ev: Any = None
+    spaced: dict[str, Any] = {}  # noqa: RUF012 - per-thread, replaced per event
+
+
+_slot = _Slot()
+HAY_SEP = "\x1f"
+
+
+def invalidate_view() -> None:
+    """Forget per-event caches (call before evaluating an event object that may have been mutated)."""
+    _slot.hay_ev = None
+    _slot.sp_ev = None
+
+
+def _walk(doc: Any, out: list[str], strings_only: bool) -> None:
+    if isinstance(doc, dict):
+        vals: Any = doc.values()
+    else:
+        vals = doc
+    for v in vals:
+        if isinstance(v, str):
+            if v:
+                out.append(v)
+        elif isinstance(v, (dict, list)):
+            _walk(v, out, strings_only)
+        elif v is not None and not strings_only:
+            xs = to_str(v)
+            if xs:
+                out.append(xs)
+
+
+def event_haystack(ev: Event) -> str:
+    """The event's scalar values as strings, lower-cased and joined: what required literals are searched in."""
+    slot = _slot
+    if slot.hay_ev is ev:
+        return slot.hay
+    parts: list[str] = []
+    _walk(ev, parts, False)
+    hay = HAY_SEP.join(parts).lower()
+    slot.hay_ev, slot.hay = ev, hay
+    return hay
+
+
+def event_strings(ev: Event) -> list[str]:
+    """Every string value of the event (list elements included), for keyword searches."""
+    out: list[str] = []
+    _walk(ev, out, True)
+    return out
+
+
+def _spaced(ev: Event, parent: tuple[str, ...]) -> dict[str, Any]:
+    """Keys with spaces under ``parent`` (Windows Defender's ``Source Name``), without their spaces; cached."""
+    slot = _slot
+    if slot.sp_ev is ev:
+        return slot.spaced
+    cur: Any = ev
+    for part in parent:
+        cur = cur.get(part) if isinstance(cur, dict) else None
+    out = {k.replace(" ", ""): v for k, v in cur.items() if " " in k} if isinstance(cur, dict) else {}
+    slot.sp_ev, slot.spaced = ev, out
+    return out
+
+
 def make_accessor(paths: list[str]) -> Callable[[Event], Any]:
-    """A getter trying ``paths`` in order (literal dotted keys first, then nesting); ``MISSING`` if none."""
+    """A getter trying dotted ``paths`` in order (literal dotted keys, then nesting); ``MISSING`` if none.
+
+    A path starting with ``~`` names a key written with spaces in the event (``~winlog.event_data.SourceName``
+    finds ``Source Name``); only ``winlog.event_data`` is used this way.
+    """
     split = [(p, tuple(p.lstrip("~").split("."))) for p in paths]
 
     def get_one(ev: Event, p: str, parts: tuple[str, ...]) -> Any:
         if p[0] == "~":
-            parent = get_one(ev, p[1:].rpartition(".")[0], tuple(parts[:-1]))
-            if isinstance(parent, dict):
-                for k, v in parent.items():
-                    if " " in k and k.replace(" ", "") == parts[-1]:
-                        return v
-            return MISSING
+            return _spaced(ev, parts[:-1]).get(parts[-1], MISSING)
         if p in ev:
             return ev[p]
         cur: Any = ev
@@ -624,5 +714,5 @@ def parse_condition(cond: Any) -> Any:
     return cond.parse(postprocess=False)
 
 
-__all__ = ["MISSING", "CompileError", "Compiler", "ConditionOR", "Req", "detection_fields", "iter_scalars",
+__all__ = ["MISSING", "CompileError", "Compiler", "ConditionOR", "Req", "union_reqs", "detection_fields", "iter_scalars",
            "make_accessor", "parse_condition", "to_str"]

@@ -89,7 +89,7 @@ def pipeline_for(rule: SigmaRule) -> ProcessingPipeline:
     fields: set[str] = set()
     for d in rule.detection.detections.values():
         fields |= _fields(d)
-    mapping: dict[str, str | list[str]] = {}
+    mapping: dict[str | None, str | list[str]] = {}
     for f in sorted(fields):
         paths = [p for p in logsources.field_paths(key, f) if not p.startswith("~")]
         if paths and paths != [f]:

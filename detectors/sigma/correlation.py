@@ -181,13 +181,15 @@ class CorrelationState:
         self._bound()
         if not spec.arrival:
             return []
-        lo = ts - spec.timespan
-        window = [e for e in st.entries if lo <= e[0] <= ts]
-        fired, value_out = self._evaluate(spec, window)
-        if not fired:
-            return []
-        out = self._fire(spec, gkey, st, window, value_out, getter)
-        return [out]
+        # every window of length timespan that contains this hit: those ending at this hit or at a later
+        # one (a late hit can complete a window that already ended at a newer event)
+        ends = sorted({e[0] for e in st.entries if ts <= e[0] <= ts + spec.timespan})[:64]
+        for end in ends:
+            window = [e for e in st.entries if end - spec.timespan <= e[0] <= end]
+            fired, value_out = self._evaluate(spec, window)
+            if fired:
+                return [self._fire(spec, gkey, st, window, value_out, getter)]
+        return []
 
     # -- evaluation
 

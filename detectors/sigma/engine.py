@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -25,7 +26,7 @@ from detectors.base import make_alert
 from soc.storage.schema import parse_ts
 
 from . import logsources
-from .compiler import MISSING, iter_scalars, to_str
+from .compiler import MISSING, event_haystack, invalidate_view
 from .correlation import CorrelationSpec, CorrelationState
 from .loader import CompiledRule, RuleError, RuleSet, load_rules, rule_files
 from .suppressions import Suppression, compile_suppressions, first_match
@@ -33,7 +34,7 @@ from .suppressions import Suppression, compile_suppressions, first_match
 log = logging.getLogger(__name__)
 
 ALL: logsources.LogsourceKey = ("*", "*", "*")
-SEP = "\x1f"
+CHECK_MIN_LITERAL = 5
 
 
 @dataclass
@@ -41,16 +42,15 @@ class _Bucket:
     rules: list[int] = field(default_factory=list)
     always: list[int] = field(default_factory=list)
     automaton: Any = None
+    #: literal id -> rules whose trigger clause contains it
+    triggers: list[tuple[int, ...]] = field(default_factory=list)
+    #: rule idx -> its other clauses, as frozensets of literal ids (all must intersect the found set)
+    checks: dict[int, tuple[frozenset[int], ...]] = field(default_factory=dict)
 
 
-def event_haystack(event: dict[str, Any]) -> str:
-    """The lower-cased string values of an event, joined; what required literals are searched in."""
-    parts = []
-    for v in iter_scalars(event):
-        s = to_str(v)
-        if s:
-            parts.append(s)
-    return SEP.join(parts).lower()
+def _clause_cost(clause: frozenset[str], df: Counter[str]) -> float:
+    """Expected cost of triggering on ``clause``: literals used by many rules or short ones hit often."""
+    return sum((df[lit] + 1) / min(len(lit), 12) ** 2 for lit in clause)
 
 
 class SigmaEngine:
@@ -100,31 +100,52 @@ class SigmaEngine:
         self._build_index()
 
     def _build_index(self) -> None:
+        rules = self._ruleset.rules
+        df: Counter[str] = Counter()
+        for r in rules:
+            for clause in r.req:
+                df.update(clause)
         buckets: dict[logsources.LogsourceKey, _Bucket] = {}
-        for r in self._ruleset.rules:
+        for r in rules:
             if not r.enabled:
                 continue
             key = ALL if self.ignore_logsource or r.key is None else r.key
             b = buckets.setdefault(key, _Bucket())
             b.rules.append(r.idx)
-            if r.req is None:
+            if not r.req:
                 b.always.append(r.idx)
-        for key, b in buckets.items():
-            lits: dict[str, list[int]] = {}
+        for b in buckets.values():
+            lit_ids: dict[str, int] = {}
+            triggers: list[list[int]] = []
+
+            def lid(lit: str, ids: dict[str, int] = lit_ids, trig: list[list[int]] = triggers) -> int:
+                if lit not in ids:
+                    ids[lit] = len(ids)
+                    trig.append([])
+                return ids[lit]
+
             for idx in b.rules:
-                req = self._ruleset.rules[idx].req
-                if req is None:
+                req = rules[idx].req
+                if not req:
                     continue
-                for lit in req:
-                    lits.setdefault(lit, []).append(idx)
-            if lits:
+                trigger = min(req, key=lambda c: _clause_cost(c, df))
+                for lit in trigger:
+                    triggers[lid(lit)].append(idx)
+                # secondary clauses narrow candidates further, but only those made of longer literals:
+                # short ones ("20", ".exe") would flood the automaton with hits on every event
+                rest = tuple(frozenset(lid(x) for x in c) for c in req
+                             if c is not trigger and min(len(x) for x in c) >= CHECK_MIN_LITERAL)
+                if rest:
+                    b.checks[idx] = rest
+            if lit_ids:
                 a = ahocorasick.Automaton()
-                for lit, ids in lits.items():
-                    a.add_word(lit, tuple(ids))
+                for lit, i in lit_ids.items():
+                    a.add_word(lit, i)
                 a.make_automaton()
                 b.automaton = a
-            buckets[key] = b
+                b.triggers = [tuple(t) for t in triggers]
         self._buckets = buckets
+        self._dims_cache: dict[Any, list[_Bucket]] = {}
 
     @property
     def errors(self) -> list[tuple[str, int | None, str]]:
@@ -180,35 +201,48 @@ class SigmaEngine:
     # -- events
 
     def candidates(self, event: dict[str, Any]) -> list[int]:
-        """Indices of rules that may match ``event`` (logsource and required literals)."""
-        keys = [ALL] if self.ignore_logsource else logsources.event_keys(event)
+        """Indices of rules that may match ``event`` (logsource, then required literals)."""
         cand: set[int] = set()
         hay: str | None = None
-        for k in keys:
-            b = self._buckets.get(k)
-            if b is None:
-                continue
+        for b in self._event_buckets(event):
             cand.update(b.always)
-            if b.automaton is not None:
-                if hay is None:
-                    hay = event_haystack(event)
-                for _, ids in b.automaton.iter(hay):
-                    cand.update(ids)
-        if self.ignore_logsource and ALL in self._buckets:
-            pass
+            if b.automaton is None:
+                continue
+            if hay is None:
+                hay = event_haystack(event)
+            found = {v for _, v in b.automaton.iter(hay)}
+            if not found:
+                continue
+            triggers, checks = b.triggers, b.checks
+            for lit in found:
+                for idx in triggers[lit]:
+                    rest = checks.get(idx)
+                    if rest is None or all(not c.isdisjoint(found) for c in rest):
+                        cand.add(idx)
         return sorted(cand)
 
+    def _event_buckets(self, event: dict[str, Any]) -> list[_Bucket]:
+        if self.ignore_logsource:
+            b = self._buckets.get(ALL)
+            return [b] if b is not None else []
+        dims = logsources.event_dimensions(event)
+        sig = (frozenset(dims[0]), frozenset(dims[1]), frozenset(dims[2]))
+        found = self._dims_cache.get(sig)
+        if found is None:
+            found = [b for k in logsources.keys_of(*dims) if (b := self._buckets.get(k)) is not None]
+            if len(self._dims_cache) < 4096:
+                self._dims_cache[sig] = found
+        return found
+
     def _all_for(self, event: dict[str, Any]) -> list[int]:
-        keys = [ALL] if self.ignore_logsource else logsources.event_keys(event)
         out: set[int] = set()
-        for k in keys:
-            b = self._buckets.get(k)
-            if b is not None:
-                out.update(b.rules)
+        for b in self._event_buckets(event):
+            out.update(b.rules)
         return sorted(out)
 
     def matching_rules(self, event: dict[str, Any], *, naive: bool = False) -> list[CompiledRule]:
         """Rules whose detection (and filters) match ``event``, without alerts or correlation."""
+        invalidate_view()
         idxs = self._all_for(event) if naive else self.candidates(event)
         rules = self._ruleset.rules
         out = []
@@ -221,6 +255,7 @@ class SigmaEngine:
     def process(self, event: dict[str, Any], *, naive: bool = False) -> list[dict[str, Any]]:
         """Alerts raised by ``event``: Sigma matches and any correlation that completes."""
         self.stats["events"] += 1
+        invalidate_view()
         idxs = self._all_for(event) if naive else self.candidates(event)
         self.stats["candidates"] += len(idxs)
         alerts: list[dict[str, Any]] = []

@@ -27,7 +27,8 @@ def stored_events(events_dir: Path, start: datetime | None, end: datetime | None
     if not files:
         return
     glob = str(events_dir / "**" / "*.parquet")
-    where, params = [], []
+    where: list[str] = []
+    params: list[Any] = []
     if start is not None:
         where.append("ts >= ?")
         params.append(start)

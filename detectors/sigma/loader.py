@@ -21,7 +21,7 @@ from sigma.modifiers import SigmaWideModifier, modifier_mapping
 from sigma.rule import SigmaDetection, SigmaRule
 
 from . import logsources
-from .compiler import CompileError, Compiler, Matcher, Req, detection_fields
+from .compiler import CompileError, Compiler, Matcher, Req, detection_fields, union_reqs
 from .correlation import CorrelationSpec
 from .logsources import LogsourceKey, UnsupportedLogsource
 from .yamlsafe import RuleYamlError, load_documents
@@ -156,7 +156,7 @@ def compile_detection_rule(rule: SigmaRule, *, ignore_logsource: bool, field_map
         fns = tuple(f for f, _ in conds)
         reqs = [r for _, r in conds]
         m = lambda ev: any(f(ev) for f in fns)  # noqa: E731
-        req = None if any(r is None for r in reqs) else frozenset().union(*[r for r in reqs if r])
+        req = union_reqs(reqs)
     return comp, key, m, req, dets
 
 
@@ -249,10 +249,17 @@ def _compile_all(rs: RuleSet, pending: list[_Pending], *, ignore_logsource: bool
         if rule.name:
             by_ref[str(rule.name)] = f"r:{cr.idx}"
     # correlations may reference each other: resolve until no progress (rejects unknown refs and cycles)
-    corr_pending = [p for p in pending if p.kind == "correlation"]
-    for p in corr_pending:
+    corr_pending = []
+    for p in pending:
+        if p.kind != "correlation":
+            continue
         c: SigmaCorrelationRule = p.obj
         cid = str(c.id) if c.id else str(uuid.uuid5(uuid.NAMESPACE_URL, f"{p.path}#{c.title}"))
+        if cid in seen_ids:
+            rs.errors.append(RuleError(p.path, p.line, f"duplicate rule id {cid} (already loaded from {seen_ids[cid]})"))
+            continue
+        seen_ids[cid] = p.path
+        corr_pending.append(p)
         if c.name:
             by_ref.setdefault(str(c.name), f"c:{cid}")
         by_ref.setdefault(cid, f"c:{cid}")

@@ -66,7 +66,7 @@ WINDOWS_CATEGORIES: dict[str, list[tuple[str, frozenset[int]]]] = {
 }
 
 
-def _channels(v: str | list[str]) -> list[str]:
+def _channels(v: Any) -> list[str]:
     return [c.lower() for c in ([v] if isinstance(v, str) else v)]
 
 
@@ -240,7 +240,10 @@ def event_dimensions(event: dict[str, Any]) -> tuple[set[str], set[str], set[str
 
 def event_keys(event: dict[str, Any]) -> list[LogsourceKey]:
     """Every logsource key (with ``None`` wildcards) the event satisfies."""
-    products, cats, svcs = event_dimensions(event)
+    return keys_of(*event_dimensions(event))
+
+
+def keys_of(products: set[str], cats: set[str], svcs: set[str]) -> list[LogsourceKey]:
     ps: list[str | None] = [None, *products]
     cs: list[str | None] = [None, *cats]
     ss: list[str | None] = [None, *svcs]
@@ -329,7 +332,7 @@ def field_paths(key: LogsourceKey | None, field: str) -> list[str]:
             return [*_WINDOWS_4688[field], field]
         if "." in field:
             return [field]
-        # "~" paths: EventData names with spaces ("Source Name") as Sigma writes them ("SourceName")
+        # "~": EventData names written with spaces ("Source Name") as Sigma writes them ("SourceName")
         return [f"winlog.event_data.{field}", f"winlog.user_data.{field}", field, f"~winlog.event_data.{field}"]
     if product in ("fortigate", "fortios", "fortinet") and field in _FORTIGATE:
         return [*_FORTIGATE[field], field]

@@ -61,6 +61,10 @@ def dl_list(
         for r in rows:
             typer.echo(json.dumps(r, ensure_ascii=False))
         return
+    if not total:
+        console.print("no dead letters" + (" for these filters" if source or reason or since else "")
+                      + ": every record received so far was parsed")
+        return
     table = Table(title=f"Dead letters: {len(rows)} shown of {total}")
     for col in ("id", "received (UTC)", "source", "format", "reason", "line"):
         table.add_column(col, overflow="fold")
@@ -134,10 +138,11 @@ def sources_status(as_json: bool = typer.Option(False, "--json", help="Print JSO
     if not rows:
         console.print("no sources configured (add [[sources]] to soc.toml) and none has sent anything yet")
         return
-    table = Table(title="Log sources")
-    for col in ("source", "type", "received", "parsed", "dead", "dropped", "ev/s", "err %", "last event",
-                "skew s", "status"):
-        table.add_column(col, justify="right" if col not in ("source", "type", "last event", "status") else "left")
+    table = Table(title="Log sources", pad_edge=False)
+    for col in ("source", "type", "recv", "parsed", "dead", "drop", "ev/s", "err%", "last event (UTC)", "skew s",
+                "status"):
+        left = col in ("source", "type", "last event (UTC)", "status")
+        table.add_column(col, justify="left" if left else "right", no_wrap=col != "status")
     now = datetime.now(UTC).timestamp()
     for d in rows:
         status = "disabled" if not d["enabled"] else "ok"
@@ -149,9 +154,9 @@ def sources_status(as_json: bool = typer.Option(False, "--json", help="Print JSO
             status = "no data yet"
         elif d.get("last_received") and now - float(d["last_received"]) > 300:
             status = f"idle {int((now - float(d['last_received'])) // 60)} min"
-        table.add_row(d.get("name", ""), d.get("type", ""), f"{d.get('received', 0):,}", f"{d.get('parsed', 0):,}",
+        table.add_row(d.get("name", ""), str(d.get("type", "")).replace("syslog_", ""), f"{d.get('received', 0):,}", f"{d.get('parsed', 0):,}",
                       f"{d.get('dead', 0):,}", f"{d.get('dropped', 0):,}", f"{d.get('events_per_s', 0)}",
-                      f"{100 * float(d.get('parse_error_rate', 0)):.1f}", (d.get("last_event") or "-")[:19],
+                      f"{100 * float(d.get('parse_error_rate', 0)):.1f}", (d.get("last_event") or "-")[:16],
                       "-" if d.get("clock_skew_s") is None else f"{d['clock_skew_s']:.0f}", status)
     console.print(table)
 

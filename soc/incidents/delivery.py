@@ -158,12 +158,15 @@ class OutboxWorker:
     """Sends what the outbox holds; ``run_once`` for a single pass, ``start``/``stop`` for a background thread."""
 
     def __init__(self, settings: Settings, state: State, *,
-                 ticks: Sequence[Callable[[datetime], Any]] = (),
+                 ticks: Sequence[Callable[[datetime], Any]] | None = None,
                  clock: Callable[[], datetime] | None = None) -> None:
         self.settings = settings
         self.state = state
-        self.ticks = list(ticks)
-        """Called with ``now`` after each pass (escalation checks)."""
+        self.ticks = list(ticks) if ticks is not None else [self._escalate]
+        """Called with ``now`` after each pass. Default: escalate overdue layer-1 notices, with an
+        incident engine built from ``settings`` on first use; pass ``ticks=[]`` for none."""
+        self._escalator: Any = None
+        self._escalator_error: str | None = None
         self.clock = clock or (lambda: datetime.now(UTC))
         cfg = settings.incidents
         self.max_attempts = cfg.outbox_max_attempts
@@ -172,6 +175,21 @@ class OutboxWorker:
         self.lease = timedelta(seconds=cfg.outbox_sending_timeout_seconds)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+
+    def _escalate(self, now: datetime) -> None:
+        if self._escalator_error is not None:
+            return
+        if self._escalator is None:
+            try:
+                from soc.context import load_inventory
+                from soc.incidents.engine import IncidentEngine
+
+                self._escalator = IncidentEngine(self.settings, self.state, load_inventory(self.settings))
+            except Exception as exc:  # playbooks or inventory broken: delivery goes on, escalation is reported
+                self._escalator_error = str(exc)
+                log.error("escalation of unacknowledged notices is OFF: %s (run `soc playbooks check`)", exc)
+                return
+        self._escalator.escalate_due(now)
 
     def _timeline(self, s: Session, row: Outbox, kind: str, **detail: Any) -> None:
         if row.incident_id is not None:

@@ -24,7 +24,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from soc import ecs
@@ -107,6 +107,8 @@ class IncidentEngine:
         self.group_window = timedelta(minutes=self.cfg.group_window_minutes)
         self.tz = settings.tzinfo()
         self.env = pbmod.template_env()
+        global _PROFILES_DIR
+        _PROFILES_DIR = self.cfg.playbooks_dir
 
     # -- helpers ------------------------------------------------------------------------------------
     def profile_for(self, inc: Incident) -> Profile:
@@ -133,9 +135,11 @@ class IncidentEngine:
         touched: dict[int, Incident] = {}
         for row in rows:
             try:
-                inc = self._route_alert(session, row, now)
+                with session.begin_nested():  # a failure undoes this alert's incident work only
+                    inc = self._route_alert(session, row, now)
             except Exception:
-                # An incident problem must not lose the alert: it stays stored, unlinked, and is logged.
+                # An incident problem must not lose the alert (nor the pipeline's batch): the alert stays
+                # stored, unlinked, and the failure is logged.
                 log.exception("could not attach alert %s to an incident", row.id)
                 continue
             if inc is not None:
@@ -143,17 +147,20 @@ class IncidentEngine:
         return list(touched.values())
 
     def _route_alert(self, s: Session, row: Alert, now: datetime) -> Incident | None:
-        self._bump_risk(s, row, now)
+        risk = self._bump_risk(s, row, now)
         if row.incident_id is not None:  # a repeat of an alert already in an incident
             inc = s.get(Incident, row.incident_id)
             if inc is not None:
                 self._touch(s, inc, row, now, new_alert=False)
-            return inc
-        inc = self._find_related(s, row)
-        if inc is None:
-            return self._create(s, row, now)
-        row.incident_id = inc.id
-        self._touch(s, inc, row, now, new_alert=True)
+        else:
+            inc = self._find_related(s, row)
+            if inc is None:
+                inc = self._create(s, row, now)
+            else:
+                row.incident_id = inc.id
+                self._touch(s, inc, row, now, new_alert=True)
+        if inc is not None and risk > float((inc.data or {}).get("risk") or 0.0):
+            inc.data = {**(inc.data or {}), "risk": round(risk, 1)}
         return inc
 
     def _find_related(self, s: Session, row: Alert) -> Incident | None:
@@ -228,8 +235,9 @@ class IncidentEngine:
         before = (inc.severity, inc.category, inc.serious)
         inc.first_seen = min(inc.first_seen, row.first_seen)
         inc.last_seen = max(inc.last_seen, row.last_seen)
+        data["alert_count"] = int(s.execute(select(func.coalesce(func.sum(Alert.count), 0))
+                                            .where(Alert.incident_id == inc.id)).scalar() or 0)
         if new_alert:
-            data["alert_count"] = int(data.get("alert_count", 0)) + row.count
             ents = list(data.get("entities", []))
             ents.extend(e for e in _entities(row) if e not in ents)
             data["entities"] = ents[:MAX_ENTITIES]
@@ -244,8 +252,6 @@ class IncidentEngine:
                 inc.category = cat
                 data["impacts"] = sorted(set(data.get("impacts", [])) | set(self.playbook(cat).impacts))
             add_timeline(s, inc.id, "engine", "alert:linked", now=now, alert_id=row.id, rule=row.rule_name)
-        else:
-            data["alert_count"] = int(data.get("alert_count", 0)) + 1
         inc.data = data
         inc.severity = self._severity(inc.severity, row, inc.tactics or [])
         self._rate(s, inc)
@@ -264,24 +270,32 @@ class IncidentEngine:
             impacts.append("national_security")
         auto = prof.is_serious(inc.system_level, impacts)
         data["serious_auto"] = auto
+        flags_before = (inc.serious, data.get("_flags"))
         if inc.serious_override_reason is None:
             inc.serious = auto
+        data["_flags"] = [bool(data.get("national_security")), bool(data.get("personal_data"))]
         pb = self.playbook(inc.category)
         sla = pb.sla[inc.severity]
         data["sla_due"] = sla_due(inc.t0, {"ack": sla.ack, "triage": sla.triage, "contain": sla.contain,
                                            "resolve": sla.resolve})
-        data["risk"] = self.entity_risk(s, data.get("entities", []))
         inc.data = data
-        self.refresh_deadlines(s, inc)
+        # the set of applicable deadlines changes only with these flags; otherwise known fulfilments stand
+        self.refresh_deadlines(s, inc, requery=(inc.serious, data["_flags"]) != flags_before)
 
-    def refresh_deadlines(self, s: Session, inc: Incident) -> None:
+    def refresh_deadlines(self, s: Session, inc: Incident, *, requery: bool = True) -> None:
+        """Recompute the incident's deadlines; ``requery=False`` reuses the known fulfilment times
+        (enough when nothing that fulfils a deadline happened and the set of deadlines is unchanged)."""
         prof = self.profile_for(inc)
-        done = met_times(s, inc.id) if inc.id is not None else {}
         met: dict[str, str] = {}
-        for rule in prof.deadlines:
-            times = [done[k] for k in rule.satisfied_by if k in done]
-            if times:
-                met[rule.id] = min(times).isoformat()
+        if requery:
+            kinds = {k for r in prof.deadlines for k in r.satisfied_by}
+            done = met_times(s, inc.id, kinds) if inc.id is not None else {}
+            for rule in prof.deadlines:
+                times = [done[k] for k in rule.satisfied_by if k in done]
+                if times:
+                    met[rule.id] = min(times).isoformat()
+        else:
+            met = {k: v["met_at"] for k, v in (inc.deadlines or {}).items() if v.get("met_at")}
         data = inc.data or {}
         inc.deadlines = prof.compute_deadlines(
             t0=inc.t0, resolved_at=inc.resolved_at, serious=inc.serious,
@@ -293,19 +307,21 @@ class IncidentEngine:
         hours = max((now - r.updated_at).total_seconds() / 3600, 0.0)
         return r.score * 0.5 ** (hours / self.cfg.risk_half_life_hours)
 
-    def _bump_risk(self, s: Session, row: Alert, now: datetime) -> None:
+    def _bump_risk(self, s: Session, row: Alert, now: datetime) -> float:
+        """Raise the alert entity's risk score; returns the new score (0 without an entity)."""
         if not row.entity_value:
-            return
+            return 0.0
         key = f"{row.entity_type or 'entity'}:{row.entity_value}"[:300]
         r = s.get(EntityRisk, key)
         pts = RISK_POINTS.get(row.severity, 10.0) * (1 + math.log10(max(row.count, 1)))
         if r is None:
-            s.add(EntityRisk(entity=key, agency_id=row.agency_id, score=round(pts, 2), alerts=1, updated_at=now))
-            s.flush()
+            r = EntityRisk(entity=key, agency_id=row.agency_id, score=round(pts, 2), alerts=1, updated_at=now)
+            s.add(r)
         else:
             r.score = round(self._decayed(r, now) + pts, 2)
             r.alerts += 1
             r.updated_at = now
+        return r.score
 
     def entity_risk(self, s: Session, entities: Sequence[str]) -> float:
         if not entities:
@@ -329,10 +345,19 @@ class IncidentEngine:
         pb = self.playbook(inc.category)
         if _sev_index(inc.severity) < _sev_index(pb.notify_min_severity) and not inc.serious:
             return
-        if s.execute(select(Notice.id).where(Notice.incident_id == inc.id, Notice.kind == "initial")).first():
+        first = TIERS[pb.escalation.chain[0]] if pb.escalation.chain else "lead"
+        last = (inc.data or {}).get("notified")
+        if last is None:
+            if s.execute(select(Notice.id).where(Notice.incident_id == inc.id, Notice.kind == "initial")).first():
+                return
+            kind = "initial"
+        elif (inc.serious and not last.get("serious")) or (
+                inc.severity == "critical" and last.get("severity") != "critical"):
+            kind = "update"  # the agency must learn that the incident became serious or critical
+        else:
             return
-        first = pb.escalation.chain[0] if pb.escalation.chain else "soc_lead"
-        self.notify(s, inc, tier=TIERS[first], kind="initial", now=now)
+        self.notify(s, inc, tier=first, kind=kind, now=now)
+        inc.data = {**(inc.data or {}), "notified": {"severity": inc.severity, "serious": inc.serious}}
 
     def _contact(self, inc: Incident, tier: str) -> Contact | None:
         agency = self.inventory.agencies.get(inc.agency_id or "")
@@ -387,7 +412,7 @@ class IncidentEngine:
                          reason=f"agency {inc.agency_id!r} has no {tier} contact in the inventory")
             return None
         pb = self.playbook(inc.category)
-        wants_ack = kind in ("initial", "escalation")
+        wants_ack = kind in ("initial", "escalation", "update")
         ack_due = now + timedelta(minutes=pb.sla[inc.severity].ack) if wants_ack else None
         notice = Notice(incident_id=inc.id, agency_id=inc.agency_id, layer=1, kind=kind, tier=tier,
                         recipient=contact.name, language=contact.language, created_at=now, ack_due_at=ack_due,
@@ -630,17 +655,25 @@ def record_layer4_status(session: Session, incident_id: int, status: str, detail
     return rep
 
 
-def _refresh_with_profile(s: Session, inc: Incident) -> None:
-    """Recompute deadlines without an engine (profiles are looked up in the default playbooks folder)."""
-    from soc.config import load_config
+_PROFILES_DIR: str | None = None
+"""Playbooks folder of the last engine built in this process (for callers that have no engine)."""
 
+
+def _refresh_with_profile(s: Session, inc: Incident) -> None:
+    """Recompute deadlines without an engine: the profile comes from this process's engine's folder,
+    else from the configuration's."""
     try:
-        settings = load_config()
-        prof = load_profile(settings.incidents.playbooks_dir, inc.profile or settings.incidents.profile)
+        if _PROFILES_DIR is not None:
+            prof = load_profile(_PROFILES_DIR, inc.profile)
+        else:
+            from soc.config import load_config
+
+            settings = load_config()
+            prof = load_profile(settings.incidents.playbooks_dir, inc.profile or settings.incidents.profile)
     except Exception:  # deadlines will be recomputed on the next change; the status itself is recorded
         log.warning("could not load the regulatory profile to refresh deadlines of incident %s", inc.id)
         return
-    done = met_times(s, inc.id)
+    done = met_times(s, inc.id, {k for r in prof.deadlines for k in r.satisfied_by})
     met = {r.id: min(done[k] for k in r.satisfied_by if k in done).isoformat()
            for r in prof.deadlines if any(k in done for k in r.satisfied_by)}
     data = inc.data or {}

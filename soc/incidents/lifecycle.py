@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from soc.incidents.models import TimelineEntry
@@ -53,13 +53,14 @@ def add_timeline(s: Session, incident_id: int, actor: str, kind: str, now: datet
     return entry
 
 
-def met_times(s: Session, incident_id: int) -> dict[str, datetime]:
-    """Earliest time each timeline kind occurred (what deadlines' ``satisfied_by`` refer to)."""
-    out: dict[str, datetime] = {}
-    for kind, ts in s.execute(select(TimelineEntry.kind, TimelineEntry.ts)
-                              .where(TimelineEntry.incident_id == incident_id).order_by(TimelineEntry.ts)):
-        out.setdefault(kind, ts)
-    return out
+def met_times(s: Session, incident_id: int, kinds: set[str]) -> dict[str, datetime]:
+    """Earliest time each of ``kinds`` occurred on the timeline (what deadlines' ``satisfied_by`` name)."""
+    if not kinds:
+        return {}
+    q = (select(TimelineEntry.kind, func.min(TimelineEntry.ts))
+         .where(TimelineEntry.incident_id == incident_id, TimelineEntry.kind.in_(sorted(kinds)))
+         .group_by(TimelineEntry.kind))
+    return {kind: ts for kind, ts in s.execute(q)}
 
 
 def sla_due(t0: datetime, minutes: dict[str, int]) -> dict[str, str]:

@@ -20,6 +20,8 @@ from soc.incidents.engine import IncidentEngine
 def get_engine(ctx: Any) -> IncidentEngine:
     """The context's engine (built on first use; playbooks and profile validated then)."""
     eng = ctx.extras.get("incidents.engine")
+    if eng is None and isinstance(ctx.extras.get("incidents"), IncidentEngine):
+        eng = ctx.extras["incidents.engine"] = ctx.extras["incidents"]  # built by soc.service.build_runtime
     if eng is None:
         eng = IncidentEngine(ctx.settings, ctx.state, ctx.inventory)
         ctx.extras["incidents.engine"] = eng

@@ -149,8 +149,12 @@ def forward_alerts(alerts: Iterable[dict[str, Any]], settings: Settings, destina
 
 def cef_channel(payload: dict[str, Any], key: str, settings: Settings) -> dict[str, Any]:
     """Outbox channel ``syslog_cef``: send the stored lines to the payload's destination."""
-    from soc.sharing.destinations import get_destination
+    from soc.incidents.delivery import PermanentDeliveryError
+    from soc.sharing.destinations import DestinationError, get_destination
 
-    d = get_destination(settings.sharing, str(payload.get("destination")))
+    try:
+        d = get_destination(settings.sharing, str(payload.get("destination")))
+    except DestinationError as exc:
+        raise PermanentDeliveryError(str(exc)) from None
     n = CefSender(d.host or "127.0.0.1", d.port, d.protocol).send(payload.get("lines") or [])
     return {"lines": n, "host": d.host, "port": d.port, "protocol": d.protocol}

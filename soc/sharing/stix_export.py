@@ -331,13 +331,17 @@ def _layer_status(inc: IncidentInput) -> dict[str, Any]:
 def _deadlines(inc: IncidentInput) -> list[dict[str, Any]]:
     out = []
     for kind, v in sorted(inc.deadlines.items()):
-        if isinstance(v, dict):
+        if isinstance(v, dict):  # the incidents area's form: {label_vi, label_en, due, anchor, met_at}
             due = v.get("due") or v.get("at")
+            met = v.get("met_at") or v.get("done_at")
             entry: dict[str, Any] = {"kind": str(kind)}
+            if v.get("label_en"):
+                entry["label"] = str(v["label_en"])[:200]
             if due:
                 entry["due"] = ts(due)
-            if "done" in v or "met" in v or "done_at" in v:
-                entry["done"] = bool(v.get("done") or v.get("met") or v.get("done_at"))
+            entry["done"] = bool(met or v.get("done") or v.get("met"))
+            if met:
+                entry["done_at"] = ts(met)
             out.append(entry)
         elif isinstance(v, str):
             out.append({"kind": str(kind), "due": ts(v)})
@@ -365,15 +369,18 @@ def _determination(inc: IncidentInput) -> str:
 
 
 def build_bundle(inc: IncidentInput, alerts: Sequence[dict[str, Any]], policy: ExportPolicy,
-                 layer4: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The incident as a STIX 2.1 bundle (a plain dict, JSON-serialisable, deterministic)."""
+                 layer4: dict[str, Any] | None = None, *, modified: str | None = None) -> dict[str, Any]:
+    """The incident as a STIX 2.1 bundle (a plain dict, JSON-serialisable, deterministic).
+
+    ``modified``: the incident object's version; default its ``updated_at``.
+    """
     minimiser = Minimiser(NetworkSet.of(policy.internal_networks), policy.share_internal_addresses,
                           policy.share_user_names)
     inc_level = incident_tlp(inc, policy)
     # Indicators never travel looser than the incident when it is confidential.
     ind_level = tlp.stricter(policy.indicator_tlp, inc_level) if inc.confidential else policy.indicator_tlp
     created = ts(inc.created_at)
-    modified = ts(max(inc.updated_at, inc.created_at))
+    modified = modified or ts(max(inc.updated_at, inc.created_at))
 
     soc_ident: dict[str, Any] = {"type": "identity", "spec_version": "2.1", "id": sid("identity", "soc", policy.organisation_name),
                  "created": VN_EXT_CREATED, "modified": VN_EXT_CREATED, "name": policy.organisation_name,
@@ -528,10 +535,62 @@ def load_incident(session: Any, incident_id: int, inventory: Any = None) -> tupl
                     system_name = s.name
     alerts = [a.data or {} for a in session.execute(
         select(Alert).where(Alert.incident_id == incident_id).order_by(Alert.ts, Alert.id)).scalars()]
-    return IncidentInput.from_row(row, agency_name, system_name), alerts
+    inc = IncidentInput.from_row(row, agency_name, system_name)
+    layers = notice_layers(session, incident_id)
+    if layers and not inc.data.get("layers"):
+        inc.data["layers"] = layers
+    return inc, alerts
 
 
-def export_incident(session: Any, incident_id: int, cfg: SharingConfig, inventory: Any = None,
-                    layer4: dict[str, Any] | None = None) -> dict[str, Any]:
+def notice_layers(session: Any, incident_id: int) -> dict[str, Any]:
+    """Layers 1-3 status from the incidents area's notices: acknowledged, notified or escalated, with the time."""
+    try:
+        from sqlalchemy import select
+
+        from soc.incidents.models import Notice
+    except ImportError:
+        return {}
+    out: dict[str, Any] = {}
+    for n in session.execute(select(Notice).where(Notice.incident_id == incident_id)
+                             .order_by(Notice.created_at, Notice.id)).scalars():
+        key = f"layer{n.layer}"
+        if n.acked_at is not None:
+            cur = out.get(key)
+            if cur is None or cur["status"] != "acknowledged" or ts(n.acked_at) < cur["at"]:
+                out[key] = {"status": "acknowledged", "at": ts(n.acked_at)}
+        elif key not in out:
+            out[key] = {"status": "escalated" if getattr(n, "escalated_at", None) else "notified",
+                        "at": ts(n.created_at)}
+    return out
+
+
+def _without_modified(obj: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in obj.items() if k != "modified"}
+
+
+def stable_bundle(session: Any, inc: IncidentInput, alerts: Sequence[dict[str, Any]],
+                  policy: ExportPolicy) -> dict[str, Any]:
+    """:func:`build_bundle`, keeping the last published version when the shared content has not changed.
+
+    The incident row's ``updated_at`` moves for changes that are not shared (comments, notices, layer-4
+    status); re-exporting then must not make a new STIX version, or every push would beget another.
+    """
+    from sqlalchemy import select
+
+    from soc.sharing.models import SharedObject
+
+    bundle = build_bundle(inc, alerts, policy)
+    inc_obj = next(o for o in bundle["objects"] if o["type"] == "incident")
+    prev = session.execute(select(SharedObject.data).where(SharedObject.collection == "incidents",
+                                                           SharedObject.stix_id == inc_obj["id"])
+                           .order_by(SharedObject.version.desc()).limit(1)).scalar()
+    if isinstance(prev, dict) and prev.get("modified") != inc_obj["modified"] \
+            and _without_modified(prev) == _without_modified(inc_obj):
+        bundle = build_bundle(inc, alerts, policy, modified=str(prev["modified"]))
+    return bundle
+
+
+def export_incident(session: Any, incident_id: int, cfg: SharingConfig, inventory: Any = None) -> dict[str, Any]:
+    """The incident's bundle as it would be shared now (see :func:`stable_bundle`)."""
     inc, alerts = load_incident(session, incident_id, inventory)
-    return build_bundle(inc, alerts, ExportPolicy.from_config(cfg), layer4)
+    return stable_bundle(session, inc, alerts, ExportPolicy.from_config(cfg))

@@ -30,7 +30,7 @@ from soc.config import Settings
 from soc.sharing.collections import publish_bundle
 from soc.sharing.destinations import Destination, DestinationError, destinations, get_destination
 from soc.sharing.models import ShareDelivery
-from soc.sharing.stix_export import ExportPolicy, build_bundle, load_incident
+from soc.sharing.stix_export import ExportPolicy, load_incident, stable_bundle
 
 log = logging.getLogger("soc.sharing.taxii")
 
@@ -167,22 +167,22 @@ def _record(s: Session, incident_id: int, dest: str, channel: str, bundle_id: st
     return row
 
 
-def _layer4_hook(s: Session, incident_id: int, status: str, detail: dict[str, Any]) -> None:
-    """Tell the incidents area (``record_layer4_status``) when it is there; our own table always has it."""
-    try:
-        from soc.incidents import lifecycle
-    except ImportError:
-        return
-    fn = getattr(lifecycle, "record_layer4_status", None)
-    if fn is None:
-        try:
-            import soc.incidents as inc_pkg
+#: Our delivery states -> the incident's layer-4 status (``sent`` fulfils the profile's reporting deadlines).
+_LAYER4 = {"pending": "queued", "sent": "sent", "partial": "sent", "failed": "failed"}
 
-            fn = getattr(inc_pkg, "record_layer4_status", None)
-        except ImportError:
-            fn = None
-    if fn is not None:
-        fn(s, incident_id, status, detail)
+
+def _layer4_hook(s: Session, incident_id: int, status: str, detail: dict[str, Any]) -> None:
+    """Tell the incidents area (``record_layer4_status``); retries stay in our table only (no timeline noise)."""
+    mapped = _LAYER4.get(status)
+    if mapped is None:
+        return
+    try:
+        from soc.incidents.engine import record_layer4_status
+    except ImportError:  # incidents area absent: share_deliveries alone keeps the status
+        return
+    safe = {k: v for k, v in detail.items() if k in ("destination", "channel", "status_id", "bundle_id", "success",
+                                                     "failure", "already_present", "rejected", "error", "outbox_id")}
+    record_layer4_status(s, incident_id, mapped, safe)
 
 
 _STATES: dict[str, Any] = {}
@@ -228,7 +228,7 @@ def queue_incident(s: Session, incident_id: int, settings: Settings, *, inventor
     cfg = settings.sharing
     dests = [get_destination(cfg, n) for n in only] if only else [d for d in destinations(cfg) if d.enabled]
     inc, alerts = load_incident(s, incident_id, inventory)
-    bundle = build_bundle(inc, alerts, ExportPolicy.from_config(cfg))
+    bundle = stable_bundle(s, inc, alerts, ExportPolicy.from_config(cfg))
     # What goes up is also published on our own TAXII server for the agency and auditors to pull.
     publish_bundle(s, bundle, incident_id=incident_id, agency_id=inc.agency_id)
     out: list[dict[str, Any]] = []
@@ -261,7 +261,10 @@ def taxii_channel(payload: dict[str, Any], key: str, settings: Settings) -> dict
     """Outbox channel ``taxii``: push the stored bundle, record the outcome on the incident."""
     from soc.incidents.delivery import PermanentDeliveryError
 
-    dest = get_destination(settings.sharing, str(payload.get("destination")))
+    try:
+        dest = get_destination(settings.sharing, str(payload.get("destination")))
+    except DestinationError as exc:  # destination removed or broken in the configuration: retrying won't help
+        raise PermanentDeliveryError(str(exc)) from None
     bundle = payload["bundle"]
     incident_id = int(payload["incident_id"])
     try:
@@ -287,7 +290,7 @@ def deliver_now(s: Session, incident_id: int, settings: Settings, destination: s
     dests = [get_destination(cfg, destination)] if destination else [d for d in destinations(cfg)
                                                                       if d.enabled and d.channel == "taxii"]
     inc, alerts = load_incident(s, incident_id, inventory)
-    bundle = build_bundle(inc, alerts, ExportPolicy.from_config(cfg))
+    bundle = stable_bundle(s, inc, alerts, ExportPolicy.from_config(cfg))
     out = []
     for d in dests:
         if d.channel != "taxii":

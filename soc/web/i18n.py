@@ -87,6 +87,15 @@ STRINGS: dict[str, dict[str, str]] = {
     "query_help": {
         "vi": "field:giá trị · ký tự đại diện * ? · CIDR 10.0.0.0/8 · AND / OR / NOT · (nhóm) · field>=số",
         "en": "field:value · wildcards * ? · CIDR 10.0.0.0/8 · AND / OR / NOT · (grouping) · field>=number"},
+    "serious": {"vi": "Nghiêm trọng", "en": "Serious"},
+    "qh_cidr": {"vi": "địa chỉ IP trong dải CIDR", "en": "IP address in a CIDR range"},
+    "qh_exact": {"vi": "giá trị chính xác (dấu nháy cho giá trị có khoảng trắng)",
+                 "en": "exact value (quote values with spaces)"},
+    "qh_wild": {"vi": "ký tự đại diện: * nhiều ký tự, ? một ký tự", "en": "wildcards: * any run, ? one character"},
+    "qh_bool": {"vi": "AND (hoặc để trống), OR, NOT (hoặc -)", "en": "AND (or just a space), OR, NOT (or -)"},
+    "qh_group": {"vi": "nhóm bằng ngoặc; so sánh số >, >=, <, <=", "en": "grouping with brackets; numbers with >, >=, <, <="},
+    "qh_exists": {"vi": "trường có tồn tại", "en": "the field exists"},
+    "qh_text": {"vi": "tìm trong toàn bộ nội dung sự kiện", "en": "search the whole event text"},
 }
 
 

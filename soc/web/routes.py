@@ -30,7 +30,7 @@ PAGES: dict[str, tuple[str, ...]] = {
     "alert": ("admin", "analyst", "auditor", "agency"),
     "incidents": ("admin", "analyst", "auditor"),
     "incident": ("admin", "analyst", "auditor", "agency"),
-    "search": ("admin", "analyst", "auditor", "rule_author", "agency"),
+    "search": ("admin", "analyst", "auditor", "rule_author"),
     "rules": ("admin", "rule_author", "analyst", "auditor"),
     "dashboard": ("admin", "analyst", "auditor"),
     "audit": ("admin", "auditor"),
@@ -40,6 +40,14 @@ PAGES: dict[str, tuple[str, ...]] = {
 NAV: tuple[tuple[str, str], ...] = (("dashboard", "/dashboard"), ("triage", "/triage"), ("incidents", "/incidents"),
                                     ("search", "/search"), ("rules", "/rules"), ("audit", "/audit"),
                                     ("portal", "/portal"))
+
+
+def safe_path(target: str | None) -> str:
+    """``target`` if it is a path on this site, else ``/`` (no open redirect via ``//host`` or ``/\\host``)."""
+    if not target or not target.startswith("/") or target.startswith(("//", "/\\")) or any(
+            c in target for c in "\\\r\n\t"):
+        return "/"
+    return target
 
 
 def _lang(request: Request, p: Principal | None) -> str:
@@ -86,14 +94,13 @@ def home(request: Request, ctx: AppContext = Depends(get_ctx)) -> Response:
 
 @router.get("/login")
 def login_page(request: Request, next: str = "/") -> Response:
-    return render(request, "login.html", None, next=next if next.startswith("/") and not next.startswith("//")
-                  else "/", error=None)
+    return render(request, "login.html", None, next=safe_path(next), error=None)
 
 
 @router.post("/login")
 def login_submit(request: Request, username: str = Form(..., max_length=64), password: str = Form(..., max_length=1024),
                  next: str = Form("/"), ctx: AppContext = Depends(get_ctx)) -> Response:
-    safe_next = next if next.startswith("/") and not next.startswith("//") else "/"
+    safe_next = safe_path(next)
     redirect = RedirectResponse(safe_next, status_code=303)
     try:
         start_session(ctx, request, redirect, username, password)
@@ -108,7 +115,7 @@ def set_language(lang: str, request: Request) -> Response:
         raise HTTPException(404, "unknown language")
     back = request.headers.get("referer", "/")
     path = "/" + back.split("://", 1)[-1].split("/", 1)[-1] if "://" in back else "/"
-    resp = RedirectResponse(path if not path.startswith("//") else "/", status_code=303)
+    resp = RedirectResponse(safe_path(path), status_code=303)
     resp.set_cookie("soc_lang", lang, max_age=365 * 86400, samesite="strict", path="/")
     return resp
 
@@ -125,7 +132,17 @@ router.add_api_route("/portal", _page("portal"), methods=["GET"])
 
 
 def mount_static(app: Any) -> None:
+    """Serve ``static/``; also make sure the playbook check-off API the incident page calls is present.
+
+    ``soc.api.routes.playbook_steps`` belongs in ``soc.api.app.ROUTERS``; until it is listed
+    there, the console includes it itself (once) so that the page never calls a missing route.
+    """
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    steps_path = "/api/v1/incidents/{incident_id}/steps/{step_id}"
+    if not any(getattr(r, "path", None) == steps_path for r in app.routes):
+        from soc.api.routes import playbook_steps
+
+        app.include_router(playbook_steps.router, prefix="/api/v1")
 
 
 @router.post("/logout")

@@ -152,3 +152,27 @@ def test_empty_line_rejected() -> None:
 def test_sniff() -> None:
     assert detect("Feb 21 21:54:44 h sshd[3402]: Accepted password for a from 1.2.3.4 port 1 ssh2") == "auth"
     assert detect("Feb 21 21:54:44 h cron[1]: (root) CMD (x)") == "syslog"
+
+
+def test_fast_related_matches_soc_ecs() -> None:
+    """``_srv_ecs.related`` (hot path) fills related.* exactly as ``soc.ecs.add_related``."""
+    import copy
+
+    from connectors.parsers import _srv_ecs
+    from soc import ecs
+    from tests.connectors.test_fuzz_servers import REAL
+
+    n = 0
+    for fmt in ("squid", "nginx", "apache", "auth", "auditd", "winlog"):
+        for line in REAL:
+            try:
+                doc = parse_line(fmt, line, CTX)[0]
+            except ParseError:
+                continue
+            doc.pop("related", None)
+            a, b = copy.deepcopy(doc), copy.deepcopy(doc)
+            ecs.add_related(a)
+            _srv_ecs.related(b)
+            assert a.get("related") == b.get("related"), line
+            n += 1
+    assert n > 100

@@ -109,5 +109,7 @@ def test_mutated_real_lines(fmt: str, line: str) -> None:
 def test_long_pathological_lines(fmt: str) -> None:
     # Repetitive input that would make a backtracking pattern explode.
     for line in ("%ASA-6-302014: Teardown TCP connection " + "a " * 5000, "a=" * 20000, "," * 50000,
-                 "IN= OUT= " + "SRC= " * 10000, "<13>" + "x" * 100000, '"' * 30000):
+                 "IN= OUT= " + "SRC= " * 10000, "<13>" + "x" * 100000, '"' * 30000,
+                 "[a-b-" * 5000 + "IN=x OUT= SRC=1 DST=2", "%ASA-4-106023: Deny tcp src " + "a:" * 10000,
+                 "1," + "a," * 20000, "<13>Jan  1 00:00:00 h " + "a[" * 10000):
         _check(fmt, line)

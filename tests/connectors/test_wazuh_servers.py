@@ -26,7 +26,8 @@ _DECODER = re.compile(r"^decoder = (?P<decoder>.*)$")
 
 def iter_cases(path: Path) -> Iterator[tuple[str, str, str]]:
     """Yield ``(section, decoder, line)`` for every (uncommented) log line of one ``.ini`` file."""
-    section, decoder, pending = "", "", []
+    section, decoder = "", ""
+    pending: list[str] = []
     for raw in path.read_text(encoding="utf-8", errors="surrogateescape").splitlines() + ["[]"]:
         if raw.startswith("["):
             for ln in pending:

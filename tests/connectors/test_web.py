@@ -105,3 +105,31 @@ def test_apache_error_22_and_untimed() -> None:
 def test_rejects(fmt: str, line: str) -> None:
     with pytest.raises(ParseError):
         one(fmt, line)
+
+
+def test_url_fast_path_matches_regex() -> None:
+    """``_split_http_url`` (str methods) and the general URL regex give the same ``url.*``."""
+    import random
+
+    from connectors.parsers import _srv_http as h
+
+    urls = ["http://a.com", "http://a.com:8080/x?y=1#z", "https://u:p@a.com/x", "http://[::1]:80/x",
+            "http://a.com?x=1", "http://a.com#f", "http://a.com:/x", "http://a.com:99999/x", "http://a.com:12a/",
+            "HTTP://A.COM/%41", "http://a.com/x y", "ftp://f.example/a.txt", "http://a.com/a?b#c?d", "http://",
+            "http:///x", "http://a.com/%zz", "http://a.b.example.com/p/q.PHP", "http://a.com:٣/x"]
+    rnd = random.Random(7)
+    for _ in range(2000):
+        u = rnd.choice(urls)
+        i = rnd.randrange(len(u) + 1)
+        urls.append(u[:i] + rnd.choice("/?#:@[] x1%") + u[i:])
+    fast_used = 0
+    for u in urls:
+        parts = h._split_http_url(u)
+        if parts is None:
+            continue  # the regex handles it anyway
+        fast_used += 1
+        m = h._URL.match(u)
+        assert m is not None, u
+        assert (m.group("scheme"), m.group("host"), m.group("port"), m.group("path"), m.group("query"),
+                m.group("fragment"), m.group("userinfo")) == parts, u
+    assert fast_used > 50

@@ -185,3 +185,34 @@ def test_requeue_unknown(env: Any) -> None:
     w.run_once()
     assert len(env.box.messages) == 1
     assert not w.requeue(oid)  # a sent row cannot be requeued
+
+
+def test_agency_is_told_when_incident_becomes_serious(env: Any) -> None:
+    env.alert("Odd request", level="medium", dst="10.10.2.9")
+    w = _worker(env)
+    w.run_once()
+    assert len(env.box.messages) == 1
+    with env.state.session() as s:
+        inc = s.execute(select(Incident)).scalar_one()
+        env.engine.override_serious(s, inc, True, "patient data involved", "alice")
+    w.run_once()
+    assert len(env.box.messages) == 2
+    subject = env.box.messages[1][1]["Subject"]
+    assert "CẬP NHẬT" in subject and "NGHIÊM TRỌNG" in subject
+    assert "Thông báo ban đầu sự cố nghiêm trọng (trong 24 giờ)" in env.box.messages[1][1].get_content()
+    with env.state.session() as s:
+        inc = s.execute(select(Incident)).scalar_one()
+        env.engine.override_serious(s, inc, True, "still serious", "alice")
+    w.run_once()
+    assert len(env.box.messages) == 2  # no new notice without a change of assessment
+
+
+def test_default_worker_escalates_too(env: Any) -> None:
+    """A worker built without ticks (as the service runtime does) still escalates overdue notices."""
+    env.alert("SSH brute force", tags=BF)
+    w = OutboxWorker(env.settings, env.state, clock=env.clock)
+    w.run_once()
+    env.clock.now += timedelta(minutes=16)
+    w.run_once()
+    w.run_once()
+    assert [r for r, _ in env.box.messages] == [["an.nv@sotttt.haiphong.gov.vn"], ["binh.tt@sotttt.haiphong.gov.vn"]]

@@ -168,3 +168,16 @@ def test_2017_profile(env: Any) -> None:
     from datetime import datetime
     assert datetime.fromisoformat(inc.deadlines["notify"]["due"]) == inc.t0 + timedelta(days=5)
     assert inc.deadlines["final_report"]["due"] is None
+
+
+def test_layer4_status_without_engine(env: Any) -> None:
+    """The sharing area calls record_layer4_status(session, id, status, detail) with no engine at hand."""
+    env.alert("Large upload to rare domain", tags=["attack.exfiltration"], dst="10.10.1.7", rule_id="exfil")
+    with env.state.session() as s:
+        inc = s.execute(select(Incident)).scalar_one()
+        record_layer4_status(s, inc.id, "queued", {"destination": "ncsc"})
+        assert inc.deadlines["initial_notice"]["met_at"] is None
+        record_layer4_status(s, inc.id, "sent", {"destination": "ncsc"})
+        assert inc.deadlines["initial_notice"]["met_at"] is not None
+        with pytest.raises(IncidentError, match="not found"):
+            record_layer4_status(s, 424242, "sent", {})

@@ -120,3 +120,20 @@ def test_form03_email_through_outbox(state, settings):
     with state.session() as s:
         row = s.execute(select(Outbox).where(Outbox.incident_id == iid)).scalar_one()
         assert row.channel == "email" and row.status == "sent"
+
+
+def test_forward_alerts_live(settings):
+    from soc.sharing.cef import forward_alerts
+
+    u = _udp_listener()
+    settings.sharing.destinations = [{"name": "siem", "channel": "syslog_cef", "host": "127.0.0.1",
+                                      "port": u.getsockname()[1]}]
+    ind = {"kind": "domain", "value": "c2.bad.example", "feed": "ncsc", "tlp": "amber"}
+    alert = {"id": "a9", "@timestamp": "2026-12-01T00:00:00Z", "kind": "indicator",
+             "rule": {"id": "intel:ncsc:1", "name": "Threat-intelligence match", "level": "critical"},
+             "events": [{"source": {"ip": "172.16.0.9"}}], "match": {"indicator": ind}}
+    assert forward_alerts([alert], settings, "siem") == 1
+    line = u.recv(9000).decode()
+    u.close()
+    assert line.startswith("<162>") and "|10|" in line and "cs2=domain:c2.bad.example" in line
+    assert "cs4=amber" in line and "172.16.0.9" not in line

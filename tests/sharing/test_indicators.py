@@ -244,3 +244,20 @@ def test_taxii_feed_pull_from_real_server(state, taxii_server):
     res = pull_feed(store, bad)
     assert res["status"] == "failed" and "unreachable" in res["error"]
     assert store.counts()["ncsc"] == 3
+
+
+def test_scheduler_reloads_matcher_after_a_pull(state, tmp_path):
+    p = tmp_path / "list.txt"
+    p.write_text("bad1.example\n")
+    store = IndicatorStore(state.session)
+    m = IndicatorMatcher(loader=store.build_index, reload_seconds=3600)
+    assert m.process({"url": {"domain": "bad1.example"}}) == []  # first event loads the (empty) index
+    clock = [time.time()]
+    sched = IntelScheduler(store, [{"name": "list", "type": "csv", "path": str(p), "interval_minutes": 5}],
+                           on_change=m.reload, clock=lambda: clock[0])
+    sched.run_once()
+    assert len(m.process({"url": {"domain": "bad1.example"}})) == 1
+    p.write_text("bad1.example\nbad2.example\n")
+    clock[0] += 301
+    assert sched.run_once()[0]["new"] == 1
+    assert len(m.process({"url": {"domain": "www.bad2.example"}})) == 1

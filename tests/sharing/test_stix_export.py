@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 import stix2
 from stix2validator import ValidationOptions, validate_string
 
@@ -165,3 +166,23 @@ def test_pattern_literals_are_escaped(state, settings):
     _valid(bundle)
     urls = [i["pattern"] for i in _by_type(bundle, "indicator") if i["pattern"].startswith("[url")]
     assert urls == ["[url:value = 'http://x.example.org/a\\'b%5Cc']"]
+
+
+def test_four_layer_status_from_notices(state, settings):
+    models = pytest.importorskip("soc.incidents.models")
+    from datetime import timedelta
+
+    from tests.sharing.conftest import T0
+
+    iid = make_incident(state)
+    with state.session() as s:
+        s.add(models.Notice(incident_id=iid, agency_id="so-tttt", layer=1, recipient="it@so-tttt.gov.vn",
+                            nonce="n1", created_at=T0, acked_at=T0 + timedelta(minutes=20), acked_by="it"))
+        s.add(models.Notice(incident_id=iid, agency_id="so-tttt", layer=3, recipient="assessor", nonce="n3",
+                            created_at=T0 + timedelta(minutes=1)))
+    with state.session() as s:
+        bundle = export_incident(s, iid, settings.sharing)
+    _valid(bundle)
+    layers = _by_type(bundle, "incident")[0]["extensions"][VN_EXT_ID]["four_layer_status"]
+    assert layers == {"layer1": {"status": "acknowledged", "at": "2026-11-30T08:35:00.000Z"},
+                      "layer3": {"status": "notified", "at": "2026-11-30T08:16:00.000Z"}}

@@ -175,3 +175,24 @@ def test_pull_with_taxii2_client(state, settings, published):
     finally:
         server.should_exit = True
         t.join(10)
+
+
+def test_intel_api(client, tokens, state, settings):
+    r = client.post("/api/v1/intel/indicators", headers=tokens["an"],
+                    json={"value": "Evil.Example.", "tlp": "AMBER", "name": "phishing kit"})
+    assert r.status_code == 201 and r.json()["value"] == "evil.example" and r.json()["tlp"] == "amber"
+    r = client.post("/api/v1/intel/indicators", headers=tokens["an"], json={"value": "1.2.3.999", "type": "ip"})
+    assert r.status_code == 422 and "not a valid ip" in r.json()["detail"]
+    r = client.post("/api/v1/intel/indicators", headers=tokens["an"], json={"value": "x.example", "tlp": "purple"})
+    assert r.status_code == 422 and "TLP" in r.json()["detail"]
+    assert client.post("/api/v1/intel/indicators", headers=tokens["aud"], json={"value": "x.example"}).status_code == 403
+    r = client.get("/api/v1/intel/indicators", headers=tokens["ra"], params={"q": "evil"})
+    assert [i["value"] for i in r.json()["indicators"]] == ["evil.example"]
+    r = client.get("/api/v1/intel/feeds", headers=tokens["an"])
+    assert r.json()["feeds"][0]["name"] == "manual" and r.json()["feeds"][0]["indicators"] == 1
+    assert client.post("/api/v1/intel/feeds/nope/pull", headers=tokens["an"]).status_code == 404
+    iid = make_incident(state, ref="HP-9", agency="so-yte")
+    r = client.get(f"/api/v1/incidents/{iid}/stix", headers=tokens["an"])
+    assert r.status_code == 200 and r.json()["type"] == "bundle"
+    assert client.get(f"/api/v1/incidents/{iid}/sharing", headers=tokens["tttt"]).status_code == 404
+    assert client.get(f"/api/v1/incidents/{iid}/sharing", headers=tokens["yte"]).json()["deliveries"] == []

@@ -86,7 +86,19 @@ def to_winlog(raw: dict[str, Any]) -> dict[str, Any]:
 
 
 def flat_fields(raw: dict[str, Any]) -> dict[str, Any]:
-    """The flat field view Sigma rules are written against (EventData names + System names)."""
+    """The flat field view Sigma rules are written against (EventData names + System names).
+
+    Accepts the EVTX-JSON shape (``Event.System``/``Event.EventData``) and the Winlogbeat shape
+    (``winlog.*``, what ``connectors.evtx_reader`` yields).
+    """
+    if isinstance(raw.get("winlog"), dict):
+        w = raw["winlog"]
+        flat: dict[str, Any] = {"EventID": w.get("event_id"), "Channel": w.get("channel"),
+                                "Provider_Name": w.get("provider_name"), "Computer": w.get("computer_name")}
+        for part in ("user_data", "event_data"):
+            if isinstance(w.get(part), dict):
+                flat.update({k: v for k, v in w[part].items() if not isinstance(v, (dict, list))})
+        return {k: v for k, v in flat.items() if v is not None}
     ev = raw.get("Event", raw)
     system = ev.get("System", {})
     out: dict[str, Any] = {

@@ -46,7 +46,7 @@ def tls_cert(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
 def source_cfg(name: str, type_: str, **kw: Any) -> SourceConfig:
     if type_ in ("syslog_udp", "syslog_tcp", "syslog_tls", "http") and "port" not in kw:
         kw["port"] = free_port(socket.SOCK_DGRAM if type_ == "syslog_udp" else socket.SOCK_STREAM)
-    return SourceConfig(name=name, type=type_, **kw)
+    return SourceConfig.model_validate({"name": name, "type": type_, **kw})
 
 
 def drain(spool: Spool, want: int, timeout: float = 10.0) -> list[Record]:

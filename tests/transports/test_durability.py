@@ -138,7 +138,8 @@ def test_crash_after_store_before_commit_is_not_stored_twice(tmp_path: Path) -> 
     svc.spool = Spool(settings.data_dir / "spool")
     from connectors.record import Record
 
-    svc.spool.append([Record("s", "json", ev(i), time.time()) for i in range(10)])
+    svc.spool.append([Record("s", "json", ev(i), time.time()) for i in range(6)])
+    svc.spool.append([Record("s", "json", ev(i), time.time()) for i in range(6, 10)])
     recs, cur = svc.spool.read(6, 1)
     svc.spool.begin(cur)
     svc.process(recs, f"{svc.spool_id}-{cur.key}")

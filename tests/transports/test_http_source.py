@@ -34,7 +34,7 @@ def test_ndjson_is_durable_before_200(http_src: tuple[HttpBulkSource, str], spoo
     r = httpx.post(url + "/ingest", content=body, headers={**AUTH, "Content-Type": "application/x-ndjson"})
     assert r.status_code == 200 and r.json() == {"accepted": 3}
     # 200 means it is in the spool already: a spool opened afresh on the same files sees it.
-    assert Spool(spool.dir).backlog == 3
+    assert Spool.peek_backlog(spool.dir) == 3
     got = drain(spool, 3)
     assert [json.loads(g.line)["message"] for g in got] == ["m0", "m1", "m2"]
     assert {g.format for g in got} == {"json"} and got[0].peer == "127.0.0.1"
@@ -89,5 +89,20 @@ def test_no_token_configured_refuses(spool: Spool) -> None:
         r = httpx.post(f"http://127.0.0.1:{src.address[1]}/", content=b"x\n",  # type: ignore[index]
                        headers={"Authorization": "Bearer anything"})
         assert r.status_code == 401 and "no token configured" in r.json()["error"]
+    finally:
+        src.stop()
+
+
+def test_https_when_the_source_has_a_certificate(spool: Spool, tls_cert: tuple[str, str]) -> None:
+    cert, key = tls_cert
+    src = HttpBulkSource(source_cfg("sec", "http", token=SecretStr("t"), tls_cert=cert, tls_key=key), spool)
+    src.start()
+    try:
+        url = f"https://127.0.0.1:{src.address[1]}/ingest"  # type: ignore[index]
+        r = httpx.post(url, content=b"<13>over https\n", headers={"Authorization": "Bearer t"}, verify=cert)
+        assert r.status_code == 200
+        with pytest.raises(httpx.HTTPError):
+            httpx.post(url.replace("https", "http"), content=b"x\n", headers={"Authorization": "Bearer t"})
+        assert [g.line for g in drain(spool, 1)] == ["<13>over https"]
     finally:
         src.stop()

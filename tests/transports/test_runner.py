@@ -128,7 +128,8 @@ def test_restart_keeps_health_totals(tmp_path: Path) -> None:
         s = socket.create_connection(("127.0.0.1", port))
         s.sendall(b"".join(ev(i).encode() + b"\n" for i in range(10)))
         s.close()
-        assert wait_for(lambda svc=svc, r=round_: svc.health()["sources"]["t"]["received"] == 10 * (r + 1))
+        want = 10 * (round_ + 1)
+        assert wait_for(lambda: bool(svc.health()["sources"]["t"]["received"] == want))  # noqa: B023
         svc.stop()
         state.dispose()
     assert load_health(State(settings.state_url))["t"]["received"] == 20
@@ -195,3 +196,88 @@ def test_spool_full_holds_tcp_but_drops_udp(tmp_path: Path) -> None:
     assert health["dropped"] == src.stats.dropped > 0
     src.stop()
     svc.spool.close()
+
+
+def test_hostile_clients_do_not_stop_good_data(tmp_path: Path, tls_cert: tuple[str, str]) -> None:
+    """Stalled TLS handshakes, megabyte lines, junk bytes and a flood at once: good lines still stored."""
+    import psutil
+
+    cert, key = tls_cert
+    tls, tcp = free_port(), free_port()
+    settings = make_settings(tmp_path, f"""
+[[sources]]
+name = "tls"
+type = "syslog_tls"
+format = "json"
+port = {tls}
+tls_cert = "{cert}"
+tls_key = "{key}"
+handshake_timeout_seconds = 2
+
+[[sources]]
+name = "tcp"
+type = "syslog_tcp"
+format = "json"
+port = {tcp}
+max_line_bytes = 65536
+""")
+    pipe, state, store = make_pipeline(settings)
+    svc = IngestService(settings, pipe, state)
+    svc.start()
+    rss0 = psutil.Process().memory_info().rss
+    try:
+        stalled = [socket.create_connection(("127.0.0.1", tls)) for _ in range(50)]
+        junk = socket.create_connection(("127.0.0.1", tcp))
+        for _ in range(20):  # 20 lines of 2 MB each, no newline until the end of each
+            junk.sendall(b"J" * 2_000_000 + b"\n")
+        junk.sendall(b"\xff\xfe\x00garbage\n<13\n99999999 <13>truncated octet frame")
+        junk.close()
+        flood = socket.create_connection(("127.0.0.1", tcp))
+        flood.sendall(b"".join(ev(i, "flood").encode() + b"\n" for i in range(20_000)))
+        flood.close()
+        import ssl
+
+        ctx = ssl.create_default_context()
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        good = ctx.wrap_socket(socket.create_connection(("127.0.0.1", tls)), server_hostname="localhost")
+        good.sendall(b"".join(ev(i, "tls").encode() + b"\n" for i in range(100)))
+        good.close()
+        assert wait_for(lambda: svc.health()["sources"].get("tls", {}).get("parsed", 0) == 100
+                        and svc.health()["sources"].get("tcp", {}).get("parsed", 0) == 20_000, 120)
+        rss = psutil.Process().memory_info().rss
+        for s in stalled:
+            s.close()
+    finally:
+        svc.stop()
+    h = svc.tracker.snapshot()
+    # 20 cut lines, junk bytes (NUL), "<13" (not JSON), the octet frame cut short by the close:
+    assert h["tcp"]["dead"] == 23 and h["tcp"]["reconciles"]
+    assert h["tcp"]["cut"] == 21  # rejected by the transport itself: the 20 cut lines and the truncated frame
+    assert store.count() == 20_100
+    assert rss - rss0 < 300_000_000, f"memory grew by {(rss - rss0) / 1e6:.0f} MB"
+
+
+def test_poison_record_that_breaks_the_pipeline_is_isolated(tmp_path: Path) -> None:
+    """A record that parses but makes the pipeline raise (a lone surrogate in JSON, a year-10000 time)
+    must not stall ingest: after a few retries the batch is split and the culprits dead-lettered."""
+    port = free_port()
+    settings = make_settings(tmp_path, f'[[sources]]\nname = "t"\ntype = "syslog_tcp"\nformat = "json"\nport = {port}\n')
+    pipe, state, store = make_pipeline(settings)
+    svc = IngestService(settings, pipe, state)
+    svc.start()
+    try:
+        s = socket.create_connection(("127.0.0.1", port))
+        poison = [b'{"message": "\\udc80 lone surrogate", "@timestamp": "2026-01-01T00:00:00Z"}',
+                  b'{"@timestamp": "9999-12-31T23:59:59-14:00"}']
+        s.sendall(b"".join(ev(i).encode() + b"\n" for i in range(10)) + b"\n".join(poison) + b"\n"
+                  + b"".join(ev(i).encode() + b"\n" for i in range(10, 20)))
+        s.close()
+        assert wait_for(lambda: svc.health()["sources"].get("t", {}).get("received", 0) == 22, 60)
+    finally:
+        svc.stop()
+    h = svc.tracker.snapshot()["t"]
+    assert (h["parsed"], h["dead"], h["reconciles"]) == (20, 2, True)
+    assert store.count() == 20
+    total, rows = list_dead(state, source="t")
+    assert total == 2 and all(r["reason"].startswith("pipeline error:") for r in rows)

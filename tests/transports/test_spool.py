@@ -32,9 +32,21 @@ def test_round_trip_keeps_every_field_and_invalid_bytes(tmp_path: Path) -> None:
     assert cur.count == 3
 
 
-def test_uncommitted_batch_is_read_again_after_restart(tmp_path: Path) -> None:
+def append_each(sp: Spool, records: list[Record]) -> None:
+    for r in records:
+        sp.append([r])
+
+
+def test_one_append_is_read_whole(tmp_path: Path) -> None:
     sp = Spool(tmp_path)
     sp.append(recs(5))
+    got, cur = sp.read(2, 1)  # batches never split an append: its records arrive (or are lost) together
+    assert len(got) == 5 and cur.count == 5
+
+
+def test_uncommitted_batch_is_read_again_after_restart(tmp_path: Path) -> None:
+    sp = Spool(tmp_path)
+    append_each(sp, recs(5))
     got, cur = sp.read(3, 1)
     sp.commit(cur)
     got2, _ = sp.read(10, 1)  # read but never committed: "crash"
@@ -51,7 +63,7 @@ def test_uncommitted_batch_is_read_again_after_restart(tmp_path: Path) -> None:
 
 def test_inflight_batch_replays_whole_with_the_same_key(tmp_path: Path) -> None:
     sp = Spool(tmp_path)
-    sp.append(recs(4))
+    append_each(sp, recs(4))
     got, cur = sp.read(2, 1)
     sp.begin(cur)
     sp.close()  # crash after begin, before commit
@@ -81,7 +93,7 @@ def test_torn_tail_is_cut_on_open(tmp_path: Path) -> None:
 def test_segments_rotate_and_are_deleted_after_commit(tmp_path: Path) -> None:
     sp = Spool(tmp_path, segment_bytes=200)
     for i in range(10):
-        sp.append(recs(2, 2 * i))
+        append_each(sp, recs(2, 2 * i))
     assert len(list(tmp_path.glob("seg-*.log"))) > 3
     seen: list[str] = []
     while True:
@@ -96,7 +108,7 @@ def test_segments_rotate_and_are_deleted_after_commit(tmp_path: Path) -> None:
 
 def test_full_spool_blocks_or_refuses_and_counts(tmp_path: Path) -> None:
     sp = Spool(tmp_path, max_records=100)
-    sp.append(recs(100))
+    append_each(sp, recs(100))
     assert sp.append(recs(5), block=False) is False
     assert sp.dropped == 5
     with pytest.raises(SpoolFull):
@@ -147,3 +159,33 @@ def test_concurrent_writers_lose_nothing(tmp_path: Path) -> None:
     got, _ = sp.read(10_000, 1)
     assert len(got) == 800
     assert len({(r.source, r.line) for r in got}) == 800
+
+
+def test_deferred_commit_is_replayed_as_in_flight_after_a_crash(tmp_path: Path) -> None:
+    sp = Spool(tmp_path)
+    append_each(sp, recs(3))
+    got, cur = sp.read(2, 1)
+    sp.begin(cur)
+    sp.commit(cur, sync=False)  # stored, but the checkpoint is not written yet
+    crashed = Spool(tmp_path, lock=False)  # as a new process would after a crash: the old one never closed
+    again, cur2 = crashed.read(10, 0.1)
+    assert [r.line for r in again] == ["line 0", "line 1"] and cur2.replay and cur2.key == cur.key
+    sp.flush()
+    assert Spool.peek_backlog(tmp_path) == 1
+
+
+def test_second_spool_on_same_dir_is_refused(tmp_path: Path) -> None:
+    sp = Spool(tmp_path)
+    with pytest.raises(RuntimeError, match="in use by another process"):
+        Spool(tmp_path)
+    sp.close()
+    Spool(tmp_path).close()  # free again once closed
+
+
+def test_batches_are_bounded_in_bytes(tmp_path: Path) -> None:
+    sp = Spool(tmp_path)
+    big = "B" * 100_000
+    for i in range(10):
+        sp.append([Record("s", "auto", big + str(i), 1.0)])
+    got, _ = sp.read(1000, 0.1, max_bytes=250_000)
+    assert len(got) == 3  # stops at the first frame that reaches the limit

@@ -26,6 +26,12 @@ class Service:
     url: str
     tokens: dict[str, str]
     tmp: Path
+    syslog_port: int
+
+    def send_syslog(self, *lines: str) -> None:
+        """Send lines to the service's syslog TCP source (format ``auth``), as a server would."""
+        with socket.create_connection(("127.0.0.1", self.syslog_port), timeout=10) as s:
+            s.sendall("".join(line + "\n" for line in lines).encode())
 
 
 def _free_port() -> int:
@@ -41,13 +47,42 @@ def _soc(cfg: Path, *args: str, stdin: str | None = None) -> str:
     return r.stdout
 
 
+_CREATE_USERS = """
+import json, sys
+from soc.auth import create_token, create_user
+from soc.config import load_config
+from soc.storage.state import State
+settings = load_config()
+state = State(settings.state_url)
+out = {}
+with state.session() as s:
+    for name, role, agency in json.loads(sys.stdin.read()):
+        user = create_user(s, name, role, agency_id=agency, password=%r)
+        out[name] = create_token(s, user, "browser-tests")
+        state.audit("tests", "user.add", "user:" + name, session=s, role=role)
+print(json.dumps(out))
+"""
+
+
+def _create_users(cfg: Path, users: list[tuple[str, str, str | None]]) -> dict[str, str]:
+    """Users and API tokens through soc.auth in one process (one `soc user add` per user is slow on 2 cores)."""
+    import json
+
+    _soc(cfg, "user", "add", "first-admin", "--role", "admin", "--password-stdin", stdin=PASSWORD + "\n")  # the CLI path
+    r = subprocess.run([sys.executable, "-c", _CREATE_USERS % PASSWORD], env={**os.environ, "SOC_CONFIG": str(cfg)},
+                       input=json.dumps(users), capture_output=True, text=True, timeout=120, cwd=REPO)
+    assert r.returncode == 0, r.stderr
+    return dict(json.loads(r.stdout.strip().splitlines()[-1]))
+
+
 @pytest.fixture(scope="session")
 def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
     tmp = tmp_path_factory.mktemp("web")
-    port = _free_port()
+    port, syslog_port = _free_port(), _free_port()
     rules = tmp / "rules"
     shutil.copytree(REPO / "rules", rules)  # the rule editor writes here, not into the repository
-    cfg = write_config(tmp, f"[api]\nport = {port}\n")
+    cfg = write_config(tmp, f"[api]\nport = {port}\n[[sources]]\nname = \"test-tcp\"\ntype = \"syslog_tcp\"\n"
+                            f"format = \"auth\"\nport = {syslog_port}\n")
     cfg.write_text(cfg.read_text().replace(f'rules_dirs = ["{REPO / "rules"}"]', f'rules_dirs = ["{rules}"]'))
     users = [("ana", "analyst", None), ("admin", "admin", None), ("author", "rule_author", None),
              ("aud", "auditor", None)]
@@ -55,11 +90,7 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
 
     agencies = [a["id"] for a in yaml.safe_load((REPO / "inventory.yaml").read_text())["agencies"]]
     users += [(f"officer-{a}", "agency", a) for a in agencies]
-    tokens = {}
-    for name, role, agency in users:
-        _soc(cfg, "user", "add", name, "--role", role, *(["--agency", agency] if agency else []), "--password-stdin",
-             stdin=PASSWORD + "\n")
-        tokens[name] = _soc(cfg, "token", "create", name).strip()
+    tokens = _create_users(cfg, users)
     log = (tmp / "service.log").open("w")
     proc = subprocess.Popen([sys.executable, "-m", "soc.cli.main", "run"], cwd=REPO, stdout=log,
                             stderr=subprocess.STDOUT,
@@ -80,7 +111,7 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
             time.sleep(2)
         else:
             pytest.fail("demo incidents did not appear: " + (tmp / "service.log").read_text()[-3000:])
-        yield Service(url, tokens, tmp)
+        yield Service(url, tokens, tmp, syslog_port)
     finally:
         proc.terminate()
         try:

@@ -5,7 +5,9 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections import Counter, defaultdict
+import threading
+import time
+from collections import defaultdict
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from statistics import mean
@@ -14,7 +16,7 @@ from typing import Any, Literal
 from fastapi import APIRouter, Depends, HTTPException, Query
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from soc import ecs
 from soc.api.deps import agency_scope, get_ctx, require_role
@@ -37,24 +39,53 @@ def _parse(ts: Any) -> datetime | None:
     return d if d.tzinfo else d.replace(tzinfo=UTC)
 
 
+#: Figures are recomputed at most this often: every open dashboard (wall displays included) polls it, and
+#: on a large state database each computation scans the period's alerts.
+CACHE_SECONDS = 15.0
+_cache: dict[tuple[int, int], tuple[float, dict[str, Any]]] = {}
+_cache_lock = threading.Lock()
+
+
 @router.get("/dashboard")
 def dashboard(days: int = Query(7, ge=1, le=365), p: Principal = Depends(require_role("admin", "analyst", "auditor")),
               ctx: AppContext = Depends(get_ctx)) -> dict[str, Any]:
-    """Alerts over time by severity, top rules, alerts per agency, MTTA/MTTR and four-layer compliance per agency."""
+    """Alerts over time by severity, top rules, alerts per agency, MTTA/MTTR and four-layer compliance per agency.
+
+    The same for every SOC role (none of them is confined to an agency), so one cached copy per period
+    serves all callers for :data:`CACHE_SECONDS`; log source health is always live.
+    """
+    key = (id(ctx), days)
+    with _cache_lock:
+        hit = _cache.get(key)
+    if hit is not None and time.monotonic() - hit[0] < CACHE_SECONDS:
+        return {**hit[1], "sources": source_health(ctx), "cached": True}
+    out = _compute(ctx, days)
+    with _cache_lock:
+        _cache[key] = (time.monotonic(), out)
+    return {**out, "sources": source_health(ctx), "cached": False}
+
+
+def _compute(ctx: AppContext, days: int) -> dict[str, Any]:
     now = datetime.now(UTC)
     start = now - timedelta(days=days)
     hourly = days <= 3
-    buckets: dict[str, Counter[str]] = defaultdict(Counter)
-    rules: Counter[str] = Counter()
-    agencies: Counter[str] = Counter()
+    buckets: dict[str, dict[str, int]] = defaultdict(dict)
+    recent = Alert.last_seen >= start
     with ctx.state.session() as s:
-        for ts, severity, rule_name, agency, count in s.execute(
-                select(Alert.last_seen, Alert.severity, Alert.rule_name, Alert.agency_id, Alert.count)
-                .where(Alert.last_seen >= start)):
-            key = ts.strftime("%Y-%m-%dT%H:00:00+00:00" if hourly else "%Y-%m-%dT00:00:00+00:00")
-            buckets[key][severity] += 1
-            rules[rule_name] += 1
-            agencies[agency or "unassigned"] += 1
+        # Aggregated in the database: the dashboard must not pull every alert of the period into Python.
+        if s.get_bind().dialect.name == "sqlite":
+            bucket = func.strftime("%Y-%m-%dT%H:00:00+00:00" if hourly else "%Y-%m-%dT00:00:00+00:00", Alert.last_seen)
+        else:
+            bucket = func.to_char(func.date_trunc("hour" if hourly else "day", Alert.last_seen),
+                                  'YYYY-MM-DD"T"HH24:00:00+00:00')
+        for key, severity, n in s.execute(select(bucket, Alert.severity, func.count()).where(recent)
+                                          .group_by(bucket, Alert.severity)):
+            buckets[str(key)][severity] = int(n)
+        n_col = func.count().label("n")
+        top_rules = [{"rule": r, "count": int(n)} for r, n in s.execute(
+            select(Alert.rule_name, n_col).where(recent).group_by(Alert.rule_name).order_by(n_col.desc()).limit(10))]
+        per_agency_alerts = [{"agency": a or "unassigned", "count": int(n)} for a, n in s.execute(
+            select(Alert.agency_id, n_col).where(recent).group_by(Alert.agency_id).order_by(n_col.desc()))]
         incidents = s.execute(select(Incident).where(Incident.t0 >= start)).scalars().all()
         per_agency: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
         for inc in incidents:
@@ -82,15 +113,28 @@ def dashboard(days: int = Query(7, ge=1, le=365), p: Principal = Depends(require
             "layer1_ack_on_time": mean(v["ack_on_time"]) if v["ack_on_time"] else None,
             "layer4_reported": mean(v["l4_reported"]) if v["l4_reported"] else None,
         }
-    sources = source_health(ctx)
     return {
         "from": start.isoformat(), "to": now.isoformat(), "bucket": "hour" if hourly else "day",
-        "alerts_over_time": [{"t": k, "values": dict(v)} for k, v in sorted(buckets.items())],
-        "top_rules": [{"rule": r, "count": c} for r, c in rules.most_common(10)],
-        "alerts_per_agency": [{"agency": a, "count": c} for a, c in agencies.most_common()],
+        "alerts_over_time": _all_buckets(buckets, start, now, hourly),
+        "top_rules": top_rules,
+        "alerts_per_agency": per_agency_alerts,
         "agencies": compliance,
-        "sources": sources,
     }
+
+
+def _all_buckets(buckets: dict[str, dict[str, int]], start: datetime, end: datetime,
+                 hourly: bool) -> list[dict[str, Any]]:
+    """Every hour (or day) of the period, empty ones included, so that the chart's time axis is true."""
+    step = timedelta(hours=1) if hourly else timedelta(days=1)
+    t = start.replace(minute=0, second=0, microsecond=0)
+    if not hourly:
+        t = t.replace(hour=0)
+    out = []
+    while t <= end:
+        key = t.strftime("%Y-%m-%dT%H:00:00+00:00")
+        out.append({"t": key, "values": buckets.get(key, {})})
+        t += step
+    return out
 
 
 def source_health(ctx: AppContext) -> list[dict[str, Any]]:

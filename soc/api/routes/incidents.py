@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 from html import escape
 from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Response, status
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, or_, select
@@ -24,6 +24,8 @@ from soc.incidents.engine import IncidentEngine, IncidentError
 from soc.incidents.forms import FORM_FIELDS, render_form
 from soc.incidents.lifecycle import STATES
 from soc.incidents.models import Notice
+from soc.incidents.playbooks import PlaybookError
+from soc.incidents.profiles import ProfileError
 from soc.incidents.reports import assessor_report as build_assessor_report
 from soc.incidents.reports import render_assessor
 from soc.incidents.service import get_engine
@@ -40,7 +42,12 @@ MEDIA = {"html": "text/html; charset=utf-8", "pdf": "application/pdf", "csv": "t
 
 
 def _engine(ctx: Any = Depends(get_ctx)) -> IncidentEngine:
-    return get_engine(ctx)
+    try:
+        return get_engine(ctx)
+    except (PlaybookError, ProfileError) as exc:  # configuration problem: say so instead of a bare 500
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE,
+                            f"incident playbooks or regulatory profile are invalid; run `soc playbooks check`: {exc}"
+                            ) from None
 
 
 def _visible(s: Session, incident_id: int, who: Principal) -> Incident:
@@ -259,16 +266,27 @@ def ack_page(token: str, engine: IncidentEngine = Depends(_engine)) -> HTMLRespo
     return HTMLResponse(_ACK_PAGE.format(title=f"Xác nhận {escape(inc.ref)}", content=content))
 
 
-@router.post("/ack/{token}")
-def ack_link(token: str, engine: IncidentEngine = Depends(_engine)) -> dict[str, Any]:
-    """Public: the signed link from a notice; forged or damaged -> 400, expired -> 410."""
+@router.post("/ack/{token}", response_model=None)
+def ack_link(token: str, request: Request, engine: IncidentEngine = Depends(_engine)) -> dict[str, Any] | HTMLResponse:
+    """Public: the signed link from a notice; forged or damaged -> 400, expired -> 410.
+
+    Answers HTML to a browser (the confirmation page's button), JSON otherwise.
+    """
+    html = "text/html" in request.headers.get("accept", "")
     try:
         inc, notice = engine.acknowledge_token(token)
     except TokenError as exc:
-        raise HTTPException(status.HTTP_410_GONE if exc.expired else status.HTTP_400_BAD_REQUEST, str(exc)) from None
+        code = status.HTTP_410_GONE if exc.expired else status.HTTP_400_BAD_REQUEST
+        if html:
+            return HTMLResponse(_ACK_PAGE.format(title="Liên kết không hợp lệ", content=f"<p>{escape(str(exc))}</p>"),
+                                status_code=code)
+        raise HTTPException(code, str(exc)) from None
+    message = f"Đã xác nhận thông báo sự cố {inc.ref}. / Notice of incident {inc.ref} acknowledged."
+    if html:
+        return HTMLResponse(_ACK_PAGE.format(title=f"Đã xác nhận {escape(inc.ref)}",
+                                             content=f"<h1>{escape(message)}</h1>"))
     return {"ok": True, "incident": inc.ref, "notice_id": notice.id,
-            "acknowledged_at": notice.acked_at.isoformat() if notice.acked_at else None,
-            "message": f"Đã xác nhận thông báo sự cố {inc.ref}. / Notice of incident {inc.ref} acknowledged."}
+            "acknowledged_at": notice.acked_at.isoformat() if notice.acked_at else None, "message": message}
 
 
 @router.get("/agencies")

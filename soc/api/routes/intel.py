@@ -71,7 +71,7 @@ def add_indicator(body: IndicatorIn, p: Principal = Depends(require_role("admin"
         k, v = norm.normalise(body.type, body.value) if body.type else norm.guess(body.value)
         level_tlp = tlpmod.normalise(body.tlp)
     except ValueError as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(exc)) from None
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
     until = datetime.now(UTC) + timedelta(days=body.days)
     new, _, _ = IndicatorStore(ctx.state.session).upsert(body.feed, [IndicatorInput(
         kind=k, value=v, tlp=level_tlp, name=body.name, level=body.level, valid_until=until)])

@@ -1,6 +1,6 @@
 "use strict";
 (async () => {
-  const { api, el, clear, $, fmtTime, sev, toast, pretty, tr, params } = SOC;
+  const { api, el, clear, fill, $, fmtTime, sev, toast, pretty, tr, params } = SOC;
   let a;
   try { a = await api("GET", "/alerts/" + encodeURIComponent(params.alert_id)); }
   catch (e) { $("#summary").append(el("p", { class: "error" }, e.message)); return; }
@@ -14,23 +14,52 @@
         [tr("Trạng thái", "Status"), a.status], [tr("Người xử lý", "Assignee"), a.assignee || "–"],
         [tr("Sự cố", "Incident"), a.incident_id ? el("a", { href: "/incidents/" + a.incident_id }, "#" + a.incident_id) : "–"]]));
 
-  // Why it matched: selections and values (Sigma), indicator (TI) or features (anomaly).
+  // Why it matched: selections and values (Sigma), window and group (correlation), indicator (TI),
+  // features against their usual values (anomaly), silence (source health).
   const why = $("#why"), m = a.match || {};
-  if (a.kind === "anomaly" && (m.features || m.top_features)) {
-    const feats = m.top_features || m.features;
-    why.append(el("p", {}, tr("Điểm bất thường: ", "Anomaly score: ") + (m.score ?? "")));
-    const ul = el("ul");
-    (Array.isArray(feats) ? feats : Object.entries(feats).map(([k, v]) => ({ name: k, ...((typeof v === "object") ? v : { value: v }) })))
-      .forEach(f => ul.append(el("li", {}, f.explanation || `${f.name}: ${f.value} (${tr("thường", "usual")} ${f.usual ?? "?"})`)));
-    why.append(ul);
-  } else {
-    why.append(pretty(m));
+  const table = (head, rows) => el("table", { class: "match" }, el("thead", {}, el("tr", {}, head.map(h => el("th", {}, h)))),
+    el("tbody", {}, rows.map(r => el("tr", {}, r.map(c => el("td", {}, c))))));
+  const val = (v) => typeof v === "object" && v !== null ? JSON.stringify(v) : String(v);
+  if (a.kind === "anomaly") {
+    why.append(dl([[tr("Điểm bất thường", "Anomaly score"), `${m.score ?? "?"} (${tr("ngưỡng", "threshold")} ${m.threshold ?? "?"})`],
+      [tr("Mô hình", "Model"), `${m.family || ""} · ${m.model || ""}`],
+      [tr("Cửa sổ", "Window"), m.window ? `${m.window.kind}: ${fmtTime(m.window.start)} → ${fmtTime(m.window.end)}` : "–"],
+      [tr("Nhóm so sánh", "Peer group"), m.peer_group ? `${m.peer_group} (${m.peers ?? "?"} ${tr("đối tượng", "peers")}, ${m.history_windows ?? "?"} ${tr("cửa sổ lịch sử", "history windows")})` : "–"]]));
+    const feats = Array.isArray(m.top_features) ? m.top_features : [];
+    why.append(el("h3", {}, tr("Đặc trưng bất thường nhất", "Most unusual features")),
+      feats.length ? table([tr("Đặc trưng", "Feature"), tr("Giá trị", "Value"), tr("Thường", "Usual"), tr("Độ lệch", "Deviation"), tr("Giải thích", "Explanation")],
+        feats.map(f => [f.feature || f.name || "", val(f.value ?? ""), f.usual === null || f.usual === undefined ? "–" : val(f.usual),
+          f.deviation ?? "", el("span", { class: "explain" }, f.text || f.explanation || "")]))
+        : el("p", {}, m.explanation || tr("Không có giải thích", "No explanation")));
+  } else if (a.kind === "correlation") {
+    why.append(dl([[tr("Kiểu tương quan", "Correlation"), m.type], [tr("Nhóm theo", "Grouped by"), val(m.group || {})],
+      [tr("Giá trị", "Value"), val(m.value ?? "")], [tr("Số sự kiện", "Events"), m.count],
+      [tr("Khoảng thời gian", "Timespan"), m.timespan], [tr("Điều kiện", "Condition"), val(m.condition || "")],
+      [tr("Luật thành phần", "Rules"), (m.rules || []).join(", ")],
+      [tr("Cửa sổ", "Window"), m.window ? `${fmtTime(m.window.start)} → ${fmtTime(m.window.end)}` : "–"]]));
+  } else if (a.kind === "indicator") {
+    const ind = m.indicator || {};
+    why.append(dl([[tr("Trường", "Field"), m.field], [tr("Giá trị quan sát", "Observed"), m.observed],
+      [tr("Chỉ báo", "Indicator"), `${ind.kind || ""}: ${ind.value || ""}`], [tr("Nguồn tin", "Feed"), `${ind.feed || ""} · TLP:${(ind.tlp || "").toUpperCase()}`],
+      [tr("Tên", "Name"), ind.name || "–"], [tr("Độ tin cậy", "Confidence"), ind.confidence ?? "–"], [tr("Hiệu lực đến", "Valid until"), ind.valid_until ? fmtTime(ind.valid_until) : "–"]]));
+  } else if (a.kind === "health") {
+    why.append(dl([[tr("Nguồn", "Source"), m.source], [tr("Im lặng (phút)", "Silent (minutes)"), m.silent_minutes],
+      [tr("Ngưỡng (phút)", "Threshold (minutes)"), m.threshold_minutes], [tr("Nhận lần cuối", "Last received"), fmtTime(m.last_received)]]));
+  } else if (m.selections || m.fields) {
+    why.append(el("p", {}, tr("Điều kiện khớp: ", "Matched selections: "), (m.selections || []).map(sname => el("span", { class: "pill" }, sname))),
+      table([tr("Trường", "Field"), tr("Giá trị trong sự kiện", "Value in the event")],
+        Object.entries(m.fields || {}).map(([k, v]) => [el("code", {}, k), el("code", {}, val(v))])),
+      el("p", { class: "muted" }, "logsource: ", Object.entries(m.logsource || {}).map(([k, v]) => `${k}=${v}`).join(", "),
+        m.rule_path ? " · " + m.rule_path.split("/").slice(-2).join("/") : ""));
   }
+  if (!why.childNodes.length || Object.keys(m).length === 0) why.append(el("p", { class: "muted" }, tr("Không có chi tiết", "No details")));
+  why.append(el("details", {}, el("summary", {}, "match (JSON)"), pretty(m)));
   const soc = a.soc || ev.soc || {};
   $("#asset").append(dl([[tr("Cơ quan", "Agency"), (soc.agency && (soc.agency.name + " (" + soc.agency.id + ")")) || tr("chưa xác định", "unassigned")],
     [tr("Hệ thống", "System"), soc.system ? soc.system.name : "–"], [tr("Cấp độ", "Level"), soc.system ? soc.system.level : "–"],
     [tr("Đối tượng", "Entity"), a.entity ? `${a.entity.type}: ${a.entity.value}` : "–"]]));
-  $("#raw").append(el("pre", { class: "json" }, (ev.event && ev.event.original) || tr("(không có bản gốc)", "(no original)")));
+  $("#raw").append(el("pre", { class: "json" }, (a.events || []).map(e => (e.event && e.event.original) || e.message || "").filter(Boolean).join("\n")
+    || tr("(không có bản gốc)", "(no original)")));
   $("#ecs").append(pretty(a.events && a.events.length > 1 ? a.events : ev));
   $("#verdict-now").textContent = a.verdict ? `${a.verdict}: ${a.verdict_reason || ""}` : "";
 

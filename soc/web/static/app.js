@@ -40,6 +40,12 @@ const SOC = (() => {
   }
   function safeHref(v) { const s = String(v); return (s.startsWith("/") && !s.startsWith("//")) || s.startsWith("#") ? s : "#"; }
   function clear(node) { while (node.firstChild) node.removeChild(node.firstChild); return node; }
+  // Replace a node's children; arrays (from .map) are flattened, since DOM append() would stringify them.
+  function fill(node, ...children) {
+    clear(node);
+    for (const c of children.flat(Infinity)) if (c !== null && c !== undefined && c !== false) node.append(c);
+    return node;
+  }
   function $(sel, root) { return (root || document).querySelector(sel); }
   function fmtTime(iso) {
     if (!iso) return "";
@@ -71,14 +77,16 @@ const SOC = (() => {
     return n;
   }
   function barChart(data, opts) {  // data: [{label, value, color?}]
-    const w = (opts && opts.width) || 480, rowH = 22, h = Math.max(rowH * data.length, rowH);
+    const w = (opts && opts.width) || 640, rowH = 22, h = Math.max(rowH * data.length, rowH), lw = 270;
     const max = Math.max(1, ...data.map(d => d.value));
     const root = svg("svg", { viewBox: `0 0 ${w} ${h}`, class: "chart", role: "img" });
     data.forEach((d, i) => {
-      const bw = Math.max(2, (w - 200) * d.value / max);
-      root.append(svg("text", { x: 0, y: i * rowH + 15, class: "lbl" }, String(d.label).slice(0, 28)));
-      root.append(svg("rect", { x: 180, y: i * rowH + 4, width: bw, height: rowH - 8, class: d.cls || "bar" }));
-      root.append(svg("text", { x: 184 + bw, y: i * rowH + 15, class: "val" }, String(d.value)));
+      const bw = Math.max(2, (w - lw - 50) * d.value / max), label = String(d.label);
+      const t = svg("text", { x: 0, y: i * rowH + 15, class: "lbl" }, label.length > 44 ? label.slice(0, 43) + "…" : label);
+      t.append(svg("title", {}, label));
+      root.append(t);
+      root.append(svg("rect", { x: lw, y: i * rowH + 4, width: bw, height: rowH - 8, class: d.cls || "bar" }));
+      root.append(svg("text", { x: lw + 4 + bw, y: i * rowH + 15, class: "val" }, String(d.value)));
     });
     return root;
   }
@@ -102,6 +110,6 @@ const SOC = (() => {
     root.append(svg("text", { x: w - 150, y: h - 8, class: "lbl" }, fmtTime(buckets[buckets.length - 1].t)));
     return root;
   }
-  return { api, el, clear, $, fmtTime, sev, toast, duration, pretty, params, lang, tr, barChart, stackedTimeChart,
+  return { api, el, clear, fill, $, fmtTime, sev, toast, duration, pretty, params, lang, tr, barChart, stackedTimeChart,
            csrf, role: body.dataset.role, user: body.dataset.user, agency: body.dataset.agency };
 })();

@@ -1,6 +1,6 @@
 "use strict";
 (() => {
-  const { api, el, clear, $, fmtTime, toast, tr } = SOC;
+  const { api, el, clear, fill, $, fmtTime, toast, tr } = SOC;
   let offset = 0; const limit = 100;
   async function load() {
     const q = new URLSearchParams({ limit, offset });

@@ -1,17 +1,19 @@
 "use strict";
 (async () => {
-  const { api, el, clear, $, fmtTime, sev, toast, duration, tr, params, lang } = SOC;
+  const { api, el, clear, fill, $, fmtTime, sev, toast, duration, tr, params, lang } = SOC;
   const id = encodeURIComponent(params.incident_id);
   const canWrite = SOC.role === "admin" || SOC.role === "analyst";
+  const dlw = (pairs) => el("dl", { class: "kv wide" }, pairs.flatMap(([k, v]) => [el("dt", {}, k), el("dd", {}, v ?? "–")]));
+  const dls = (pairs) => el("dl", { class: "kv stack" }, pairs.flatMap(([k, v]) => [el("dt", {}, k), el("dd", {}, v ?? "–")]));
   const dl = (pairs) => el("dl", { class: "kv" }, pairs.flatMap(([k, v]) => [el("dt", {}, k), el("dd", {}, v ?? "–")]));
   let inc;
   async function reload() {
-    try { inc = await api("GET", "/incidents/" + id); } catch (e) { clear($("#head")).append(el("p", { class: "error" }, e.message)); return; }
+    try { inc = await api("GET", "/incidents/" + id); } catch (e) { fill($("#head"), el("p", { class: "error" }, e.message)); return; }
     render();
   }
   function render() {
-    clear($("#head")).append(el("h1", {}, sev(inc.severity), " ", inc.ref, " — ", inc.title),
-      dl([[tr("Phân loại", "Category"), inc.category], [tr("Trạng thái", "Status"), inc.status],
+    fill($("#head"), el("h1", {}, sev(inc.severity), " ", inc.ref, " — ", inc.title),
+      dlw([[tr("Phân loại", "Category"), inc.category], [tr("Trạng thái", "Status"), inc.status],
           [tr("Nghiêm trọng", "Serious"), (inc.serious ? tr("Có", "Yes") : tr("Không", "No")) + (inc.serious_override_reason ? ` (${inc.serious_override_reason})` : "")],
           ["T0", fmtTime(inc.t0)], [tr("Cơ quan", "Agency"), inc.agency_id || tr("chưa xác định", "unassigned")],
           [tr("Người xử lý", "Assignee"), inc.assignee], [tr("Rủi ro", "Risk"), inc.risk]]));
@@ -20,7 +22,7 @@
     const l1 = L["1"] || {}, l4 = L["4"] || {};
     const notices = (l1.notices || []).map(n => el("li", {}, `${n.tier || ""} → ${n.recipient || ""} (${n.language}) · `,
       (n.deliveries || []).map(d => `${d.channel}: ${d.status}`).join(", "), n.acked_at ? ` · ✓ ${fmtTime(n.acked_at)}` : ""));
-    clear($("#layers")).append(dl([
+    fill($("#layers"), dls([
       [tr("Lớp 1 (tại chỗ)", "Layer 1 (on-site)"), el("div", {}, l1.agency || "–", " · ",
         l1.acknowledged_at ? tr("đã xác nhận ", "acknowledged ") + fmtTime(l1.acknowledged_at) : tr("chưa xác nhận", "not acknowledged"),
         el("ul", {}, notices))],
@@ -35,14 +37,14 @@
     // Deadlines and SLA countdowns.
     const dtb = el("tbody");
     for (const [name, d] of Object.entries(inc.deadlines || {})) {
-      dtb.append(el("tr", {}, el("td", {}, (d.label && (d.label[lang] || d.label.en)) || name), el("td", {}, fmtTime(d.due)),
+      dtb.append(el("tr", {}, el("td", {}, d["label_" + lang] || d.label_en || name.replace(/_/g, " ")), el("td", {}, d.due ? fmtTime(d.due) : tr("khi kết thúc", "after resolution")),
         el("td", { class: d.overdue ? "overdue" : "ok" }, d.met_at ? "✓ " + fmtTime(d.met_at) : duration(d.remaining_seconds))));
     }
     for (const [name, s] of Object.entries(inc.sla || {})) {
       dtb.append(el("tr", {}, el("td", {}, "SLA " + name), el("td", {}, fmtTime(s.due)),
         el("td", { class: s.breached ? "overdue" : "ok" }, s.achieved_at ? "✓ " + fmtTime(s.achieved_at) : duration(s.remaining_seconds))));
     }
-    clear($("#deadlines")).append(el("table", {}, dtb));
+    fill($("#deadlines"), el("table", {}, dtb));
     // Actions.
     const act = clear($("#actions"));
     if (canWrite) {
@@ -55,32 +57,44 @@
         try { await api("PATCH", "/incidents/" + id, { assignee: who.value }); reload(); } catch (e) { toast(e.message, "error"); } } },
         tr("Giao", "Assign"))));
     } else { $("#actions-card").hidden = true; }
-    // Playbook steps with check-off.
-    const done = new Set(((inc.playbook || {}).done) || []);
-    clear($("#steps")).append(((inc.playbook || {}).steps || []).map(st => {
-      const cb = el("input", { type: "checkbox", disabled: !(canWrite || (SOC.role === "agency" && st.layer === 1)) });
-      cb.checked = done.has(st.id);
-      cb.onchange = async () => {
-        try { await api("POST", `/incidents/${id}/steps/${encodeURIComponent(st.id)}`, { done: cb.checked }); reload(); }
-        catch (e) { toast(e.message, "error"); cb.checked = !cb.checked; }
-      };
-      return el("li", { class: done.has(st.id) ? "done" : "" }, cb, ` [${tr("lớp", "layer")} ${st.layer}] `,
-        (st.title && (st.title[lang] || st.title.en)) || st.id);
-    }));
-    clear($("#forms")).append(el("ul", {}, ["form03", "final"].flatMap(f => ["html", "pdf"].map(x =>
+    // Playbook steps with check-off (ticks kept per incident by /incidents/{id}/steps).
+    const stepsList = clear($("#steps"));
+    api("GET", `/incidents/${id}/steps`).then(pb => {
+      stepsList.append(...pb.steps.map(st => {
+        const mayTick = canWrite || (SOC.role === "agency" && st.layer === 1);
+        const cb = el("input", { type: "checkbox", disabled: !mayTick, "aria-label": st.id, dataset: { step: st.id } });
+        cb.checked = st.done;
+        cb.onchange = async () => {
+          try { await api("POST", `/incidents/${id}/steps/${encodeURIComponent(st.id)}`, { done: cb.checked }); reload(); }
+          catch (e) { toast(e.message, "error"); cb.checked = !cb.checked; }
+        };
+        const due = st.due_minutes ? ` · ≤ ${duration(st.due_minutes * 60)}` : "";
+        return el("li", { class: st.done ? "done" : "" }, el("label", {}, cb, ` [${tr("lớp", "layer")} ${st.layer}] `,
+          (st.title && (st.title[lang] || st.title.en)) || st.id),
+          el("span", { class: "muted" }, due, st.done ? ` · ✓ ${st.done_by || ""} ${fmtTime(st.done_at)}` : ""));
+      }));
+    }).catch(e => stepsList.append(el("li", { class: "error" }, e.message)));
+    fill($("#forms"), el("ul", {}, ["form03", "final"].flatMap(f => ["html", "pdf"].map(x =>
       el("li", {}, el("a", { href: `/api/v1/incidents/${id}/forms/${f}.${x}`, target: "_blank" }, `${f}.${x}`))))));
-    clear($("#assets")).append(dl([[tr("Hệ thống", "System"), `${inc.system_id || "–"} (${tr("cấp", "level")} ${inc.system_level ?? "–"})`],
+    // Affected assets: every system named by the evidence's events (agency, system, security level).
+    const systems = new Map();
+    (inc.alerts || []).forEach(a => (a.events || []).forEach(e => {
+      const s = (e.soc || {}).system, ag = (e.soc || {}).agency;
+      if (s && s.id) systems.set(s.id, `${s.name || s.id} · ${tr("cấp", "level")} ${s.level ?? "?"}${ag && ag.id ? " · " + ag.id : ""}`);
+    }));
+    if (inc.system_id && !systems.has(inc.system_id)) systems.set(inc.system_id, `${inc.system_id} · ${tr("cấp", "level")} ${inc.system_level ?? "?"}`);
+    fill($("#assets"), dl([[tr("Hệ thống bị ảnh hưởng", "Affected systems"), systems.size ? el("ul", {}, [...systems.values()].map(v => el("li", {}, v))) : "–"],
       [tr("Đối tượng", "Entities"), (inc.entities || []).join(", ") || inc.entity || "–"],
-      ["ATT&CK", (inc.tactics || []).join(" → ") || "–"]]));
+      [tr("Chiến thuật ATT&CK", "ATT&CK tactics"), (inc.tactics || []).length ? el("div", {}, inc.tactics.map(x => el("span", { class: "pill" }, x))) : "–"]]));
     // Evidence: linked alerts with their events.
     const etb = el("tbody");
     (inc.alerts || []).forEach(a => etb.append(el("tr", {}, el("td", {}, fmtTime(a.last_seen)), el("td", {}, sev(a.severity)),
       el("td", {}, el("a", { href: "/alerts/" + encodeURIComponent(a.id) }, a.rule.name)), el("td", {}, a.count),
       el("td", {}, ((a.events || [])[0] || {}).event ? (((a.events[0].event || {}).original) || "").slice(0, 160) : ""))));
-    clear($("#evidence")).append(el("table", {}, etb));
-    clear($("#timeline")).append((inc.timeline || []).map(t => el("li", {}, fmtTime(t.ts), " · ", t.actor, " · ", t.kind, " ",
+    fill($("#evidence"), el("table", {}, etb));
+    fill($("#timeline"), (inc.timeline || []).map(t => el("li", {}, fmtTime(t.ts), " · ", t.actor, " · ", t.kind, " ",
       typeof t.detail === "object" ? JSON.stringify(t.detail) : (t.detail || ""))));
-    clear($("#comments")).append((inc.comments || []).map(c => el("p", {}, el("b", {}, c.author), " ", el("span", { class: "muted" }, fmtTime(c.ts)), el("br"), c.body)));
+    fill($("#comments"), (inc.comments || []).map(c => el("p", {}, el("b", {}, c.author), " ", el("span", { class: "muted" }, fmtTime(c.ts)), el("br"), c.body)));
     $("#comment-form").hidden = !canWrite;
   }
   $("#comment-form").onsubmit = async (ev) => {

@@ -1,6 +1,6 @@
 "use strict";
 (() => {
-  const { api, el, clear, $, fmtTime, toast, tr, barChart, pretty } = SOC;
+  const { api, el, clear, fill, $, fmtTime, toast, tr, barChart, pretty } = SOC;
   const canWrite = SOC.role === "admin" || SOC.role === "rule_author";
   let rules = [], current = null, timer = null;
   const TEMPLATE = "title: \nid: \nstatus: experimental\ndescription: \nauthor: " + SOC.user +
@@ -10,12 +10,12 @@
     let d; try { d = await api("GET", "/rules"); } catch (e) { toast(e.message, "error"); return; }
     rules = d.rules; $("#total").textContent = `(${d.rules.length})`;
     $("#errors-summary").textContent = `${d.errors.length} ${tr("luật bị từ chối", "rejected rules")}`;
-    clear($("#rule-errors")).append(d.errors.slice(0, 500).map(e => el("li", {}, `${e.file}${e.line ? ":" + e.line : ""}: ${e.reason}`)));
+    fill($("#rule-errors"), d.errors.slice(0, 500).map(e => el("li", {}, `${e.file}${e.line ? ":" + e.line : ""}: ${e.reason}`)));
     renderList();
   }
   function renderList() {
     const f = $("#rule-filter").value.toLowerCase();
-    clear($("#rules tbody")).append(rules.filter(r => !f || (r.title + r.id + (r.path || "")).toLowerCase().includes(f)).slice(0, 500)
+    fill($("#rules tbody"), rules.filter(r => !f || (r.title + r.id + (r.path || "")).toLowerCase().includes(f)).slice(0, 500)
       .map(r => el("tr", { onclick: () => open(r.id) }, el("td", {}, r.title), el("td", {}, r.level),
         el("td", {}, Object.values(r.logsource || {}).join("/")), el("td", {}, r.enabled ? "✓" : tr("tắt", "off")))));
   }
@@ -24,7 +24,7 @@
     $("#editor-title").textContent = current.title || id;
     $("#yaml").value = current.yaml; validate();
     $("#toggle").hidden = !canWrite; $("#toggle").textContent = current.enabled ? tr("Tắt", "Disable") : tr("Bật", "Enable");
-    clear($("#versions")).append((current.versions || []).map(v => el("li", {},
+    fill($("#versions"), (current.versions || []).map(v => el("li", {},
       el("a", { href: "#", onclick: async (ev) => { ev.preventDefault();
         const d = await api("GET", `/rules/${encodeURIComponent(id)}/diff?version=${v.version}`); $("#diff").textContent = d.diff || "(no change)"; } },
       `v${v.version}`), ` · ${v.author} · ${fmtTime(v.ts)} · ${v.comment || ""}`)));
@@ -58,23 +58,26 @@
   $("#test").onclick = async () => {
     try {
       const r = await api("POST", "/rules/test", { yaml: $("#yaml").value, sample: $("#sample").value, format: $("#sample-format").value });
-      clear($("#test-out")).append(el("p", {}, `${r.matches.length} / ${r.events} ${tr("sự kiện khớp", "events match")}` +
+      fill($("#test-out"), el("p", {}, `${r.matches.length} / ${r.events} ${tr("sự kiện khớp", "events match")}` +
         (r.parse_errors.length ? ` · ${r.parse_errors.length} ${tr("dòng không đọc được", "unparsed lines")}` : "")),
-        el("ul", {}, r.matches.map(m => el("li", {}, `${tr("dòng", "line")} ${m.line}: ${(m.selections || []).join(", ")} — ${JSON.stringify(m.fields)}`))),
+        el("ul", { class: "matches" }, r.matches.map(m => el("li", {}, el("b", {}, `${tr("dòng", "line")} ${m.line}`), " ",
+          (m.selections || []).map(x => el("span", { class: "pill" }, x)),
+          el("dl", { class: "kv" }, Object.entries(m.fields || {}).flatMap(([k, v]) => [el("dt", {}, el("code", {}, k)),
+            el("dd", {}, el("code", {}, typeof v === "object" ? JSON.stringify(v) : String(v)))]))))),
         el("ul", { class: "error" }, r.parse_errors.slice(0, 20).map(p => el("li", {}, `${tr("dòng", "line")} ${p.line}: ${p.reason}`))));
-    } catch (e) { clear($("#test-out")).append(el("p", { class: "error" }, e.message)); }
+    } catch (e) { fill($("#test-out"), el("p", { class: "error" }, e.message)); }
   };
   $("#backtest").onclick = async () => {
     try {
       const r = await api("POST", "/rules/backtest", { yaml: $("#yaml").value, days: parseInt($("#bt-days").value, 10) });
-      clear($("#bt-out")).append(el("p", {}, `${r.total} ${tr("cảnh báo", "alerts")} · ${r.events_scanned} ${tr("sự kiện đã quét", "events scanned")}`),
+      fill($("#bt-out"), el("p", {}, `${r.total} ${tr("cảnh báo", "alerts")} · ${r.events_scanned} ${tr("sự kiện đã quét", "events scanned")}`),
         barChart(r.per_day.map(d => ({ label: d.day, value: d.alerts }))));
-    } catch (e) { clear($("#bt-out")).append(el("p", { class: "error" }, e.message)); }
+    } catch (e) { fill($("#bt-out"), el("p", { class: "error" }, e.message)); }
   };
   async function loadSup() {
     try {
       const list = await api("GET", "/suppressions");
-      clear($("#suppressions")).append(el("ul", {}, list.filter(s => s.enabled).map(s => el("li", {},
+      fill($("#suppressions"), el("ul", {}, list.filter(s => s.enabled).map(s => el("li", {},
         `#${s.id} ${s.rule_id} ${JSON.stringify(s.conditions)} · ${s.owner} · ${s.reason} · ${s.expires_at ? fmtTime(s.expires_at) : "∞"} `,
         canWrite ? el("button", { onclick: async () => { await api("DELETE", "/suppressions/" + s.id); loadSup(); } }, "✕") : ""))));
     } catch (e) { /* analysts and authors only */ }

@@ -1,6 +1,6 @@
 "use strict";
 (() => {
-  const { api, el, clear, $, fmtTime, toast, tr, barChart, pretty } = SOC;
+  const { api, el, clear, fill, $, fmtTime, toast, tr, barChart, stackedTimeChart, pretty } = SOC;
   const form = $("#search-form"), tbody = $("#results tbody");
   const FIELDS = ["event.dataset", "event.action", "event.outcome", "source.ip", "destination.ip", "destination.port",
                   "user.name", "host.name", "url.domain", "soc.agency.id", "http.response.status_code", "process.name"];
@@ -20,7 +20,7 @@
     $("#count").textContent = `${r.total} ${tr("sự kiện", "events")} · ${r.took_ms} ms`;
     $("#page").textContent = `${r.total ? offset + 1 : 0}–${offset + r.events.length}`;
     if (offset === 0) {
-      clear($("#histogram")).append(barChart(r.histogram.slice(-24).map(h => ({ label: fmtTime(h.t), value: h.count }))));
+      fill($("#histogram"), stackedTimeChart(r.histogram.map(h => ({ t: h.t, values: { all: h.count } })), ["all"]));
     }
     clear(tbody);
     r.events.forEach(e => {
@@ -33,10 +33,10 @@
       tbody.append(row, detail);
     });
   }
-  clear($("#fields")).append(el("div", {}, FIELDS.map(f => el("button", { class: "pill", type: "button", onclick: async () => {
+  fill($("#fields"), el("div", {}, FIELDS.map(f => el("button", { class: "pill", type: "button", onclick: async () => {
     try {
       const r = await api("GET", `/events/fields/${encodeURIComponent(f)}/top?` + params());
-      clear($("#top")).append(el("h3", {}, f), barChart(r.values.map(v => ({ label: v.value, value: v.count }))),
+      fill($("#top"), el("h3", {}, f), barChart(r.values.map(v => ({ label: v.value, value: v.count }))),
         el("div", {}, r.values.map(v => el("button", { class: "pill", type: "button", onclick: () => {
           const q = $("#q"); q.value = (q.value ? q.value + " AND " : "") + `${f}:"${v.value}"`; offset = 0; run(); } }, "+ " + v.value))));
     } catch (e) { toast(e.message, "error"); } } }, f))));
@@ -49,10 +49,10 @@
     const q = params();
     try {
       const r = await api("POST", "/rules/hunt", { yaml: $("#hunt-yaml").value, from: q.get("from"), to: q.get("to") || null });
-      clear($("#hunt-out")).append(el("p", {}, `${r.alerts.length} ${tr("cảnh báo", "alerts")} · ${r.events_scanned} ${tr("sự kiện đã quét", "events scanned")}`),
+      fill($("#hunt-out"), el("p", {}, `${r.alerts.length} ${tr("cảnh báo", "alerts")} · ${r.events_scanned} ${tr("sự kiện đã quét", "events scanned")}`),
         el("ul", {}, r.alerts.slice(0, 200).map(a => el("li", {}, fmtTime(a["@timestamp"]), " · ", a.rule.name, " · ",
           ((a.events || [])[0] || {}).event ? ((a.events[0].event.original || "").slice(0, 160)) : ""))));
-    } catch (e) { clear($("#hunt-out")).append(el("p", { class: "error" }, e.message)); }
+    } catch (e) { fill($("#hunt-out"), el("p", { class: "error" }, e.message)); }
   };
   run();
 })();

@@ -1,8 +1,8 @@
 "use strict";
 (() => {
-  const { api, el, clear, $, fmtTime, sev, toast, tr } = SOC;
+  const { api, el, clear, fill, $, fmtTime, sev, toast, tr } = SOC;
   const form = $("#filters"), tbody = $("#queue tbody");
-  const state = { sort: "-last_seen", offset: 0, limit: 50, items: [], selected: new Set(), cursor: 0, seen: new Set(), first: true };
+  const state = { sort: "-last_seen", offset: 0, limit: 50, items: [], selected: new Set(), cursor: 0, seen: new Set(), arrived: new Map(), first: true };
 
   function query() {
     const q = new URLSearchParams();
@@ -19,8 +19,8 @@
     $("#page").textContent = `${data.total ? state.offset + 1 : 0}–${state.offset + data.items.length} / ${data.total}`;
     clear(tbody);
     data.items.forEach((a, i) => {
-      const isNew = !state.first && !state.seen.has(a.id);
-      state.seen.add(a.id);
+      if (!state.seen.has(a.id)) { state.seen.add(a.id); if (!state.first) state.arrived.set(a.id, Date.now()); }
+      const isNew = Date.now() - (state.arrived.get(a.id) || 0) < 30000;  // highlighted for 30 s after it arrived
       const cb = el("input", { type: "checkbox", "aria-label": "select", onchange: (ev) => {
         ev.target.checked ? state.selected.add(a.id) : state.selected.delete(a.id); updateBulk(); } });
       cb.checked = state.selected.has(a.id);
@@ -37,6 +37,8 @@
         el("td", {}, a.incident_id ? el("a", { href: "/incidents/" + a.incident_id }, "#" + a.incident_id) : "")));
     });
     state.first = false;
+    document.querySelectorAll("#queue th[data-sort]").forEach(th => {
+      th.dataset.dir = state.sort.replace(/^-/, "") === th.dataset.sort ? (state.sort.startsWith("-") ? "▼" : "▲") : ""; });
     updateBulk();
   }
 
@@ -75,7 +77,7 @@
   async function loadViews() {
     try {
       const views = await api("GET", "/views/triage");
-      const sel = $("#views"); clear(sel).append(el("option", { value: "" }, "—"));
+      const sel = $("#views"); fill(sel, el("option", { value: "" }, "—"));
       views.forEach(v => sel.append(el("option", { value: JSON.stringify(v.filters) }, v.name)));
     } catch (e) { /* views are optional */ }
   }

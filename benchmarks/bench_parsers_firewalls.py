@@ -1,0 +1,100 @@
+"""Throughput and memory of the firewall parsers on real sample lines.
+
+Lines come from Elastic's pipeline tests and Wazuh's decoder tests in ``../shared``
+(built-in lines if absent), repeated to ``--lines`` per format. Each format is parsed
+on one core in this process; peak memory is the parse loop's tracemalloc peak (a
+separate, shorter pass, since tracing slows parsing) and the process's max RSS.
+
+    .venv/bin/python benchmarks/bench_parsers_firewalls.py [--lines 200000] [--formats fortigate,panos]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import re
+import resource
+import sys
+import time
+import tracemalloc
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from connectors.parsers import ParseContext, ParseError, get_parser  # noqa: E402
+from tests.connectors.elastic_compare import ELASTIC, SHARED, _inputs  # noqa: E402
+
+SOURCES = {  # format -> (Elastic vendor dir, Wazuh file stem)
+    "fortigate": ("fortinet_fortigate", "fortigate"),
+    "pfsense": ("pfsense", "pfsense"),
+    "iptables": ("iptables", "iptables"),
+    "cisco_asa": ("cisco_asa", "cisco_asa"),
+    "panos": ("panw", "paloalto"),
+}
+
+
+def sample_lines(fmt: str) -> list[str]:
+    vendor, wazuh = SOURCES[fmt]
+    lines: list[str] = []
+    for path in sorted((ELASTIC / vendor).rglob("*")) if (ELASTIC / vendor).is_dir() else []:
+        if path.is_file() and path.suffix in (".log", ".json") and not path.name.endswith("-expected.json"):
+            lines += [x for x in _inputs(path) if isinstance(x, str)]
+    for ini in sorted((SHARED / "logs" / "wazuh").glob(f"tests-*/{wazuh}.ini")):
+        lines += re.findall(r"(?m)^log \d+ pass = (.*)$", ini.read_text(encoding="utf-8", errors="replace"))
+    return lines
+
+
+def bench(fmt: str, n: int) -> tuple[int, float, float, int, int]:
+    base = sample_lines(fmt)
+    if not base:
+        raise SystemExit(f"no sample lines for {fmt}: is ../shared checked out?")
+    lines = (base * (n // len(base) + 1))[:n]
+    parse = get_parser(fmt)
+    ctx = ParseContext()
+    dead = 0
+    for line in base:  # warm caches and imports
+        try:
+            parse(line, ctx)
+        except ParseError:
+            pass
+    gc.collect()
+    t0, c0 = time.perf_counter(), time.process_time()
+    for line in lines:
+        try:
+            parse(line, ctx)
+        except ParseError:
+            dead += 1
+    elapsed, cpu = time.perf_counter() - t0, time.process_time() - c0
+    tracemalloc.start()
+    for line in lines[: min(len(lines), 20000)]:
+        try:
+            parse(line, ctx)
+        except ParseError:
+            pass
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return len(lines), elapsed, cpu, dead, peak
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--lines", type=int, default=200_000, help="lines per format (default 200000)")
+    ap.add_argument("--formats", default=",".join(SOURCES), help="comma-separated formats")
+    args = ap.parse_args()
+    print(f"{'format':10} {'lines':>8} {'distinct':>8} {'wall s':>7} {'lines/s':>9} {'cpu s':>7} "
+          f"{'lines/cpu-s':>11} {'dead':>5} {'peak KiB':>9}")
+    for fmt in args.formats.split(","):
+        distinct = len(set(sample_lines(fmt)))
+        n, elapsed, cpu, dead, peak = bench(fmt, args.lines)
+        print(f"{fmt:10} {n:8} {distinct:8} {elapsed:7.2f} {n / elapsed:9,.0f} {cpu:7.2f} {n / cpu:11,.0f} "
+              f"{dead:5} {peak / 1024:9,.0f}", flush=True)
+    print("lines/cpu-s counts only the CPU time this process got (the wall rate drops when other jobs share "
+          "the cores; see `uptime`).")
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(f"max RSS of the benchmark process: {rss / 1024:,.0f} MiB")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,67 @@
+"""``syslog`` parser: generic RFC 3164 / RFC 5424 lines."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from connectors.parsers import ParseContext, ParseError, parse_line
+
+CTX = ParseContext(received=datetime(2024, 1, 3, tzinfo=UTC), source="edge")
+
+
+def one(line: str) -> dict:
+    return parse_line("syslog", line, CTX)[0]
+
+
+def test_rfc3164() -> None:
+    d = one("<27>Jan  2 10:00:00 gw01 ntpd[812]: time reset +0.3 s")
+    assert d["@timestamp"] == "2024-01-02T03:00:00.000Z"
+    assert d["event"] == {"original": "<27>Jan  2 10:00:00 gw01 ntpd[812]: time reset +0.3 s", "kind": "event",
+                          "dataset": "system.syslog", "module": "system", "type": ["error"]}
+    assert d["log"]["syslog"]["facility"] == {"code": 3, "name": "daemon"}
+    assert d["log"]["syslog"]["severity"] == {"code": 3, "name": "error"}
+    assert d["process"] == {"name": "ntpd", "pid": 812} and d["host"]["name"] == "gw01"
+    assert d["message"] == "time reset +0.3 s" and d["soc"]["input"] == "edge"
+
+
+def test_rfc5424_with_structured_data() -> None:
+    d = one('<165>1 2022-01-11T22:14:15.003Z mymachine.example.com evntslog 1024 ID47 '
+            '[exampleSDID@32473 iut="3" eventSource="Application"] this is the message')
+    assert d["@timestamp"] == "2022-01-11T22:14:15.003Z"
+    assert d["log"]["syslog"]["msgid"] == "ID47" and d["log"]["syslog"]["version"] == "1"
+    assert d["log"]["syslog"]["structured_data"] == {"exampleSDID@32473": {"iut": "3", "eventSource": "Application"}}
+    assert d["message"] == "this is the message" and d["process"]["pid"] == 1024
+
+
+def test_headerless_line_kept_whole() -> None:
+    d = one("plain text from a file")
+    assert d["message"] == "plain text from a file" and d["@timestamp"] == "2024-01-03T00:00:00.000Z"
+
+
+def test_empty_rejected() -> None:
+    with pytest.raises(ParseError):
+        one("")
+
+
+EDGE = ["<13>Jan  2 10:00:00 h sshd: x", "Jan  2 10:00:00 h sshd:x", "<200>Jan  2 10:00:00 h a[1]: x",
+        "Jan 22 10:00:00 h a[]: x", "Feb 30 10:00:00 h a: x", "Jan  2 10:00:00 h a[1]:  two spaces",
+        "Jan  2 10:00:00 sshd[1]: no host", "Jan  2 10:00:00 h-1.x.vn su(pam_unix)[9]: m", "Dec 31 23:59:59 h a: y",
+        "Jan  2 10:00:00 2001:db8::1 a: v6 host", "Jan  2 10:00:00 host: x: y"]
+
+
+def test_fast_header_path_matches_split() -> None:
+    """The one-regex fast path in ``_srv_syslog`` gives exactly what ``syslog_header.split`` gives."""
+    from connectors.parsers._srv_syslog import fast_split
+    from connectors.parsers.syslog_header import split
+    from tests.connectors.elastic_compare import SHARED
+
+    lines = list(EDGE)
+    for rel in ("Linux/Linux_2k.log", "OpenSSH/OpenSSH_2k.log"):
+        p = SHARED / "logs" / "loghub" / rel
+        if p.is_file():
+            lines += p.read_bytes().decode("utf-8", errors="surrogateescape").splitlines()
+    for ctx in (CTX, ParseContext(received=datetime(2024, 12, 30, tzinfo=UTC))):
+        for line in lines:
+            assert fast_split(line, ctx) == split(line, ctx), line

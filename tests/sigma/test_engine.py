@@ -1,0 +1,108 @@
+"""Engine behaviour around matches: alert shape, Sigma filters, suppressions, enabling rules."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from detectors.sigma import SigmaEngine
+
+RULE = """
+title: Whoami Execution
+id: 55555555-5555-4555-8555-555555555555
+status: test
+description: whoami run
+author: tester
+tags: [attack.discovery, attack.t1033]
+logsource: {product: windows, category: process_creation}
+detection:
+    sel_img:
+        Image|endswith: '\\whoami.exe'
+    sel_cmd:
+        CommandLine|contains: '/all'
+    condition: sel_img or sel_cmd
+level: high
+"""
+
+
+def proc(image: str = "C:\\Windows\\System32\\whoami.exe", cmd: str = "whoami", user: str = "bob") -> dict:
+    return {"@timestamp": "2026-11-30T01:00:00Z", "host": {"name": "pc1"},
+            "soc": {"agency": {"id": "sotttt", "name": "Sở TT&TT"}, "system": {"id": "s1", "level": 3}},
+            "winlog": {"channel": "Microsoft-Windows-Sysmon/Operational", "event_id": "1",
+                       "event_data": {"Image": image, "CommandLine": cmd, "User": user}}}
+
+
+@pytest.fixture
+def eng(write_rule) -> SigmaEngine:
+    return SigmaEngine.from_paths([write_rule(RULE)])
+
+
+def test_alert_shape_and_explanation(eng):
+    (a,) = eng.process(proc())
+    assert a["kind"] == "sigma"
+    assert a["rule"] == {"id": "55555555-5555-4555-8555-555555555555", "name": "Whoami Execution", "level": "high",
+                         "tags": ["attack.discovery", "attack.t1033"], "description": "whoami run",
+                         "author": "tester"}
+    assert a["match"]["selections"] == ["sel_img"]
+    assert a["match"]["fields"]["Image"].endswith("whoami.exe")
+    assert a["events"] == [proc()]
+    assert a["soc"]["agency"]["id"] == "sotttt"
+    assert a["@timestamp"] == "2026-11-30T01:00:00Z"
+    assert eng.rules[0]["enabled"] and eng.rules[0]["path"].endswith(".yml")
+
+
+def test_sigma_filter_rule_excludes_matches(write_rule):
+    write_rule(RULE, "rule.yml")
+    folder = write_rule("""
+title: Admins may run whoami
+logsource: {product: windows, category: process_creation}
+filter:
+    rules: [55555555-5555-4555-8555-555555555555]
+    selection:
+        User|startswith: 'adm_'
+    condition: not selection
+""", "filter.yml").parent
+    eng = SigmaEngine.from_paths([folder])
+    assert not eng.errors, eng.errors
+    assert eng.process(proc(user="bob"))
+    assert eng.process(proc(user="adm_nguyen")) == []
+    assert eng.stats["filtered"] == 1
+
+
+def test_suppressions(eng):
+    future = (datetime.now(UTC) + timedelta(days=1)).isoformat()
+    past = (datetime.now(UTC) - timedelta(days=1)).isoformat()
+    eng.set_suppressions([
+        {"id": "s1", "rule_id": "55555555-5555-4555-8555-555555555555", "field": "winlog.event_data.User",
+         "value": "scanner", "owner": "an@soc", "reason": "authorised scan", "expires": future},
+        {"id": "s2", "rule_id": "*", "match": {"host.name": "pc9"}, "owner": "an@soc", "reason": "lab",
+         "expires": past},
+    ])
+    assert eng.process(proc(user="scanner")) == []
+    assert eng.suppressions[0].hits == 1
+    ev = proc()
+    ev["host"]["name"] = "pc9"
+    assert eng.process(ev), "an expired suppression no longer applies"
+    with pytest.raises(ValueError, match="owner"):
+        eng.set_suppressions([{"rule_id": "*", "field": "x", "value": 1}])
+    with pytest.raises(ValueError, match="expires"):
+        eng.set_suppressions([{"rule_id": "*", "field": "x", "value": 1, "owner": "a", "reason": "b",
+                               "expires": "tomorrow"}])
+    assert len(eng.suppressions) == 2  # a rejected update keeps the previous list
+
+
+def test_disable_rule(eng):
+    assert eng.set_enabled("55555555-5555-4555-8555-555555555555", False)
+    assert eng.process(proc()) == []
+    assert not eng.rules[0]["enabled"]
+    assert eng.set_enabled("55555555-5555-4555-8555-555555555555", True)
+    assert eng.process(proc())
+
+
+def test_detector_protocol(eng):
+    from detectors.base import Detector
+
+    d: Detector = eng
+    assert d.name == "sigma"
+    assert d.flush(datetime.now(UTC)) == []
