@@ -11,6 +11,7 @@ separate, shorter pass, since tracing slows parsing) and the process's max RSS.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import re
 import resource
@@ -54,10 +55,8 @@ def bench(fmt: str, n: int) -> tuple[int, float, float, int, int]:
     ctx = ParseContext()
     dead = 0
     for line in base:  # warm caches and imports
-        try:
+        with contextlib.suppress(ParseError):
             parse(line, ctx)
-        except ParseError:
-            pass
     gc.collect()
     t0, c0 = time.perf_counter(), time.process_time()
     for line in lines:
@@ -68,10 +67,8 @@ def bench(fmt: str, n: int) -> tuple[int, float, float, int, int]:
     elapsed, cpu = time.perf_counter() - t0, time.process_time() - c0
     tracemalloc.start()
     for line in lines[: min(len(lines), 20000)]:
-        try:
+        with contextlib.suppress(ParseError):
             parse(line, ctx)
-        except ParseError:
-            pass
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     return len(lines), elapsed, cpu, dead, peak
@@ -82,6 +79,13 @@ def main() -> int:
     ap.add_argument("--lines", type=int, default=200_000, help="lines per format (default 200000)")
     ap.add_argument("--formats", default=",".join(SOURCES), help="comma-separated formats")
     args = ap.parse_args()
+    c0 = time.process_time()
+    acc = 0
+    for k in range(1_000_000):
+        acc += k
+    calib = time.process_time() - c0
+    print(f"CPU calibration: a 1M-iteration Python loop took {calib * 1000:.0f} ms of CPU "
+          "(compare machines with this; lines/cpu-s scales inversely)")
     print(f"{'format':10} {'lines':>8} {'distinct':>8} {'wall s':>7} {'lines/s':>9} {'cpu s':>7} "
           f"{'lines/cpu-s':>11} {'dead':>5} {'peak KiB':>9}")
     for fmt in args.formats.split(","):

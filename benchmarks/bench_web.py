@@ -169,6 +169,8 @@ def main() -> None:
     ap.add_argument("--reps", type=int, default=30)
     ap.add_argument("--data", type=Path, default=None, help="folder to build (or reuse) the store in")
     ap.add_argument("--quick", action="store_true", help="a tenth of the sizes (make bench)")
+    ap.add_argument("--proposed-indexes", action="store_true",
+                    help="first add the indexes proposed for the triage queue and dashboard, and ANALYZE")
     args = ap.parse_args()
     if args.quick:
         args.events, args.alerts, args.incidents, args.reps = (args.events // 10, args.alerts // 10,
@@ -199,6 +201,16 @@ def main() -> None:
     else:
         print(f"reusing {base} ({have_alerts:,} alerts)")
         token = (base / "token").read_text().strip()
+    if args.proposed_indexes:
+        from sqlalchemy import text
+
+        with ctx.state.engine.begin() as conn:
+            conn.execute(text("CREATE INDEX IF NOT EXISTS ix_alerts_last_seen ON alerts (last_seen)"))
+            conn.execute(text("CREATE INDEX IF NOT EXISTS ix_alerts_count ON alerts (count)"))
+            conn.execute(text("CREATE INDEX IF NOT EXISTS ix_alerts_dashboard ON alerts "
+                              "(last_seen, severity, agency_id, rule_name)"))
+            conn.execute(text("ANALYZE"))
+        print("added ix_alerts_last_seen, ix_alerts_count, ix_alerts_dashboard and ANALYZE statistics")
     h = {"Authorization": f"Bearer {token}"}
     a0 = agencies[0]
     frm = (now - timedelta(days=1)).isoformat().replace("+00:00", "Z")

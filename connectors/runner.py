@@ -22,7 +22,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,7 @@ from connectors.sources import Source, build_source
 from connectors.spool import RejectedRecord, Spool
 from soc.config import Settings
 from soc.storage.models import DeadLetter
+from soc.storage.schema import parse_ts
 from soc.storage.state import State
 
 log = logging.getLogger("soc.ingest")
@@ -71,11 +72,11 @@ class IdempotentStore:
                 keep.append(ev)
         return int(self.inner.write(keep)) if keep else 0
 
-    def stored_seqs(self, key: str) -> set[int]:
-        """Indexes of events of batch ``key`` already in the store."""
+    def stored_seqs(self, key: str, start: datetime | None = None, end: datetime | None = None) -> set[int]:
+        """Indexes of events of batch ``key`` already in the store (searched in event time ``[start, end)``)."""
         out: set[int] = set()
         try:
-            for ev in self.inner.iter_events(query=f'soc.batch:"{key}"'):
+            for ev in self.inner.iter_events(start=start, end=end, query=f'soc.batch:"{key}"'):
                 seq = (ev.get("soc") or {}).get("batch_seq")
                 if isinstance(seq, int):
                     out.add(seq)
@@ -189,7 +190,7 @@ class IngestService:
         key = f"{self.spool_id}-{cur.key}"
         skip: set[int] = set()
         if cur.replay or self._check_next:
-            skip = self.store.stored_seqs(key)
+            skip = self.store.stored_seqs(key, *self._time_range(records))
             if skip:
                 log.warning("replaying a batch interrupted by a crash: %d of its events were already stored "
                             "and are skipped", len(skip))
@@ -214,6 +215,25 @@ class IngestService:
         self.last_latency_s = round(now - oldest, 3)
         log.debug("batch of %d in %.3f s", len(records), time.monotonic() - t0)
         return len(records)
+
+    def _time_range(self, records: Sequence[Record]) -> tuple[datetime | None, datetime | None]:
+        """Event-time span the batch's events can have been stored under, so a replay check reads only those
+        days of the store: the events' own times (parsing is deterministic), and from the oldest arrival to now
+        for events whose time the store could not read (it files them at write time)."""
+        try:
+            lo = min(r.received for r in records)
+            hi = time.time()
+            for r in records:
+                if isinstance(r, RejectedRecord):
+                    continue
+                for doc in self.pipeline.parse(r)[0]:
+                    ts = parse_ts(doc.get("@timestamp"))
+                    if ts is not None:
+                        lo, hi = min(lo, ts.timestamp()), max(hi, ts.timestamp())
+            return (datetime.fromtimestamp(lo, UTC) - timedelta(seconds=1),
+                    datetime.fromtimestamp(hi, UTC) + timedelta(seconds=1))
+        except (OverflowError, ValueError, OSError):  # absurd event times: search the whole store
+            return None, None
 
     def process(self, records: Sequence[Record], key: str | None = None, skip: set[int] | None = None) -> Any:
         """Pipeline for good records, dead letters for those a source already rejected; updates health."""
@@ -248,7 +268,7 @@ class IngestService:
         Records whose events the failed attempts already stored are skipped.
         """
         assert self.store is not None
-        stored = self.store.stored_seqs(key)
+        stored = self.store.stored_seqs(key, *self._time_range(records))
         # Which records did the failed attempts store in full? Parsing is deterministic, so record i's
         # events hold the batch indexes right after those of records 0..i-1 (rejected records give none).
         done: set[int] = set()

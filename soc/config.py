@@ -147,6 +147,9 @@ class DetectionConfig(_Section):
     correlation_lateness_seconds: int = Field(default=60, ge=0)
     correlation_max_state: int = Field(default=200_000, ge=100)
     regex_timeout_ms: int = Field(default=50, ge=1)
+    placeholders: dict[str, list[str]] = {}
+    """Values of Sigma ``%placeholder%`` names used with the ``expand`` modifier (e.g. ``Administrators``);
+    rules using a placeholder without values here are rejected with that reason."""
 
 
 class AnomalyConfig(_Section):

@@ -76,11 +76,11 @@ class Runtime:
             ingest.start()
             self.ctx.ingest = ingest
             self.workers.append(ingest)
-        delivery = _optional("soc.incidents.delivery")
-        if delivery is not None and s.incidents.delivery_enabled:
-            worker = delivery.OutboxWorker(s, self.ctx.state)
-            worker.start()
-            self.workers.append(worker)
+        incidents = _optional("soc.incidents.service")
+        if incidents is not None:
+            worker = incidents.start_delivery(self.ctx)  # sends the outbox, escalates unacknowledged notices
+            if worker is not None:
+                self.workers.append(worker)
         anomaly = _optional("detectors.anomaly")
         if anomaly is not None and s.anomaly.enabled and hasattr(anomaly, "AnomalyScheduler"):
             sched = anomaly.AnomalyScheduler(s, self.ctx.state, self.pipeline)
@@ -130,11 +130,9 @@ class Runtime:
 def build_runtime(settings: Settings, ctx: AppContext | None = None) -> Runtime:
     ctx = ctx or AppContext.build(settings)
     hooks = []
-    inc = _optional("soc.incidents.engine")
+    inc = _optional("soc.incidents.service")
     if inc is not None:
-        engine = inc.IncidentEngine(settings, ctx.state, ctx.inventory)
-        ctx.extras["incidents"] = engine
-        hooks.append(engine.on_alerts)
+        hooks.append(inc.get_engine(ctx).on_alerts)  # the API uses the same engine
     pipeline = Pipeline(state=ctx.state, events=ctx.events, inventory=ctx.inventory,
                         detectors=build_detectors(ctx),
                         alert_sink=AlertSink(timedelta(minutes=settings.incidents.dedup_window_minutes)),

@@ -11,7 +11,7 @@ import hashlib
 import ipaddress
 import re
 import struct
-from datetime import UTC, datetime, timedelta, timezone, tzinfo
+from datetime import UTC, timedelta, timezone, tzinfo
 from typing import Any
 
 from .syslog_header import FACILITIES, SEVERITIES, Syslog
@@ -53,14 +53,6 @@ def tz_from_offset(text: str | None) -> tzinfo | None:
     return out
 
 
-def offset_text(tz: tzinfo) -> str:
-    """``+0700`` style text for ``event.timezone``."""
-    off = datetime(2000, 1, 1, tzinfo=tz).utcoffset() or timedelta(0)
-    mins = int(off.total_seconds() // 60)
-    sign = "-" if mins < 0 else "+"
-    mins = abs(mins)
-    return f"{sign}{mins // 60:02d}{mins % 60:02d}"
-
 
 def syslog_fields(doc: dict[str, Any], sl: Syslog) -> None:
     """Put ``log.syslog.*`` from the header (priority, facility, severity, hostname, app)."""
@@ -95,24 +87,28 @@ def to_int(value: Any) -> int | None:
         return None
 
 
-def is_ip(text: str | None) -> bool:
-    if not text:
-        return False
-    try:
-        ipaddress.ip_address(text)
-    except ValueError:
-        return False
-    return True
+_IP_CACHE: dict[str, str | None] = {}
 
 
 def clean_ip(text: str | None) -> str | None:
-    """Normalise an IP address text (drops ``%zone``); ``None`` when it is not one."""
+    """Normalise an IP address text; ``None`` when it is not one. Cached: addresses repeat."""
     if not text:
         return None
+    hit = _IP_CACHE.get(text, 0)
+    if hit != 0:
+        return hit  # type: ignore[return-value]
     try:
-        return str(ipaddress.ip_address(text))
+        out: str | None = str(ipaddress.ip_address(text))
     except ValueError:
-        return None
+        out = None
+    if len(_IP_CACHE) >= 65536:
+        _IP_CACHE.clear()
+    _IP_CACHE[text] = out
+    return out
+
+
+def is_ip(text: str | None) -> bool:
+    return clean_ip(text) is not None
 
 
 def add_list(doc: dict[str, Any], section: str, key: str, value: Any) -> None:
@@ -127,29 +123,7 @@ def add_list(doc: dict[str, Any], section: str, key: str, value: Any) -> None:
         cur.append(value)
 
 
-def related(doc: dict[str, Any]) -> None:
-    """Fill ``related.ip/user/hosts`` from source/destination (incl. NAT) and user fields."""
-    for side in ("source", "destination"):
-        s = doc.get(side)
-        if s:
-            add_list(doc, "related", "ip", s.get("ip"))
-            nat = s.get("nat")
-            if nat:
-                add_list(doc, "related", "ip", nat.get("ip"))
-            u = s.get("user")
-            if u:
-                add_list(doc, "related", "user", u.get("name"))
-            add_list(doc, "related", "hosts", s.get("domain"))
-            add_list(doc, "related", "hosts", s.get("address") if not is_ip(s.get("address")) else None)
-    u = doc.get("user")
-    if u:
-        add_list(doc, "related", "user", u.get("name"))
-    h = doc.get("host")
-    if h:
-        add_list(doc, "related", "hosts", h.get("name"))
 
-
-_COMMUNITY_PORTLESS = {"1": True, "58": True}
 # ICMP type -> the reply type that makes a flow two-way (Community ID spec, v1).
 _ICMP4_EQUIV = {8: 0, 0: 8, 13: 14, 14: 13, 15: 16, 16: 15, 17: 18, 18: 17, 9: 10, 10: 9}
 _ICMP6_EQUIV = {128: 129, 129: 128, 133: 134, 134: 133, 135: 136, 136: 135, 130: 131, 131: 130,
@@ -219,9 +193,6 @@ def registered_domain(name: str) -> dict[str, str]:
         out["subdomain"] = ".".join(labels[:-n - 1])
     return out
 
-
-def when(dt: datetime | None, fallback: datetime) -> datetime:
-    return dt if dt is not None else fallback
 
 
 _PRIV_CACHE: dict[str, bool | None] = {}

@@ -116,7 +116,7 @@ def parse(line: str, ctx: ParseContext) -> dict[str, Any]:
     if not pairs:
         raise ParseError("not a FortiGate record: no key=value pairs")
     # Like Elastic: drop empty and "N/A" values and keys with non-word characters (k == "").
-    fw: dict[str, Any] = {k: v for k, q, u in pairs if k and (v := q or u) and v != "N/A"}
+    fw: dict[str, Any] = {k: val for k, q, u in pairs if k and (val := q or u) and val != "N/A"}
 
     # FortiOS 4.x names (src=, dst=, sent=, rcvd=, status=) -> current names.
     if "src" in fw or "dst" in fw:
@@ -145,7 +145,8 @@ def parse(line: str, ctx: ParseContext) -> dict[str, Any]:
         event["timezone"] = tz_text
     start = _eventtime(fw.get("eventtime"))
     if start is not None:
-        event["start"] = syslog_header.iso(start)
+        # Already UTC: skip the zone conversion of ``iso``.
+        event["start"] = start.isoformat(timespec="milliseconds")[:-6] + "Z"
 
     pop = fw.pop
     v: Any = pop("devname", None) or sl.hostname
@@ -178,7 +179,7 @@ def parse(line: str, ctx: ParseContext) -> dict[str, Any]:
     if ftype == "event":
         _event(doc, fw, subtype)
     m = doc.get("message")
-    if isinstance(m, str) and ("login" in m.lower() or "logged in" in m.lower()):
+    if isinstance(m, str) and "log" in m.lower() and ("login" in m.lower() or "logged in" in m.lower()):
         _login(doc, fw)
     if ftype == "traffic":
         _traffic(doc, fw)

@@ -91,9 +91,10 @@ def _time(text: str | None, tz: tzinfo) -> datetime | None:
     if not text:
         return None
     t = text.strip()
-    if len(t) == 19 and t[4] == "/" and t[7] == "/":
-        try:
-            return datetime.strptime(t, "%Y/%m/%d %H:%M:%S").replace(tzinfo=tz)
+    if len(t) == 19 and t[4] == "/" and t[7] == "/" and t[13] == ":" and t[16] == ":":
+        try:  # without strptime, which costs ten times more
+            return datetime(int(t[:4]), int(t[5:7]), int(t[8:10]), int(t[11:13]), int(t[14:16]), int(t[17:19]),
+                            tzinfo=tz)
         except ValueError:
             return None
     if len(t) >= 19 and t[4] == "-":
@@ -137,8 +138,15 @@ def _after_commas(text: str, n: int) -> str:
     return text[pos + 1:]
 
 
+_PARTS: dict[str, list[str]] = {}
+
+
 def _put(d: dict[str, Any], path: str, value: Any) -> None:
-    parts = path.split(".")
+    parts = _PARTS.get(path)
+    if parts is None:
+        parts = path.split(".")
+        if len(_PARTS) < 4096:
+            _PARTS[path] = parts
     cur = d
     for p in parts[:-1]:
         nxt = cur.get(p)
@@ -249,13 +257,12 @@ def _map(doc: dict[str, Any], p: dict[str, Any], ptype: str, tz: tzinfo) -> None
         event["category"] = list(cats)
     if ptype in ("THREAT", "CORRELATION"):
         event["kind"] = "alert"
-    for k in _INT_FIELDS:
-        if k in p:
-            n = to_int(p[k])
-            if n is None:
-                del p[k]
-            else:
-                p[k] = n
+    for k in _INT_FIELDS & p.keys():
+        n = to_int(p[k])
+        if n is None:
+            del p[k]
+        else:
+            p[k] = n
     for k in _DATE_FIELDS:
         if k in p:
             dt = _time(p[k], tz)
@@ -480,8 +487,8 @@ def _map(doc: dict[str, Any], p: dict[str, Any], ptype: str, tz: tzinfo) -> None
         doc["rule"] = rule
     if rel:
         doc["related"] = rel["r"]
-    for k in _DROP_DUPLICATES:
-        p.pop(k, None)
+    for k in _DROP_DUPLICATES & p.keys():
+        del p[k]
     out: dict[str, Any] = {}
     for k, v in p.items():
         if k.startswith("_"):

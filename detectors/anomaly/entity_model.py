@@ -132,12 +132,14 @@ def _spark_frame(spark: Any, pdf: pd.DataFrame, schema: str) -> Any:
 def deviations(spark: Any, df: Any, model: EntityModel) -> tuple[Any, Any]:
     """Entity windows of ``df`` with their deviations from the model's history and from peers (and the
     persisted window frame, for the caller to unpersist)."""
-    rows = _rows(df, model.entity_types)
+    rows = _rows(df, model.entity_types).persist()  # read three times per window kind
     first_seen = _spark_frame(spark, model.first_seen,
                               "etype string, key string, domain string, first_seen timestamp")
     popular = _spark_frame(spark, pd.DataFrame({"domain": model.popular_domains}), "domain string")
     wf = xf.window_features(rows, model.windows, model.tz, model.work_hours, first_seen, popular,
                             model.grace_start).persist()
+    wf.count()  # materialise, so that rows can be released
+    rows.unpersist()
     selfs = spark.createDataFrame(model.selfs)
     dev = xf.with_deviations(wf, selfs, xf.peer_stats(wf), model.floors)
     return dev, wf

@@ -12,7 +12,7 @@ import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -30,6 +30,8 @@ Progress = Callable[[str], None]
 
 
 def _iso(dt: datetime) -> str:
+    # pyspark's collect() gives naive datetimes in the system's local time; make them explicit UTC
+    dt = dt.astimezone(UTC) if dt.tzinfo is None else dt
     return dt.isoformat().replace("+00:00", "Z")
 
 

@@ -12,6 +12,7 @@ import os
 import shutil
 import sys
 import threading
+import warnings
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -74,6 +75,10 @@ def get_spark(cfg: AnomalyConfig, app_name: str = "soc-anomaly") -> SparkSession
         # Python workers must run this interpreter (the one with pandas, scikit-learn and our packages),
         # not whatever "python3" is first on PATH; a cluster sets spark.pyspark.python in spark_conf.
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+        # pyspark 4 warns on every pandas UDF call that pandas 3 is "not yet fully supported"; our UDFs are
+        # tested with it, and the warning floods the CLI output and the workers' stderr
+        warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas")
+        os.environ.setdefault("PYTHONWARNINGS", "ignore::FutureWarning")
         os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
         builder = SparkSession.builder.appName(app_name).master(cfg.spark_master)
         for k, v in {**DEFAULT_CONF, **cfg.spark_conf}.items():

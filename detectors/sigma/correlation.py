@@ -76,6 +76,7 @@ class CorrelationSpec:
     generate: bool = False
     key: str = ""
     standalone: bool = True  # False when only feeding another correlation (without generate)
+    enabled: bool = True
 
     @property
     def arrival(self) -> bool:
@@ -145,6 +146,8 @@ class CorrelationState:
     def feed(self, spec: CorrelationSpec, pos: int, ts: float, event: dict[str, Any], getter: Getter,
              src_key: str) -> list[tuple[CorrelationSpec, dict[str, Any], float, Getter]]:
         """Record one hit of the ``pos``-th referenced rule; returns fired (spec, alert, ts, getter)."""
+        if not spec.enabled:
+            return []
         if ts > self.max_ts:
             self.max_ts = ts
         if ts < self.watermark - spec.timespan:

@@ -164,12 +164,16 @@ class SigmaEngine:
         return list(self._ruleset.rules)
 
     def set_enabled(self, rule_id: str, enabled: bool) -> bool:
-        """Enable or disable a loaded rule by id; returns False if no such rule."""
+        """Enable or disable a loaded rule or correlation by id; returns False if no such rule."""
         for r in self._ruleset.rules:
             if r.id == rule_id:
                 r.enabled = enabled
                 self._build_index()
                 return True
+        spec = self._ruleset.correlations.get(rule_id)
+        if spec is not None:
+            spec.enabled = enabled
+            return True
         return False
 
     def reload_if_changed(self) -> bool:
@@ -183,10 +187,14 @@ class SigmaEngine:
         if current == self._ruleset.files:
             return False
         disabled = {r.id for r in self._ruleset.rules if not r.enabled}
+        disabled |= {c.id for c in self._ruleset.correlations.values() if not c.enabled}
         self._load()
         for r in self._ruleset.rules:
             if r.id in disabled:
                 r.enabled = False
+        for c in self._ruleset.correlations.values():
+            if c.id in disabled:
+                c.enabled = False
         if disabled:
             self._build_index()
         return True

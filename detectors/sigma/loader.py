@@ -103,7 +103,7 @@ class RuleSet:
         out = [r.summary() for r in self.rules]
         for c in self.correlations.values():
             out.append({"id": c.id, "title": c.title, "level": c.level, "status": "", "path": c.path,
-                        "logsource": {}, "enabled": True, "tags": c.tags, "kind": "correlation",
+                        "logsource": {}, "enabled": c.enabled, "tags": c.tags, "kind": "correlation",
                         "type": c.type})
         return out
 

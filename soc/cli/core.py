@@ -47,13 +47,15 @@ def config_check(show: bool = typer.Option(False, "--show", help="Print the effe
         problems.append(f"incidents.playbooks_dir: folder {playbooks} does not exist")
     else:
         try:
-            from soc.incidents import playbooks as pb  # type: ignore[attr-defined]
+            from soc.incidents.playbooks import load_playbooks
+            from soc.incidents.profiles import load_profile
 
-            pb.load_all(playbooks, s.incidents.profile)
+            load_playbooks(s.incidents.playbooks_dir)
+            load_profile(s.incidents.playbooks_dir, s.incidents.profile)
         except ImportError:
             pass
         except Exception as exc:
-            problems.append(f"playbooks: {exc}")
+            problems.append(f"playbooks/profile: {exc}")
     if show:
         typer.echo(json.dumps(s.model_dump(mode="json"), indent=2, ensure_ascii=False))
     typer.echo(f"configuration: ok ({len(s.sources)} sources, events in {s.storage.events_backend}, "

@@ -201,7 +201,7 @@ class IncidentEngine:
         t0 = _minute(min(row.created_at or now, now))
         ent = f"{row.entity_type}:{row.entity_value}" if row.entity_value else None
         inc = Incident(
-            ref=f"tmp-{uuid.uuid4().hex[:20]}", title=f"{row.rule_name}" + (f" – {row.entity_value}" if ent else ""),
+            ref=f"tmp-{uuid.uuid4().hex[:20]}", title=(row.rule_name + (f" – {row.entity_value}" if ent else ""))[:255],
             category=category, status="new", severity=severity, serious=False, agency_id=row.agency_id,
             system_id=row.system_id, system_level=row.system_level, entity_value=row.entity_value, t0=t0,
             first_seen=row.first_seen, last_seen=row.last_seen, profile=self.profile.name, tactics=tactics,

@@ -59,6 +59,8 @@ class Notice(Base):
     acked_at: Mapped[datetime | None] = mapped_column(nullable=True)
     acked_by: Mapped[str | None] = mapped_column(String(128), nullable=True)
     escalated_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    """When the escalation check handled this overdue notice (escalated, or nothing left to do because the
+    incident was already acknowledged or closed; the timeline says which)."""
     nonce: Mapped[str] = mapped_column(String(32))
     outbox_keys: Mapped[list[Any]] = mapped_column(default=list)
 

@@ -170,7 +170,7 @@ class Outbox(Base):
     incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id"), nullable=True, index=True)
     payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
     status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
-    """pending, sending, sent, failed (after max attempts)."""
+    """pending, sending, sent, failed (after max attempts), unknown (interrupted mid-send: an operator decides)."""
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)

@@ -58,3 +58,13 @@ def spark_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
         pytest.skip(f"Spark unavailable: {exc}")
     yield s
     stop_spark()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cli_settings() -> Iterator[None]:
+    """The CLI caches its settings per process; each test invokes it with its own environment."""
+    from soc.cli.common import state
+
+    state._settings = None
+    yield
+    state._settings = None

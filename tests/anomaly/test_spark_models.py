@@ -12,7 +12,8 @@ from detectors.anomaly import event_model, model_store, service
 from detectors.anomaly.scenario import Scenario, default_start, generate
 from detectors.anomaly.spark_session import get_spark, read_events
 
-pytestmark = pytest.mark.slow
+# One module fixture trains and scores once; Spark stage overhead dominates on a small shared machine.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
 
 
 @pytest.fixture(scope="module")
@@ -20,6 +21,8 @@ def trained(spark_settings: Any) -> dict[str, Any]:
     sc = Scenario(start=default_start(), days=5, attack_from_day=4, agencies=2, hosts_per_agency=6,
                   events_per_host_hour=6.0, seed=11)
     generate(sc, spark_settings.events_dir)
+    spark_settings.anomaly.entity_types = ["host", "user"]
+    spark_settings.anomaly.windows = ["hour"]
     result = service.train(spark_settings, sc.start, sc.start + timedelta(days=4))
     summary = service.RunSummary()
     alerts = service.run_scoring(spark_settings, sc.start + timedelta(days=4), sc.start + timedelta(days=5),
@@ -71,3 +74,25 @@ def test_training_sample_does_not_depend_on_partitioning(trained: dict[str, Any]
     b = event_model.sample_for_training(df.repartition(3), 500, seed=3)
     assert len(a) == 500
     assert a["event_id"].tolist() == b["event_id"].tolist()
+
+
+def test_spark_and_pandas_paths_agree(trained: dict[str, Any], spark_settings: Any) -> None:
+    """The group-by tables and the UDF scores equal the pandas code that ``--input`` runs."""
+    import numpy as np
+    from pyspark.sql import functions as F
+
+    sc = trained["sc"]
+    spark = get_spark(spark_settings.anomaly)
+    df = read_events(spark, spark_settings.events_dir, sc.start + timedelta(hours=30),
+                     sc.start + timedelta(hours=34), ef.EVENT_COLUMNS)
+    pdf = df.toPandas()
+    assert event_model.tables_from_spark(df).counts == ef.fit_tables(pdf).counts
+    model = model_store.load(model_store.latest(spark_settings.data_dir, "event"), family="event",
+                             feature_schema=ef.FEATURE_SCHEMA, features=ef.FEATURE_NAMES).model
+    bc = spark.sparkContext.broadcast(model)
+    got = (df.withColumn("_a", event_model.score_udf(bc)(F.struct(*[F.col(c) for c in ef.EVENT_COLUMNS])))
+           .select("event_id", "_a.score").toPandas().set_index("event_id")["score"])
+    want, _, _ = model.score_frame(pdf)
+    want_s = dict(zip(pdf["event_id"], want, strict=True))
+    assert len(got) == len(pdf) > 50
+    assert np.allclose([want_s[i] for i in got.index], got.to_numpy(), equal_nan=True)

@@ -85,4 +85,4 @@ def test_wazuh_decoder_lines_parse() -> None:
 
 def test_shared_path_layout() -> None:
     # The compare tool and these tests resolve ../shared from the repository root.
-    assert SHARED == Path(__file__).resolve().parents[2].parent / "shared"
+    assert Path(__file__).resolve().parents[2].parent / "shared" == SHARED

@@ -17,6 +17,10 @@ from detectors.indicators.store import IndicatorInput
 from tests.sharing.conftest import COLLECTIONS
 
 
+def _val(ind: Indicator | None) -> str | None:
+    return ind.value if ind is not None else None
+
+
 def _ix(*items: tuple[str, str], **kw) -> IndicatorIndex:
     ix = IndicatorIndex()
     for kind, value in items:
@@ -27,14 +31,14 @@ def _ix(*items: tuple[str, str], **kw) -> IndicatorIndex:
 def test_ip_exact_and_cidr_v4_v6():
     ix = _ix(("ip", "198.51.100.7"), ("cidr", "203.0.113.0/24"), ("cidr", "203.0.113.128/25"),
              ("cidr", "192.0.2.0/28"), ("ip", "2001:DB8::dead"), ("cidr", "2001:db8:ff00::/40"))
-    assert ix.match_ip("198.51.100.7").value == "198.51.100.7"
-    assert ix.match_ip("::ffff:198.51.100.7").value == "198.51.100.7"
-    assert ix.match_ip("203.0.113.200").value == "203.0.113.128/25"  # innermost block
-    assert ix.match_ip("203.0.113.5").value == "203.0.113.0/24"
-    assert ix.match_ip("192.0.2.15").value == "192.0.2.0/28"
+    assert _val(ix.match_ip("198.51.100.7")) == "198.51.100.7"
+    assert _val(ix.match_ip("::ffff:198.51.100.7")) == "198.51.100.7"
+    assert _val(ix.match_ip("203.0.113.200")) == "203.0.113.128/25"  # innermost block
+    assert _val(ix.match_ip("203.0.113.5")) == "203.0.113.0/24"
+    assert _val(ix.match_ip("192.0.2.15")) == "192.0.2.0/28"
     assert ix.match_ip("192.0.2.16") is None and ix.match_ip("198.51.100.8") is None
-    assert ix.match_ip("2001:db8:0:0::DEAD").value == "2001:db8::dead"
-    assert ix.match_ip("2001:db8:ff12::1").value == "2001:db8:ff00::/40"
+    assert _val(ix.match_ip("2001:db8:0:0::DEAD")) == "2001:db8::dead"
+    assert _val(ix.match_ip("2001:db8:ff12::1")) == "2001:db8:ff00::/40"
     assert ix.match_ip("2001:db8:1::1") is None
     assert ix.match_ip("not-an-ip") is None and ix.match_ip("") is None
 
@@ -61,15 +65,16 @@ def test_cidr_nesting_against_brute_force():
         containing = [n for n in nets if a in n]
         want = max(containing, key=lambda n: n.prefixlen) if containing else None
         got = ix.match_ip(str(a))
-        assert (got.value if got else None) == (str(want) if want else None), str(a)
+        assert _val(got) == (str(want) if want else None), str(a)
 
 
 def test_domains_urls_hashes():
     ix = _ix(("domain", "Evil.Example"), ("url", "HTTP://Bad.Example.org:80/x/../p?q=1#frag"),
              ("sha256", "AB" * 32), ("md5", "d41d8cd98f00b204e9800998ecf8427e"))
-    assert ix.match_domain("a.b.evil.example.")[1] == "evil.example"
+    dom = ix.match_domain("a.b.evil.example.")
+    assert dom is not None and dom[1] == "evil.example"
     assert ix.match_domain("notevil.example") is None and ix.match_domain("example") is None
-    assert ix.match_url("http://bad.example.org/x/../p?q=1").value == norm_url("http://bad.example.org/x/../p?q=1")
+    assert _val(ix.match_url("http://bad.example.org/x/../p?q=1")) == norm_url("http://bad.example.org/x/../p?q=1")
     assert ix.match_url("http://BAD.example.org/x/../p?q=1#other") is not None
     assert ix.match_url("https://bad.example.org/x/../p?q=1") is None
     assert ix.match_hash("ab" * 32) is not None and ix.match_hash("AB" * 32) is not None
@@ -153,7 +158,7 @@ def test_pattern_values():
     assert pattern_values("[file:hashes.'SHA-256' = 'AA'] OR [url:value = 'http://a.example/\\'x']") == [
         ("sha256", "AA"), ("url", "http://a.example/'x")]
     with pytest.raises(ValueError, match="AND"):
-        pattern_values(COMPLEX["pattern"])
+        pattern_values(str(COMPLEX["pattern"]))
     with pytest.raises(ValueError, match="does not parse"):
         pattern_values("[broken")
 

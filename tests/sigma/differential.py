@@ -35,18 +35,21 @@ def sqlite_matches(rule_paths: list[Path], events: list[dict[str, Any]]) -> tupl
     """rule id -> indices of matching events, per the SQLite backend; plus rule id -> why it was skipped."""
     con = sqlite3.connect(":memory:")
     con.create_function("regexp", 2, _regexp, deterministic=True)
-    cols: list[str] = []
+    # SQLite column names are case-insensitive: "Engine version" and "Engine Version" are one column
+    canon: dict[str, str] = {}
     for ev in events:
         for k in ev:
-            if k not in cols:
-                cols.append(k)
+            canon.setdefault(k.lower(), k)
+    cols = list(canon.values())
     q = lambda c: '"' + c.replace('"', '""') + '"'  # noqa: E731
     con.execute("CREATE TABLE logs (row_id INTEGER, " + ", ".join(f"{q(c)} TEXT COLLATE NOCASE" for c in cols) + ")")
     for i, ev in enumerate(events):
-        keys = list(ev)
-        con.execute(f"INSERT INTO logs (row_id, {', '.join(q(k) for k in keys)}) VALUES ({', '.join('?' * (len(keys) + 1))})",
-                    [i, *[v if isinstance(v, (int, float)) or v is None else str(v) for v in ev.values()]])
-    existing = {c.lower() for c in cols}
+        row: dict[str, Any] = {}
+        for k, v in ev.items():
+            row.setdefault(canon[k.lower()], v if isinstance(v, (int, float)) or v is None else str(v))
+        con.execute(f"INSERT INTO logs (row_id, {', '.join(q(k) for k in row)}) VALUES ({', '.join('?' * (len(row) + 1))})",
+                    [i, *row.values()])
+    existing = set(canon)
     backend = sqliteBackend()
     out: dict[str, set[int]] = {}
     skipped: dict[str, str] = {}

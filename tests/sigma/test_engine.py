@@ -106,3 +106,30 @@ def test_detector_protocol(eng):
     d: Detector = eng
     assert d.name == "sigma"
     assert d.flush(datetime.now(UTC)) == []
+
+
+def test_disable_correlation(write_rule):
+    p = write_rule("""
+title: two denies
+id: 77777777-7777-4777-8777-777777777777
+correlation:
+    type: event_count
+    rules: [deny]
+    group-by: [source.ip]
+    timespan: 1m
+    condition: {gte: 2}
+---
+title: deny
+name: deny
+logsource: {category: firewall}
+detection: {sel: {event.action: deny}, condition: sel}
+""")
+    eng = SigmaEngine.from_paths([p])
+    ev = {"@timestamp": "2026-11-30T01:00:00Z", "event": {"category": ["network"], "action": "deny"},
+          "source": {"ip": "1.2.3.4"}}
+    assert eng.set_enabled("77777777-7777-4777-8777-777777777777", False)
+    assert eng.process(ev) + eng.process(ev) == []
+    assert not [r for r in eng.rules if r["kind"] == "correlation"][0]["enabled"]
+    assert eng.set_enabled("77777777-7777-4777-8777-777777777777", True)
+    assert [a["kind"] for a in eng.process(ev) + eng.process(ev)] == ["correlation"]
+    assert not eng.set_enabled("no-such-id", False)
