@@ -29,6 +29,7 @@ from soc.alerts import AlertSink
 from soc.inventory import Inventory
 from soc.storage.events import EventStore
 from soc.storage.models import Alert, DeadLetter
+from soc.storage.schema import parse_ts
 from soc.storage.state import State
 
 log = logging.getLogger("soc.pipeline")
@@ -106,8 +107,17 @@ class Pipeline:
         for doc in docs:
             if not isinstance(doc, dict):
                 return [], f"{rec.format}: parser returned {type(doc).__name__}, not an object"
-            if "@timestamp" not in doc:
+            ts = doc.get("@timestamp")
+            if ts is None:
                 doc["@timestamp"] = iso(received)
+            else:
+                parsed_ts = parse_ts(ts)
+                if parsed_ts is None:
+                    return [], f"{rec.format}: @timestamp {str(ts)[:40]!r} is not an ISO 8601 time"
+                try:
+                    parsed_ts.astimezone(UTC)
+                except (OverflowError, ValueError):
+                    return [], f"{rec.format}: @timestamp {str(ts)[:40]!r} is out of range"
             soc = doc.setdefault("soc", {})
             if isinstance(soc, dict):
                 soc["input"] = rec.source

@@ -30,6 +30,7 @@ from functools import lru_cache
 from itertools import product
 from typing import Any
 
+import ahocorasick
 import re2
 from sigma.conditions import (
     ConditionAND,
@@ -304,6 +305,15 @@ class Compiler:
                     rx.append(compile_re2(_wild_regex(s, lower=True)))
         swt, ewt = tuple(sw), tuple(ew)
         contt = tuple(cont)
+        cont_ac: Any = None
+        if len(contt) > 6:
+            # long lists of substrings (tool names, paths): one Aho-Corasick pass instead of a Python loop
+            cont_ac = ahocorasick.Automaton()
+            for c in contt:
+                if c:
+                    cont_ac.add_word(c, c)
+            cont_ac.make_automaton()
+            contt = ("",) if any(not c for c in cont) else ()
         rxt = tuple(r.search for r in rx)
         casedt = tuple(cased)
 
@@ -324,6 +334,9 @@ class Compiler:
                 return True
             for c in contt:
                 if c in low:
+                    return True
+            if cont_ac is not None:
+                for _ in cont_ac.iter(low):
                     return True
             return any(r(low) is not None for r in rxt)
 
@@ -616,6 +629,11 @@ def invalidate_view() -> None:
 def _walk(doc: Any, out: list[str], strings_only: bool) -> None:
     if isinstance(doc, dict):
         vals: Any = doc.values()
+        ev = doc.get("event")
+        if isinstance(ev, dict) and "original" in ev:
+            # the raw record duplicates the parsed fields; searching it twice doubles the work
+            vals = [v for k, v in doc.items() if k != "event"]
+            vals.append({k: v for k, v in ev.items() if k != "original"})
     else:
         vals = doc
     for v in vals:

@@ -256,9 +256,17 @@ class SigmaEngine:
         out = []
         for i in idxs:
             r = rules[i]
-            if r.match(event) and all(f(event) for f in r.filters):
-                out.append(r)
+            try:
+                if r.match(event) and all(f(event) for f in r.filters):
+                    out.append(r)
+            except Exception as exc:  # see process()
+                self._eval_error(r, exc)
         return out
+
+    def _eval_error(self, rule: CompiledRule, exc: Exception) -> None:
+        self.stats["errors"] = self.stats.get("errors", 0) + 1
+        if self.stats["errors"] <= 20:
+            log.warning("rule %s (%s) failed on an event: %s: %s", rule.id, rule.path, type(exc).__name__, exc)
 
     def process(self, event: dict[str, Any], *, naive: bool = False) -> list[dict[str, Any]]:
         """Alerts raised by ``event``: Sigma matches and any correlation that completes."""
@@ -271,10 +279,14 @@ class SigmaEngine:
         ts: float | None = None
         for i in idxs:
             r = rules[i]
-            if not r.match(event):
-                continue
-            if r.filters and not all(f(event) for f in r.filters):
-                self.stats["filtered"] += 1
+            try:
+                if not r.match(event):
+                    continue
+                if r.filters and not all(f(event) for f in r.filters):
+                    self.stats["filtered"] += 1
+                    continue
+            except Exception as exc:  # a value no matcher foresaw must not stop the pipeline
+                self._eval_error(r, exc)
                 continue
             self.stats["matches"] += 1
             if r.standalone:

@@ -20,6 +20,7 @@ ROUTERS: tuple[tuple[str, str], ...] = (
     ("soc.api.routes.core", "/api/v1"),
     ("soc.api.routes.incidents", "/api/v1"),
     ("soc.api.routes.sources", "/api/v1"),
+    ("soc.api.routes.ingest", "/api/v1"),
     ("soc.api.routes.rules", "/api/v1"),
     ("soc.api.routes.intel", "/api/v1"),
     ("soc.api.routes.anomaly", "/api/v1"),

@@ -54,6 +54,11 @@ CATEGORY_TYPES = {
     "indicator": "indicator-match",
 }
 
+# Impact codes of the incidents area (Decision 05/2017 art. 8 list) -> Incident Core impact types.
+IMPACT_TYPES = {"service_disruption": "availability", "secret_data_disclosure": "confidentiality",
+                "personal_data_breach": "confidentiality", "integrity_loss": "integrity",
+                "loss_of_control": "integrity", "wide_scale": "external", "national_security": "external"}
+
 
 class ExportError(Exception):
     """The incident cannot be exported (unknown id, broken data); the message says what to fix."""
@@ -192,11 +197,21 @@ class IncidentInput:
 
     @property
     def confidential(self) -> bool:
-        """The Form 03 'keep confidential' flag, wherever the incident keeps it."""
+        """The Form 03 'keep confidential' flag.
+
+        An explicit flag (``data.confidential`` / ``keep_confidential``, or the same under ``data.form03``)
+        decides; without one, the rule the incidents area's Form 03 applies: a serious incident, or one
+        that disclosed secret or personal data. The STIX marking then agrees with the form sent alongside.
+        """
         d = self.data
         form: dict[str, Any] = d["form03"] if isinstance(d.get("form03"), dict) else {}
-        return bool(d.get("confidential") or d.get("keep_confidential") or form.get("confidential")
-                    or form.get("keep_confidential"))
+        for src in (d, form):
+            for key in ("keep_confidential", "confidential"):
+                if key in src and src[key] is not None:
+                    return bool(src[key])
+        raw = d.get("impacts")
+        impacts: list[Any] = raw if isinstance(raw, list) else []
+        return bool(self.serious or "secret_data_disclosure" in impacts or "personal_data_breach" in impacts)
 
 
 def incident_tlp(inc: IncidentInput, policy: ExportPolicy) -> str:
@@ -299,6 +314,7 @@ def vn_extension_definition(soc_identity: str) -> dict[str, Any]:
         "Property extension for incidents reported under Vietnamese rules (Hai Phong SOC). Properties: "
         "extension_type='property-extension'; security_level (integer 1-5, Decree 85/2016 / 331/2026); "
         "regulatory_profile (string, e.g. vn-2017, vn-2026); serious (boolean, 'serious incident'); "
+        "impacts (list of Decision 05/2017 impact codes); "
         "discovered_at (timestamp, T0); report_deadlines (list of {kind, due, done}); "
         "four_layer_status (object with layer1..layer4, each {status, detail, at}); "
         "agency_id, system_id (strings, inventory keys); withheld (object: counts of values withheld by "
@@ -463,9 +479,12 @@ def build_bundle(inc: IncidentInput, alerts: Sequence[dict[str, Any]], policy: E
         "attacker_activities": dedup[:200],
         "defender_activities": defender_acts,
     }
-    impacts = inc.data.get("impacts")
-    if isinstance(impacts, list) and impacts:
-        core["impacts"] = [i for i in impacts if isinstance(i, dict)]
+    impacts = [i for i in inc.data.get("impacts") or [] if isinstance(i, str)] \
+        if isinstance(inc.data.get("impacts"), list) else []
+    if impacts:
+        core["impacts"] = [{"impact_type": IMPACT_TYPES.get(i, "external"), "description": i,
+                            "criticality": core["criticality"], "start_time": ts(inc.first_seen)}
+                           for i in sorted(set(impacts))]
     if other_refs:
         core["other_object_refs"] = other_refs
     status = _layer_status(inc)
@@ -479,6 +498,8 @@ def build_bundle(inc: IncidentInput, alerts: Sequence[dict[str, Any]], policy: E
         vn["agency_id"] = inc.agency_id
     if inc.system_id and policy.share_agency_identity:
         vn["system_id"] = inc.system_id
+    if impacts:
+        vn["impacts"] = sorted(set(impacts))
     dl = _deadlines(inc)
     if dl:
         vn["report_deadlines"] = dl

@@ -79,26 +79,57 @@ def parse_ts(value: Any) -> datetime | None:
     return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
 
 
+_PATHS: tuple[tuple[str, tuple[str, ...], str], ...] = tuple(
+    (col, tuple(field.split(".")), "ts" if col == "ts" else "int" if col in _INT_COLUMNS else "str")
+    for col, (field, _) in COLUMNS.items() if col != "doc")
+
+
+def _clean(text: str) -> str:
+    """Text as Parquet can store it: lone surrogates (from invalid input) become escapes."""
+    if text.isascii():
+        return text
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text
+
+
 def to_row(doc: dict[str, Any]) -> dict[str, Any]:
-    """One event as a row of :data:`COLUMNS` (lists are joined with commas; bad numbers become null)."""
+    """One event as a row of :data:`COLUMNS` (lists are joined with commas; bad numbers become null).
+
+    On the hot path: paths are split once at import and walked with plain dict lookups.
+    """
     row: dict[str, Any] = {}
-    for col, (field, _) in COLUMNS.items():
-        if col == "doc":
-            row[col] = json.dumps(doc, ensure_ascii=False, default=str, separators=(",", ":"))
-            continue
-        v = ecs.get(doc, field)
-        if col == "ts":
-            v = parse_ts(v)
-        elif col in _INT_COLUMNS:
+    for col, parts, kind in _PATHS:
+        v: Any = doc.get(parts[0])
+        for p in parts[1:]:
+            if v.__class__ is not dict:
+                v = None
+                break
+            v = v.get(p)
+        if v is None and len(parts) > 1:
+            v = doc.get(".".join(parts))  # flat dotted keys, as some JSON inputs carry
+        if v is None:
+            row[col] = None
+        elif kind == "ts":
+            row[col] = parse_ts(v)
+        elif kind == "int":
             try:
-                v = int(v) if v is not None and not isinstance(v, bool) else None
+                n = int(v) if not isinstance(v, bool) else None
             except (TypeError, ValueError):
-                v = None
-            if v is not None and not -(2**63) <= v < 2**63:
-                v = None
+                n = None
+            row[col] = n if n is not None and -(2**63) <= n < 2**63 else None
+        elif isinstance(v, str):
+            row[col] = _clean(v)
         elif isinstance(v, list):
-            v = ",".join(str(x) for x in v)
-        elif v is not None and not isinstance(v, str):
-            v = str(v)
-        row[col] = v
+            row[col] = _clean(",".join(str(x) for x in v))
+        else:
+            row[col] = _clean(str(v))
+    try:
+        text = json.dumps(doc, ensure_ascii=False, default=str, separators=(",", ":"))
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = json.dumps(doc, ensure_ascii=True, default=str, separators=(",", ":"))
+    row["doc"] = text
     return row

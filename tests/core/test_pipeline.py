@@ -98,3 +98,19 @@ def test_a_failing_detector_loses_nothing(tmp_path: Path) -> None:
     assert p.events.search("").total == 1  # stored without @timestamp: received time used
     with p.state.session() as s:
         assert s.execute(select(func.count()).select_from(Alert)).scalar_one() == 1
+
+
+def test_unstorable_values_are_dead_lettered_or_escaped_not_raised(tmp_path: Path) -> None:
+    p = _pipeline(tmp_path, [])
+    lines = [
+        json.dumps({"@timestamp": "9999-12-31T23:59:59-14:00", "message": "far future"}),
+        json.dumps({"@timestamp": "yesterday", "message": "not a time"}),
+        '{"@timestamp": "2026-11-30T01:00:00Z", "user": {"name": "bad \\udc80 name"}, "message": "lone surrogate"}',
+    ]
+    res = p.process([_rec(ln) for ln in lines])
+    assert (res.parsed, res.dead) == (1, 2)
+    stored = p.events.search("").events
+    assert len(stored) == 1 and "name" in stored[0]["user"]["name"]
+    with p.state.session() as s:
+        reasons = sorted(r for (r,) in s.execute(select(DeadLetter.reason)))
+    assert any("out of range" in r for r in reasons) and any("not an ISO 8601" in r for r in reasons)

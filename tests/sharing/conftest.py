@@ -68,11 +68,12 @@ def web_event(src: str, dst: str = "10.20.0.5", user: str | None = "nguyenvana",
 
 def make_incident(st: State, *, ref: str = "HP-2026-0001", agency: str | None = "so-tttt",
                   events: list[dict[str, Any]] | None = None, data: dict[str, Any] | None = None,
-                  rule: str = "Web brute force", kind: str = "sigma", match: dict[str, Any] | None = None) -> int:
+                  rule: str = "Web brute force", kind: str = "sigma", match: dict[str, Any] | None = None,
+                  serious: bool = False) -> int:
     evs = events if events is not None else [web_event("203.0.113.45")]
     with st.session() as s:
         inc = Incident(ref=ref, title="Tấn công dò mật khẩu cổng thông tin / portal brute force",
-                       category="brute_force", status="open", severity="high", serious=True, agency_id=agency,
+                       category="brute_force", status="open", severity="high", serious=serious, agency_id=agency,
                        system_id="portal", system_level=4, t0=T0, first_seen=T0 - timedelta(minutes=5),
                        last_seen=T0, created_at=T0, updated_at=T0, profile="vn-2026",
                        tactics=["credential_access"],

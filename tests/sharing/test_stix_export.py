@@ -45,7 +45,7 @@ def test_bundle_is_valid_and_complete(state, settings):
     assert core["criticality"] == 75 and "brute-force-attempt" in core["incident_types"]
     assert core["attacker_activities"][0]["description"] == "Web brute force"
     vn = inc["extensions"][VN_EXT_ID]
-    assert vn["security_level"] == 4 and vn["serious"] is True and vn["regulatory_profile"] == "vn-2026"
+    assert vn["security_level"] == 4 and vn["serious"] is False and vn["regulatory_profile"] == "vn-2026"
     assert vn["report_deadlines"][0]["kind"] == "initial_notice"
     ext_defs = _by_type(bundle, "extension-definition")
     assert [d["id"] for d in ext_defs] == [VN_EXT_ID]
@@ -113,6 +113,28 @@ def test_keep_confidential_forces_red(state, settings):
     with state.session() as s:
         bundle = export_incident(s, iid, settings.sharing)
     assert _by_type(bundle, "incident")[0]["object_marking_refs"] == [tlp.TLP_IDS["amber+strict"]]
+
+
+def test_serious_or_sensitive_incidents_are_confidential_unless_flagged(state, settings):
+    """Same rule as the Form 03 of the incidents area: serious, or secret/personal data disclosed."""
+    iid = make_incident(state, ref="HP-S", serious=True,
+                        data={"impacts": ["service_disruption", "secret_data_disclosure"]})
+    with state.session() as s:
+        bundle = export_incident(s, iid, settings.sharing)
+    _valid(bundle)
+    inc = _by_type(bundle, "incident")[0]
+    assert inc["object_marking_refs"] == [tlp.TLP_IDS["red"]]
+    assert inc["extensions"][VN_EXT_ID]["serious"] is True
+    assert inc["extensions"][VN_EXT_ID]["impacts"] == ["secret_data_disclosure", "service_disruption"]
+    assert [i["impact_type"] for i in inc["extensions"][INCIDENT_CORE_EXT]["impacts"]] == [
+        "confidentiality", "availability"]
+    iid = make_incident(state, ref="HP-P", data={"impacts": ["personal_data_breach"]})
+    iid2 = make_incident(state, ref="HP-X", serious=True, data={"form03": {"keep_confidential": False}})
+    with state.session() as s:
+        b1 = export_incident(s, iid, settings.sharing)
+        b2 = export_incident(s, iid2, settings.sharing)
+    assert _by_type(b1, "incident")[0]["object_marking_refs"] == [tlp.TLP_IDS["red"]]
+    assert _by_type(b2, "incident")[0]["object_marking_refs"] == [tlp.TLP_IDS["amber+strict"]], "explicit flag wins"
 
 
 def test_internal_addresses_and_user_names_stay_home(state, settings):

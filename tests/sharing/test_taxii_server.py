@@ -196,3 +196,23 @@ def test_intel_api(client, tokens, state, settings):
     assert r.status_code == 200 and r.json()["type"] == "bundle"
     assert client.get(f"/api/v1/incidents/{iid}/sharing", headers=tokens["tttt"]).status_code == 404
     assert client.get(f"/api/v1/incidents/{iid}/sharing", headers=tokens["yte"]).json()["deliveries"] == []
+
+
+def test_share_api_queues(client, tokens, state, settings):
+    from sqlalchemy import select
+
+    from soc.storage.models import Outbox
+
+    settings.sharing.destinations = [{"name": "ncsc", "channel": "taxii", "url": "http://127.0.0.1:9",
+                                      "api_root": "intake", "collection": "c1"}]
+    iid = make_incident(state, ref="HP-Q")
+    assert client.post(f"/api/v1/incidents/{iid}/share", headers=tokens["tttt"]).status_code == 403
+    r = client.post(f"/api/v1/incidents/{iid}/share", headers=tokens["an"], json={"destinations": ["nope"]})
+    assert r.status_code == 422 and "no sharing destination named 'nope'" in r.json()["detail"]
+    assert client.post("/api/v1/incidents/999/share", headers=tokens["an"]).status_code == 404
+    r = client.post(f"/api/v1/incidents/{iid}/share", headers=tokens["an"])
+    assert r.status_code == 202 and r.json()["queued"][0]["destination"] == "ncsc"
+    with state.session() as s:
+        assert s.execute(select(Outbox).where(Outbox.incident_id == iid)).scalar_one().channel == "taxii"
+    settings.sharing.enabled = False
+    assert client.post(f"/api/v1/incidents/{iid}/share", headers=tokens["an"]).status_code == 409

@@ -133,3 +133,22 @@ detection: {sel: {event.action: deny}, condition: sel}
     assert eng.set_enabled("77777777-7777-4777-8777-777777777777", True)
     assert [a["kind"] for a in eng.process(ev) + eng.process(ev)] == ["correlation"]
     assert not eng.set_enabled("no-such-id", False)
+
+
+def test_odd_values_never_stop_processing(write_rule):
+    p = write_rule("""
+title: regex on odd values
+id: 88888888-8888-4888-8888-888888888888
+logsource: {product: windows, category: process_creation}
+detection:
+    sel:
+        CommandLine|re: 'evil'
+    condition: sel
+""")
+    eng = SigmaEngine.from_paths([p])
+    odd = {"winlog": {"channel": "Microsoft-Windows-Sysmon/Operational", "event_id": "1",
+                      "event_data": {"CommandLine": "evil \ud800 surrogate", "Image": None, "X": [1, {"y": b"z"}]}}}
+    eng.process(odd)  # whatever the outcome, no exception
+    ok = {"winlog": {"channel": "Microsoft-Windows-Sysmon/Operational", "event_id": "1",
+                     "event_data": {"CommandLine": "very evil"}}}
+    assert eng.process(ok)

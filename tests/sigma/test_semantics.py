@@ -275,3 +275,15 @@ def test_proxy_taxonomy_fields_map_to_ecs(write_rule, field, value, event):
 {DET}condition: sel""", logsource="category: proxy")
     assert hits(eng, event)
     assert not hits(eng, {"event": {"module": "nginx"}, "url": {"original": "http://x/admin", "domain": value}})
+
+
+def test_long_contains_list(write_rule):
+    names = [f"tool{i:03d}.exe" for i in range(40)]
+    items = "\n".join(f"{DET}        - '{n}'" for n in names)
+    eng = engine_for(write_rule, f"""{DET}sel:
+{DET}    CommandLine|contains:
+{items}
+{DET}condition: sel""")
+    assert hits(eng, proc(CommandLine="run C:\\x\\TOOL039.EXE -q"))
+    assert hits(eng, proc(CommandLine="tool000.exe"))
+    assert not hits(eng, proc(CommandLine="tool040.exe"))

@@ -154,10 +154,18 @@ def test_agency_officer_acknowledges_and_is_confined(browser: Any, service: Serv
     assert not any(i["ref"] in text for i in by_agency[other])
     _shot(page, "portal-vi")
     buttons = page.locator("button.ack")
-    if buttons.count():
-        buttons.first.click()
-        page.wait_for_timeout(1500)
-        assert "✓" in page.inner_text("#portal-incidents")
+    assert buttons.count() >= 1  # the demo's notices are not acknowledged yet
+    ref = buttons.first.locator("xpath=ancestor::tr").locator("td").first.inner_text().strip()
+    buttons.first.click()
+    page.wait_for_timeout(1500)
+    assert "✓" in page.inner_text("#portal-incidents")
+    acked = [i for i in httpx.get(f"{service.url}/api/v1/incidents?page_size=200", headers=h).json()["items"]
+             if i["ref"] == ref]
+    assert acked and acked[0]["acknowledged_at"]
+    # Notices and the periodic report are there too.
+    page.wait_for_selector("#portal-notices tbody tr")
+    r = page.request.get(service.url + str(page.locator("#report-html").get_attribute("href")))
+    assert r.status == 200
     # Another agency's incident by URL: the page renders no data, the API says 404.
     foreign = by_agency[other][0]["id"]
     page.goto(f"{service.url}/incidents/{foreign}")

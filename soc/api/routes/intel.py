@@ -126,3 +126,34 @@ def incident_stix(incident_id: int, p: Principal = Depends(require_role("admin",
             return export_incident(s, incident_id, ctx.settings.sharing, ctx.inventory)
     except ExportError as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
+
+
+class ShareIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    destinations: list[str] | None = Field(default=None, max_length=20)
+    """Only these destinations (default: every enabled one)."""
+
+
+@router.post("/incidents/{incident_id}/share", status_code=status.HTTP_202_ACCEPTED)
+def share_incident(incident_id: int, body: ShareIn | None = None,
+                   p: Principal = Depends(require_role("admin", "analyst")),
+                   ctx: AppContext = Depends(get_ctx)) -> dict[str, Any]:
+    """Queue the incident for layer-4 delivery; the outbox worker sends it (with retries)."""
+    from soc.sharing.destinations import DestinationError
+    from soc.sharing.stix_export import ExportError
+    from soc.sharing.taxii_push import queue_incident
+
+    if not ctx.settings.sharing.enabled:
+        raise HTTPException(status.HTTP_409_CONFLICT, "layer-4 sharing is disabled (sharing.enabled = false in "
+                                                      "soc.toml)")
+    try:
+        with ctx.state.session() as s:
+            queued = queue_incident(s, incident_id, ctx.settings, inventory=ctx.inventory,
+                                    only=(body.destinations if body else None) or None)
+            ctx.state.audit(p.name, "incident.share", str(incident_id), session=s,
+                            destinations=[q["destination"] for q in queued])
+    except ExportError as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
+    except DestinationError as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
+    return {"incident_id": incident_id, "queued": queued}

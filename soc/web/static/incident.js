@@ -74,8 +74,10 @@
           el("span", { class: "muted" }, due, st.done ? ` · ✓ ${st.done_by || ""} ${fmtTime(st.done_at)}` : ""));
       }));
     }).catch(e => stepsList.append(el("li", { class: "error" }, e.message)));
-    fill($("#forms"), el("ul", {}, ["form03", "final"].flatMap(f => ["html", "pdf"].map(x =>
-      el("li", {}, el("a", { href: `/api/v1/incidents/${id}/forms/${f}.${x}`, target: "_blank" }, `${f}.${x}`))))));
+    const FORMS = { form03: tr("Mẫu 03 — báo cáo ban đầu", "Form 03 — initial report"), final: tr("Báo cáo kết thúc sự cố", "Final incident report") };
+    fill($("#forms"), el("ul", {}, Object.entries(FORMS).map(([f, label]) => el("li", {}, label, ": ",
+      el("a", { href: `/api/v1/incidents/${id}/forms/${f}.html`, target: "_blank" }, `${tr("xem trước", "preview")} (${f}.html)`), " · ",
+      el("a", { href: `/api/v1/incidents/${id}/forms/${f}.pdf`, target: "_blank" }, tr("tải PDF", "download PDF"))))));
     // Affected assets: every system named by the evidence's events (agency, system, security level).
     const systems = new Map();
     (inc.alerts || []).forEach(a => (a.events || []).forEach(e => {
