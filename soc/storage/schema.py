@@ -15,6 +15,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 import pyarrow as pa
 
 from soc import ecs
@@ -127,9 +128,9 @@ def to_row(doc: dict[str, Any]) -> dict[str, Any]:
         else:
             row[col] = _clean(str(v))
     try:
-        text = json.dumps(doc, ensure_ascii=False, default=str, separators=(",", ":"))
-        text.encode("utf-8")
-    except UnicodeEncodeError:
+        text = orjson.dumps(doc, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
+    except (orjson.JSONEncodeError, TypeError):
+        # Lone surrogates (invalid input kept as it came) or exotic values: the slow, escaping path.
         text = json.dumps(doc, ensure_ascii=True, default=str, separators=(",", ":"))
     row["doc"] = text
     return row

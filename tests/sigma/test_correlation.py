@@ -314,3 +314,16 @@ detection: {sel: {event.type: connection, event.outcome: success}, condition: se
                         "source": {"ip": "10.0.0.5"}, "destination": {"ip": "1.1.1.1"}})
     corr = [a for a in out if a["kind"] == "correlation"]
     assert len(corr) == 1 and corr[0]["match"]["group"] == {"internal_ip": "10.0.0.5", "remote_ip": "1.1.1.1"}
+
+
+def test_value_percentile_spec_example_flags_rare_values(tmp_path):
+    eng = load_schema_examples(tmp_path, BASE_RULES)
+    out = []
+    for i in range(150):
+        out += eng.process(proc("x", i, host="pc7", image="C:\\Windows\\svchost.exe"))
+    out += eng.process(proc("x", 200, host="pc7", image="C:\\Users\\bob\\rare.exe"))
+    assert not [a for a in out if a["rule"]["name"].startswith("A computer spawned")]
+    closed = eng.flush(T0 + timedelta(days=2))
+    (a,) = [a for a in closed if a["rule"]["name"].startswith("A computer spawned")]
+    assert a["match"]["group"] == {"ComputerName": "pc7"}
+    assert list(a["match"]["value"]) == ["C:\\Users\\bob\\rare.exe"]  # 1 of 151 events: under 1 %
