@@ -240,6 +240,8 @@ class SharingConfig(_Section):
 
     enabled: bool = False
     """Push incidents to the national centre (layer 4)."""
+    auto_share_serious: bool = True
+    """When enabled, serious incidents are queued for the national centre without waiting for an analyst."""
     channel: Literal["taxii", "email", "syslog_cef"] = "taxii"
     taxii_url: str = ""
     taxii_api_root: str = ""

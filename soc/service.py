@@ -40,8 +40,14 @@ def build_detectors(ctx: AppContext) -> list[Detector]:
     """Indicator matching first (cheap, constant-time), then Sigma."""
     detectors: list[Detector] = []
     intel = _optional("detectors.indicators")
-    if intel is not None and hasattr(intel, "build_matcher"):
-        detectors.append(intel.build_matcher(ctx))
+    if intel is not None:
+        store = intel.IndicatorStore(ctx.state.session)
+        matcher = intel.IndicatorMatcher(loader=store.build_index,
+                                         reload_seconds=ctx.settings.sharing.intel_reload_seconds,
+                                         default_level=ctx.settings.sharing.intel_alert_level)
+        ctx.extras["intel.store"] = store
+        ctx.extras["intel.matcher"] = matcher
+        detectors.append(matcher)
     sigma = _optional("detectors.sigma")
     if sigma is not None:
         engine = sigma.SigmaEngine.from_paths(
@@ -76,10 +82,16 @@ class Runtime:
             ingest.start()
             self.ctx.ingest = ingest
             self.workers.append(ingest)
+        sharing = _optional("soc.sharing.taxii_push")
+        if sharing is not None:
+            sharing.register_channels()  # taxii and syslog_cef outbox channels for layer 4
         incidents = _optional("soc.incidents.service")
         if incidents is not None:
             worker = incidents.start_delivery(self.ctx)  # sends the outbox, escalates unacknowledged notices
             if worker is not None:
+                from soc.sharing.auto import share_serious_pending
+
+                worker.ticks.append(share_serious_pending(s, self.ctx.state, self.ctx.inventory))
                 self.workers.append(worker)
         anomaly = _optional("detectors.anomaly")
         if anomaly is not None and s.anomaly.enabled and hasattr(anomaly, "AnomalyScheduler"):
@@ -87,8 +99,9 @@ class Runtime:
             sched.start()
             self.workers.append(sched)
         intel = _optional("detectors.indicators")
-        if intel is not None and hasattr(intel, "IntelScheduler") and s.sharing.feeds:
-            isched = intel.IntelScheduler(s, self.ctx.state)
+        if intel is not None and s.sharing.feeds and "intel.store" in self.ctx.extras:
+            isched = intel.IntelScheduler(self.ctx.extras["intel.store"], s.sharing.feeds,
+                                          on_change=self.ctx.extras["intel.matcher"].reload)
             isched.start()
             self.workers.append(isched)
         t = threading.Thread(target=self._maintenance, name="maintenance", daemon=True)

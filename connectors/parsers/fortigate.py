@@ -35,8 +35,8 @@ _CTRL = re.compile(r"[\x00-\x1f\x7f]")
 _PAIR = re.compile(r'(?<!\S)(?:(\w++)|[^\s="]++)=(?:"([^"]*)"|(\S*))', re.ASCII)
 _FAST_PRI = re.compile(r"<(\d{1,3})>(?=[a-z_]+=)")
 _SNIFF = re.compile(r"(?:^|\s)(?:logid|devid|devname)=\"?\w")
-_LONG_KEYS = ("auditid", "audittime", "quotamax", "quotaused", "size", "disklograte", "fazlograte",
-              "lanin", "lanout", "setuprate", "wanin", "wanout")
+_LONG_KEYS = frozenset(("auditid", "audittime", "quotamax", "quotaused", "size", "disklograte", "fazlograte",
+              "lanin", "lanout", "setuprate", "wanin", "wanout"))
 _DIRECTIONS = {"outgoing": "outbound", "incoming": "inbound"}
 _ECS_DIRECTIONS = frozenset(("ingress", "egress", "inbound", "outbound", "internal", "external"))
 _LOGIN_ACTIONS_START = ("FSSO-logon", "auth-logon")
@@ -209,11 +209,10 @@ def parse(line: str, ctx: ParseContext) -> dict[str, Any]:
             observer["ingress"] = {"interface": {"name": pop("interface")}}
         elif "egress" not in observer and direction in ("egress", "outbound", "external"):
             observer["egress"] = {"interface": {"name": pop("interface")}}
-    for k in _LONG_KEYS:
-        if k in fw:
-            n = to_int(fw[k])
-            if n is not None:
-                fw[k] = n  # type: ignore[assignment]
+    for k in _LONG_KEYS & fw.keys():
+        n = to_int(fw[k])
+        if n is not None:
+            fw[k] = n
 
     src = doc.get("source") or {}
     dst = doc.get("destination") or {}
@@ -547,6 +546,12 @@ _UTM_FILE = (("filename", "name"), ("filetype", "extension"), ("infectedfilename
              ("matchedfiletype", "extension"))
 
 
+_UTM_FILE_KEYS = frozenset(k for k, _ in _UTM_FILE)
+_TLS_KEYS = frozenset(("scertcname", "scertissuer", "ccertissuer", "sender", "issuer", "authalgo", "keyalgo",
+                       "notbefore", "notafter", "keysize", "sn", "certhash", "san", "cn", "kxcurve", "cipher", "sni",
+                       "handshake", "tlsver"))
+
+
 def _utm(doc: dict[str, Any], fw: dict[str, Any], subtype: str | None) -> None:
     """``type=utm``: webfilter, virus, ips, app-ctrl, dns, ssl, emailfilter... (Elastic's utm pipeline)."""
     event = doc["event"]
@@ -630,9 +635,10 @@ def _utm(doc: dict[str, Any], fw: dict[str, Any], subtype: str | None) -> None:
     file: dict[str, Any] = doc.get("file") or {}
     if (n := to_int(fw.get("filesize"))) is not None:
         file["size"] = n
-    for k, f in _UTM_FILE:
-        if f not in file and (v := pop(k, None)) is not None:
-            file[f] = v
+    if not _UTM_FILE_KEYS.isdisjoint(fw):
+        for k, f in _UTM_FILE:
+            if f not in file and (v := pop(k, None)) is not None:
+                file[f] = v
     if file:
         doc["file"] = file
     if (v := pop("hostname", None)) is not None:
@@ -658,7 +664,8 @@ def _utm(doc: dict[str, Any], fw: dict[str, Any], subtype: str | None) -> None:
         _sub(doc, "url")["path"] = v
     if (v := pop("xid", None)) is not None:
         doc.setdefault("dns", {})["id"] = v
-    _utm_tls(doc, fw)
+    if not _TLS_KEYS.isdisjoint(fw):
+        _utm_tls(doc, fw)
     if (v := fw.pop("dtype", None)) is not None:
         doc["vulnerability"] = {"category": [v]}
     if (v := pop("ref", None)) is not None:
