@@ -87,6 +87,7 @@ def to_int(value: Any) -> int | None:
         return None
 
 
+_MISS: Any = object()
 _IP_CACHE: dict[str, str | None] = {}
 
 
@@ -94,8 +95,8 @@ def clean_ip(text: str | None) -> str | None:
     """Normalise an IP address text; ``None`` when it is not one. Cached: addresses repeat."""
     if not text:
         return None
-    hit = _IP_CACHE.get(text, 0)
-    if hit != 0:
+    hit = _IP_CACHE.get(text, _MISS)
+    if hit is not _MISS:
         return hit  # type: ignore[return-value]
     try:
         out: str | None = str(ipaddress.ip_address(text))
@@ -199,8 +200,8 @@ _PRIV_CACHE: dict[str, bool | None] = {}
 
 
 def _private(ip: str) -> bool | None:
-    hit = _PRIV_CACHE.get(ip, 0)
-    if hit != 0:
+    hit = _PRIV_CACHE.get(ip, _MISS)
+    if hit is not _MISS:
         return hit  # type: ignore[return-value]
     try:
         a = ipaddress.ip_address(ip)

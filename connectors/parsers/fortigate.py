@@ -50,7 +50,7 @@ _LEGACY = {"src": "srcip", "dst": "dstip", "sent": "sentbyte", "rcvd": "rcvdbyte
 
 
 #: (date, time, tz, ctx zone) of the previous record, its @timestamp and event.timezone: records come in bursts.
-_last_ts: list[Any] = [None, "", None]
+_last_ts: list[tuple[Any, str, str | None]] = [(None, "", None)]
 
 
 def sniff(line: str) -> bool:
@@ -134,12 +134,13 @@ def parse(line: str, ctx: ParseContext) -> dict[str, Any]:
     syslog_fields(doc, sl)
 
     key = (fw.get("date"), fw.get("time"), fw.get("tz"), ctx.tz)
-    if key == _last_ts[0] and key[0] and key[1]:
-        stamp, tz_text = _last_ts[1], _last_ts[2]
+    last = _last_ts[0]  # one read of an immutable tuple: safe if several threads parse
+    if key == last[0] and key[0] and key[1]:
+        stamp, tz_text = last[1], last[2]
     else:
         ts, tz_text = _time(fw, ctx, sl.timestamp)
         stamp = syslog_header.iso(ts)
-        _last_ts[:] = [key, stamp, tz_text]
+        _last_ts[0] = (key, stamp, tz_text)
     doc["@timestamp"] = stamp
     if tz_text:
         event["timezone"] = tz_text

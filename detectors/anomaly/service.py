@@ -15,8 +15,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import numpy as np
-
 from detectors.anomaly import entity_features as xf
 from detectors.anomaly import entity_model, event_model, feedback, model_store
 from detectors.anomaly import event_features as ef
@@ -98,15 +96,12 @@ def train(settings: Settings, start: datetime, end: datetime, progress: Progress
         result["event"] = {"path": str(folder), "rows": len(sample)}
         step("event model saved")
     if "entity" in cfg.families:
-        from pyspark.sql import functions as F
-
         df = read_events(spark, settings.events_dir, start, end, xf.ENTITY_COLUMNS)
         emodel, counts = entity_model.fit(
             spark, df, start=start, types=list(cfg.entity_types), windows=list(cfg.windows),
             tz=settings.timezone, work_hours=cfg.work_hours, seed=cfg.seed, n_estimators=cfg.n_estimators,
             max_rows=cfg.train_max_rows, progress=step,
             exclude=_exclusions(verdicts, "entity"))
-        _ = F
         folder = model_store.save(settings.data_dir, "entity", emodel, {
             "feature_schema": xf.FEATURE_SCHEMA, "features": xf.FEATURE_NAMES, "training_window": window,
             "seed": cfg.seed, "rows": counts.get("entity_windows", 0), "groups": sorted(emodel.forests),
@@ -254,7 +249,3 @@ def run_scoring(settings: Settings, start: datetime, end: datetime, *, progress:
         kept.append(a)
     summ.alerts = kept
     return kept
-
-
-def finite(x: float) -> bool:
-    return bool(np.isfinite(x))

@@ -101,51 +101,55 @@ class SigmaEngine:
 
     def _build_index(self) -> None:
         rules = self._ruleset.rules
-        df: Counter[str] = Counter()
+        self._df: Counter[str] = Counter()
         for r in rules:
             for clause in r.req:
-                df.update(clause)
-        buckets: dict[logsources.LogsourceKey, _Bucket] = {}
+                self._df.update(clause)
+        by_key: dict[logsources.LogsourceKey, list[int]] = {}
         for r in rules:
-            if not r.enabled:
+            if r.enabled:
+                by_key.setdefault(ALL if self.ignore_logsource or r.key is None else r.key, []).append(r.idx)
+        self._by_key = by_key
+        # one merged bucket (one automaton pass) per combination of logsources an event belongs to
+        self._dims_cache: dict[Any, _Bucket | None] = {}
+        self._all_bucket = self._make_bucket(by_key.get(ALL, [])) if self.ignore_logsource else None
+
+    def _make_bucket(self, idxs: list[int]) -> _Bucket | None:
+        if not idxs:
+            return None
+        rules, df = self._ruleset.rules, self._df
+        b = _Bucket(rules=sorted(set(idxs)))
+        lit_ids: dict[str, int] = {}
+        triggers: list[list[int]] = []
+
+        def lid(lit: str) -> int:
+            if lit not in lit_ids:
+                lit_ids[lit] = len(lit_ids)
+                triggers.append([])
+            return lit_ids[lit]
+
+        for idx in b.rules:
+            req = rules[idx].req
+            if not req:
+                b.always.append(idx)
                 continue
-            key = ALL if self.ignore_logsource or r.key is None else r.key
-            b = buckets.setdefault(key, _Bucket())
-            b.rules.append(r.idx)
-            if not r.req:
-                b.always.append(r.idx)
-        for b in buckets.values():
-            lit_ids: dict[str, int] = {}
-            triggers: list[list[int]] = []
-
-            def lid(lit: str, ids: dict[str, int] = lit_ids, trig: list[list[int]] = triggers) -> int:
-                if lit not in ids:
-                    ids[lit] = len(ids)
-                    trig.append([])
-                return ids[lit]
-
-            for idx in b.rules:
-                req = rules[idx].req
-                if not req:
-                    continue
-                trigger = min(req, key=lambda c: _clause_cost(c, df))
-                for lit in trigger:
-                    triggers[lid(lit)].append(idx)
-                # secondary clauses narrow candidates further, but only those made of longer literals:
-                # short ones ("20", ".exe") would flood the automaton with hits on every event
-                rest = tuple(frozenset(lid(x) for x in c) for c in req
-                             if c is not trigger and min(len(x) for x in c) >= CHECK_MIN_LITERAL)
-                if rest:
-                    b.checks[idx] = rest
-            if lit_ids:
-                a = ahocorasick.Automaton()
-                for lit, i in lit_ids.items():
-                    a.add_word(lit, i)
-                a.make_automaton()
-                b.automaton = a
-                b.triggers = [tuple(t) for t in triggers]
-        self._buckets = buckets
-        self._dims_cache: dict[Any, list[_Bucket]] = {}
+            trigger = min(req, key=lambda c: _clause_cost(c, df))
+            for lit in trigger:
+                triggers[lid(lit)].append(idx)
+            # secondary clauses narrow candidates further, but only those made of longer literals:
+            # short ones ("20", ".exe") would flood the automaton with hits on every event
+            rest = tuple(frozenset(lid(x) for x in c) for c in req
+                         if c is not trigger and min(len(x) for x in c) >= CHECK_MIN_LITERAL)
+            if rest:
+                b.checks[idx] = rest
+        if lit_ids:
+            a = ahocorasick.Automaton()
+            for lit, i in lit_ids.items():
+                a.add_word(lit, i)
+            a.make_automaton()
+            b.automaton = a
+            b.triggers = [tuple(t) for t in triggers]
+        return b
 
     @property
     def errors(self) -> list[tuple[str, int | None, str]]:
@@ -210,17 +214,14 @@ class SigmaEngine:
 
     def candidates(self, event: dict[str, Any]) -> list[int]:
         """Indices of rules that may match ``event`` (logsource, then required literals)."""
-        cand: set[int] = set()
-        hay: str | None = None
-        for b in self._event_buckets(event):
-            cand.update(b.always)
-            if b.automaton is None:
-                continue
-            if hay is None:
-                hay = event_haystack(event)
-            found = {v for _, v in b.automaton.iter(hay)}
-            if not found:
-                continue
+        b = self._event_bucket(event)
+        if b is None:
+            return []
+        if b.automaton is None:
+            return list(b.always)
+        cand = set(b.always)
+        found = {v for _, v in b.automaton.iter(event_haystack(event))}
+        if found:
             triggers, checks = b.triggers, b.checks
             for lit in found:
                 for idx in triggers[lit]:
@@ -229,24 +230,22 @@ class SigmaEngine:
                         cand.add(idx)
         return sorted(cand)
 
-    def _event_buckets(self, event: dict[str, Any]) -> list[_Bucket]:
+    def _event_bucket(self, event: dict[str, Any]) -> _Bucket | None:
         if self.ignore_logsource:
-            b = self._buckets.get(ALL)
-            return [b] if b is not None else []
+            return self._all_bucket
         dims = logsources.event_dimensions(event)
         sig = (frozenset(dims[0]), frozenset(dims[1]), frozenset(dims[2]))
-        found = self._dims_cache.get(sig)
-        if found is None:
-            found = [b for k in logsources.keys_of(*dims) if (b := self._buckets.get(k)) is not None]
-            if len(self._dims_cache) < 4096:
-                self._dims_cache[sig] = found
-        return found
+        if sig in self._dims_cache:
+            return self._dims_cache[sig]
+        idxs = [i for k in logsources.keys_of(*dims) for i in self._by_key.get(k, ())]
+        b = self._make_bucket(idxs)
+        if len(self._dims_cache) < 1024:
+            self._dims_cache[sig] = b
+        return b
 
     def _all_for(self, event: dict[str, Any]) -> list[int]:
-        out: set[int] = set()
-        for b in self._event_buckets(event):
-            out.update(b.rules)
-        return sorted(out)
+        b = self._event_bucket(event)
+        return list(b.rules) if b is not None else []
 
     def matching_rules(self, event: dict[str, Any], *, naive: bool = False) -> list[CompiledRule]:
         """Rules whose detection (and filters) match ``event``, without alerts or correlation."""

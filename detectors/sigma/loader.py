@@ -109,13 +109,18 @@ class RuleSet:
 
 
 def rule_files(paths: Iterable[str | Path]) -> list[Path]:
+    """Rule files under ``paths`` (folders recursively), each once even if named twice."""
     out: list[Path] = []
+    seen: set[Path] = set()
     for p in paths:
         path = Path(p)
-        if path.is_dir():
-            out.extend(sorted(f for f in path.rglob("*") if f.suffix in RULE_SUFFIXES and f.is_file()))
-        elif path.exists():
-            out.append(path)
+        found = sorted(f for f in path.rglob("*") if f.suffix in RULE_SUFFIXES and f.is_file()) \
+            if path.is_dir() else ([path] if path.exists() else [])
+        for f in found:
+            key = f.resolve()
+            if key not in seen:
+                seen.add(key)
+                out.append(f)
     return out
 
 

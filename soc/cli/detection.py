@@ -77,14 +77,19 @@ def detect(
     ignore_logsource: bool = typer.Option(False, "--ignore-logsource", help="Apply every rule to every event."),
 ) -> None:
     """Run Sigma rules over log files; print alerts as JSON lines (rule, tags, matching events)."""
+    from rich.progress import Progress
+
     field_mapping = fmt != "json"
     eng = _engine(rules, ignore_logsource=ignore_logsource, field_mapping=field_mapping)
     counts: Counter[str] = Counter()
     n_alerts = 0
-    for ev in _events_from_files(files, fmt, counts):
-        for a in eng.process(ev):
-            _dump(a)
-            n_alerts += 1
+    with Progress(console=err_console, transient=True, disable=not err_console.is_terminal) as prog:
+        task = prog.add_task("detecting", total=None)
+        for ev in _events_from_files(files, fmt, counts):
+            for a in eng.process(ev):
+                _dump(a)
+                n_alerts += 1
+            prog.advance(task)
     for a in eng.flush(FAR_FUTURE):
         _dump(a)
         n_alerts += 1
@@ -129,6 +134,8 @@ def hunt(
     rule: Path = typer.Argument(..., help="Rule file (or folder) to run over stored events."),
     start: str = typer.Option(None, "--from", help="Start (ISO 8601 or age such as 7d); default 24h ago."),
     end: str = typer.Option(None, "--to", help="End (ISO 8601), exclusive; default now."),
+    extra: list[Path] = typer.Option([], "--with", help="Rules a correlation in RULE refers to (their own "
+                                                        "alerts are not printed)."),
 ) -> None:
     """Run a rule over stored events; prints the alerts streaming detection would have raised."""
     from rich.progress import Progress
@@ -137,11 +144,16 @@ def hunt(
 
     t0 = _parse_when(start, datetime.now(UTC) - timedelta(days=1))
     t1 = _parse_when(end, datetime.now(UTC))
-    eng = _engine([rule], ignore_logsource=False, field_mapping=True)
+    eng = _engine([rule, *extra], ignore_logsource=False, field_mapping=True)
+    base = rule.resolve()
+    own = {r["id"] for r in eng.rules
+           if Path(r["path"]).resolve() == base or base in Path(r["path"]).resolve().parents} if extra else None
     n = 0
-    with Progress(console=err_console, transient=True) as prog:
+    with Progress(console=err_console, transient=True, disable=not err_console.is_terminal) as prog:
         task = prog.add_task("hunting", total=None)
         for a in run_hunt(eng, _stored(rule, t0, t1), FAR_FUTURE, lambda: prog.advance(task)):
+            if own is not None and a["rule"]["id"] not in own:
+                continue
             _dump(a)
             n += 1
     err_console.print(f"{eng.stats['events']} stored events scanned, {n} alerts", markup=False)
@@ -241,10 +253,14 @@ def rules_convert(
     if not rule.is_file():
         fail(f"rule file not found: {rule}", code=66)
     try:
-        for q in convert(rule.read_text(encoding="utf-8"), target):
-            print(q)
+        queries = convert(rule.read_text(encoding="utf-8"), target)
     except (SigmaError, UnsupportedLogsource, ValueError) as exc:
         fail(f"{rule}: cannot convert: {exc}", code=65)
+    if not queries:
+        fail(f"{rule}: no detection rule to convert (correlation and filter rules are evaluated by "
+             "the engine only; use soc hunt)", code=65)
+    for q in queries:
+        print(q)
 
 
 def register(app: typer.Typer) -> None:

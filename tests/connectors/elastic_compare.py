@@ -8,10 +8,13 @@ produce, the values must be equal. Usage (prints a table per vendor)::
     .venv/bin/python -m tests.connectors.elastic_compare [vendor ...]
 
 Comparison rules, documented in ``docs/parsers.md``:
-- timestamps compare as instants (Elastic keeps the device offset, we store UTC);
+- timestamps (any ISO 8601 value) compare as instants (Elastic keeps the device offset, we store UTC);
 - lists compare as multisets (order of ``related.ip`` is not meaningful);
 - ``1`` equals ``1.0``; ``"1"`` does not equal ``1``;
-- fields that only describe Elastic's own shipping are not compared (IGNORED).
+- fields that only describe Elastic's own shipping are not compared (IGNORED);
+- zone-less timestamps are read in the zone Elastic's test used (its ``event.timezone``, else UTC, Elastic's
+  default), as a source's
+  ``timezone`` setting would be set, and year-less syslog times get the year Elastic's test ran in.
 """
 
 from __future__ import annotations
@@ -20,7 +23,8 @@ import json
 import sys
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +52,6 @@ IGNORED_PREFIXES = ("ecs.", "agent.", "input.", "log.offset", "log.file.", "even
                     "data_stream.", "host.architecture", "host.os.", "host.id", "host.containerized",
                     "elastic_agent.", "_tmp", "error.message")
 
-_TS_KEYS = ("@timestamp", "event.start", "event.end", "event.created")
 
 
 @dataclass
@@ -78,10 +81,10 @@ def _instant(v: Any) -> datetime | None:
 
 
 def values_equal(key: str, ours: Any, theirs: Any) -> bool:
-    if key in _TS_KEYS or key.endswith((".start", ".end")):
-        a, b = _instant(ours), _instant(theirs)
-        if a is not None and b is not None:
-            return a == b
+    # Any two ISO 8601 times compare as instants (Elastic keeps the device offset, we store UTC).
+    a, b = _instant(ours), _instant(theirs)
+    if a is not None and b is not None:
+        return a == b
     if isinstance(ours, list) and isinstance(theirs, list):
         return Counter(json.dumps(x, sort_keys=True) for x in ours) == Counter(
             json.dumps(x, sort_keys=True) for x in theirs)
@@ -90,6 +93,19 @@ def values_equal(key: str, ours: Any, theirs: Any) -> bool:
     if isinstance(ours, int | float) and isinstance(theirs, int | float):
         return float(ours) == float(theirs)
     return bool(ours == theirs)
+
+
+def _zone(name: Any) -> tzinfo | None:
+    if not isinstance(name, str) or not name:
+        return None
+    if name[0] in "+-" and name[1:].replace(":", "").isdigit():
+        digits = name[1:].replace(":", "")
+        delta = timedelta(hours=int(digits[:2]), minutes=int(digits[2:4] or 0))
+        return timezone(delta if name[0] == "+" else -delta)
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
 
 
 def _inputs(path: Path) -> list[str | None]:
@@ -112,10 +128,15 @@ def compare_file(path: Path, fmt: str, report: Report) -> None:
         pairs = [(ln, by_orig.get(ln)) for ln in inputs]
     else:
         pairs = list(zip(inputs, expected, strict=True))
-    ctx = ParseContext(received=datetime(2024, 1, 1, tzinfo=UTC))
     for line, exp in pairs:
         if line is None or exp is None:
             continue
+        # Elastic's test ran with a configured zone for zone-less timestamps (recorded as event.timezone);
+        # our sources have the same setting, so the comparison uses it.
+        # Syslog lines carry no year: Elastic used the year its test ran in, i.e. the line "arrived" then.
+        arrived = _instant(ecs.get(exp, "@timestamp")) or datetime(2024, 1, 1, tzinfo=UTC)
+        ctx = ParseContext(received=arrived + timedelta(hours=14),
+                           tz=_zone(ecs.get(exp, "event.timezone")) or UTC)
         report.records += 1
         line = line.rstrip("\n")
         try:

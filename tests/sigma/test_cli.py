@@ -130,6 +130,11 @@ def test_hunt_and_backtest_give_streaming_alerts(tmp_path):
     expected = [a["rule"]["name"] for ev in events for a in streaming.process(ev)]
     expected += [a["rule"]["name"] for a in streaming.flush(datetime(9000, 1, 1, tzinfo=UTC))]
     assert hunted == sorted(expected) and len(hunted) >= 4
+    # a correlation file whose base rule lives elsewhere: --with resolves it, its own alerts are not printed
+    corr = soc("--config", str(cfg), "hunt", str(DEMO_RULES / "linux" / "ssh_bruteforce_single_source.yml"),
+               "--with", str(DEMO_RULES / "linux"), "--from", "1d")
+    assert corr.returncode == 0, corr.stderr
+    assert [a["rule"]["name"] for a in alerts_of(corr.stdout)] == ["SSH Brute Force From One Source Address"]
     bt = soc("--config", str(cfg), "rules", "backtest", str(DEMO_RULES / "linux"), "--days", "2")
     assert bt.returncode == 0, bt.stderr
     assert now.date().isoformat() in bt.stdout or (now - timedelta(hours=2)).date().isoformat() in bt.stdout

@@ -231,3 +231,60 @@ def test_dashboard_and_audit(browser: Any, service: Service) -> None:
     page.wait_for_selector("#audit tbody tr")
     assert "✓" in page.inner_text("#chain")
     page.context.close()
+
+
+def _store_alert(service: Service, kind: str, rule: dict[str, Any], match: dict[str, Any]) -> str:
+    """Put an alert of ``kind`` in the running service's state database, as its detector would."""
+    import uuid
+    from datetime import UTC
+
+    from sqlalchemy import insert
+
+    from soc.storage.models import Alert
+    from soc.storage.state import State
+
+    now = datetime.now(UTC)
+    ev = {"@timestamp": now.isoformat(), "event": {"dataset": "fortinet.firewall", "original": "orig line"},
+          "source": {"ip": "10.20.10.5"}, "user": {"name": "lan.pt"}}
+    aid = str(uuid.uuid4())
+    state = State(f"sqlite:///{service.tmp / 'data' / 'state.db'}", run_migrations=False)
+    with state.session() as s:
+        s.execute(insert(Alert), [{"id": aid, "ts": now, "created_at": now, "kind": kind, "rule_id": rule["id"],
+                                   "rule_name": rule["name"], "level": "high", "severity": "high",
+                                   "agency_id": "stc-haiphong", "status": "open", "count": 1, "first_seen": now,
+                                   "last_seen": now, "dedup_key": aid, "tactics": [],
+                                   "data": {"rule": rule, "events": [ev], "match": match}}])
+    state.dispose()
+    return aid
+
+
+def test_alert_page_explains_anomaly_indicator_and_correlation_alerts(browser: Any, service: Service) -> None:
+    anomaly = _store_alert(service, "anomaly", {"id": "anomaly-entity", "name": "Unusual activity of an entity"}, {
+        "family": "entity", "score": 0.91, "threshold": 0.6, "model": "2026-12-01", "peer_group": "stc-haiphong",
+        "peers": 14, "history_windows": 24,
+        "window": {"kind": "hour", "start": "2026-12-01T01:00:00Z", "end": "2026-12-01T02:00:00Z"},
+        "top_features": [{"feature": "bytes_out", "value": 123456789, "usual": 1000.0, "compared_with": "self",
+                          "deviation": 8.2, "text": "Bytes sent 117.7 MB vs a usual 1.0 kB for this user"}],
+        "features": {"bytes_out": 123456789}, "explanation": "Bytes sent 117.7 MB vs a usual 1.0 kB for this user"})
+    intel = _store_alert(service, "indicator", {"id": "intel:feed:1", "name": "Threat-intelligence match"}, {
+        "indicator": {"kind": "ipv4", "value": "45.61.136.204", "feed": "misp-vn", "tlp": "amber", "id": "x",
+                      "name": "C2 server", "confidence": 80, "valid_until": None},
+        "field": "destination.ip", "observed": "45.61.136.204"})
+    corr = _store_alert(service, "correlation", {"id": "corr-1", "name": "SSH brute force"}, {
+        "type": "event_count", "group": {"source.ip": "45.9.9.9"}, "value": 12, "count": 12, "timespan": "5m",
+        "rules": ["haiphong_ssh_failed_login"], "window": {"start": "2026-12-01T01:00:00Z",
+                                                         "end": "2026-12-01T01:04:00Z"}, "condition": {"gte": 10}})
+    page = _sign_in(browser, service, "ana")
+    page.goto(f"{service.url}/alerts/{anomaly}")
+    page.wait_for_selector("#why table")
+    why = page.inner_text("#why")
+    assert "Bytes sent 117.7 MB vs a usual 1.0 kB" in why and "bytes_out" in why and "0.91" in why
+    page.goto(f"{service.url}/alerts/{intel}")
+    page.wait_for_selector("#why dl")
+    why = page.inner_text("#why")
+    assert "45.61.136.204" in why and "misp-vn" in why and "AMBER" in why and "destination.ip" in why
+    page.goto(f"{service.url}/alerts/{corr}")
+    page.wait_for_selector("#why dl")
+    why = page.inner_text("#why")
+    assert "event_count" in why and "45.9.9.9" in why and "haiphong_ssh_failed_login" in why
+    page.context.close()

@@ -87,22 +87,24 @@ def _compute(ctx: AppContext, days: int) -> dict[str, Any]:
             select(Alert.rule_name, n_col).where(recent).group_by(Alert.rule_name).order_by(n_col.desc()).limit(10))]
         per_agency_alerts = [{"agency": a or "unassigned", "count": int(n)} for a, n in s.execute(
             select(Alert.agency_id, n_col).where(recent).group_by(Alert.agency_id).order_by(n_col.desc()))]
-        incidents = s.execute(select(Incident).where(Incident.t0 >= start)).scalars().all()
+        # Only the columns needed (the JSON of tactics and deadlines is not decoded).
+        incidents = s.execute(select(Incident.agency_id, Incident.t0, Incident.resolved_at, Incident.serious,
+                                     Incident.data).where(Incident.t0 >= start)).all()
         per_agency: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
-        for inc in incidents:
-            a = inc.agency_id or "unassigned"
-            data = inc.data or {}
+        for agency_id, t0, resolved_at, serious, data in incidents:
+            a = agency_id or "unassigned"
+            data = data or {}
             ack = _parse((data.get("milestones") or {}).get("ack"))
             due = (data.get("sla_due") or {}).get("ack")
             per_agency[a]["incidents"].append(1)
             if ack:
-                per_agency[a]["tta"].append((ack - inc.t0).total_seconds())
-            if inc.resolved_at:
-                per_agency[a]["ttr"].append((inc.resolved_at - inc.t0).total_seconds())
+                per_agency[a]["tta"].append((ack - t0).total_seconds())
+            if resolved_at:
+                per_agency[a]["ttr"].append((resolved_at - t0).total_seconds())
             if due:
                 on_time = ack is not None and ack <= (_parse(due) or ack)
                 per_agency[a]["ack_on_time"].append(1.0 if on_time else 0.0)
-            if inc.serious:
+            if serious:
                 l4 = (data.get("layer4") or {}).get("status")
                 per_agency[a]["l4_reported"].append(1.0 if l4 in ("delivered", "sent", "accepted", "complete") else 0.0)
     compliance = {}
@@ -212,6 +214,9 @@ def delete_view(page: Literal["triage", "incidents", "search"], name: str,
         return views
 
 
+#: First characters that make a spreadsheet treat a cell as a formula (OWASP CSV injection).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
 EXPORT_COLUMNS = ("@timestamp", "event.dataset", "event.action", "event.outcome", "source.ip", "source.port",
                   "destination.ip", "destination.port", "user.name", "host.name", "url.original",
                   "soc.agency.id", "soc.system.id", "message", "event.original")
@@ -246,7 +251,7 @@ def export_events(q: str = Query("", max_length=4000), start: datetime | None = 
         for ev in res.events:
             # Neutralise spreadsheet formulas in exported values (CSV injection).
             vals = [str(ecs.get(ev, c) if ecs.get(ev, c) is not None else "") for c in EXPORT_COLUMNS]
-            w.writerow(["'" + v if v[:1] in ("=", "+", "-", "@") else v for v in vals])
+            w.writerow(["'" + v if v[:1] in FORMULA_START else v for v in vals])
             yield buf.getvalue()
             buf.seek(0)
             buf.truncate()

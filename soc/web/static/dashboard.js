@@ -28,5 +28,7 @@
     fill($("#compliance"), el("table", {}, el("thead", {}, el("tr", {},
       [tr("Cơ quan", "Agency"), tr("Sự cố", "Incidents"), "MTTA", "MTTR", tr("Lớp 1 xác nhận đúng hạn", "Layer 1 ack on time"), tr("Lớp 4 đã báo cáo (nghiêm trọng)", "Layer 4 reported (serious)")].map(h => el("th", {}, h)))), ct));
   }
+  // Wall display: /dashboard?wall=1 hides the navigation and enlarges everything.
+  if (new URLSearchParams(location.search).has("wall")) document.body.classList.add("wall");
   $("#days").onchange = load; load(); setInterval(load, 30000);
 })();
