@@ -55,6 +55,7 @@ def build_detectors(ctx: AppContext) -> list[Detector]:
             lateness_seconds=ctx.settings.detection.correlation_lateness_seconds,
             max_state=ctx.settings.detection.correlation_max_state,
             state_path=ctx.settings.data_dir / "correlation-state.json",
+            placeholders=ctx.settings.detection.placeholders,
         )
         from soc.api.routes.rules import apply_disabled
 

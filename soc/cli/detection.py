@@ -40,6 +40,7 @@ def _engine(rules: list[Path], *, ignore_logsource: bool, field_mapping: bool) -
 
 def _events_from_files(files: list[Path], fmt: str, counts: Counter[str]) -> Iterator[dict[str, Any]]:
     from connectors.parsers import ParseContext, ParseError, parse_line
+    from connectors.reading import is_evtx, iter_lines
 
     for f in files:
         if not f.exists():
@@ -47,27 +48,25 @@ def _events_from_files(files: list[Path], fmt: str, counts: Counter[str]) -> Ite
             counts["missing_files"] += 1
             continue
         ctx = ParseContext(source=str(f))
-        with f.open("r", encoding="utf-8", errors="replace") as fh:
-            for n, line in enumerate(fh, 1):
-                line = line.rstrip("\r\n")
-                if not line.strip():
-                    continue
-                counts["lines"] += 1
-                try:
-                    docs = parse_line(fmt, line, ctx)
-                except (ParseError, KeyError) as exc:
-                    counts["unparsed"] += 1
-                    if counts["unparsed"] <= 10:
-                        reason = getattr(exc, "reason", str(exc))
-                        err_console.print(f"{f}:{n}: not parsed ({fmt}): {reason}", markup=False, soft_wrap=True)
-                    continue
-                except Exception as exc:  # a broken parser must not stop detection on other lines
-                    counts["unparsed"] += 1
-                    err_console.print(f"{f}:{n}: parser error ({fmt}): {type(exc).__name__}: {exc}", markup=False)
-                    continue
-                for d in docs:
-                    counts["events"] += 1
-                    yield d
+        # Plain, gzip and .evtx files alike (an .evtx record becomes one winlog JSON line).
+        file_fmt = "winlog" if is_evtx(str(f)) and fmt in ("auto", "evtx") else fmt
+        for n, line in enumerate(iter_lines(str(f)), 1):
+            counts["lines"] += 1
+            try:
+                docs = parse_line(file_fmt, line, ctx)
+            except (ParseError, KeyError) as exc:
+                counts["unparsed"] += 1
+                if counts["unparsed"] <= 10:
+                    reason = getattr(exc, "reason", str(exc))
+                    err_console.print(f"{f}:{n}: not parsed ({fmt}): {reason}", markup=False, soft_wrap=True)
+                continue
+            except Exception as exc:  # a broken parser must not stop detection on other lines
+                counts["unparsed"] += 1
+                err_console.print(f"{f}:{n}: parser error ({fmt}): {type(exc).__name__}: {exc}", markup=False)
+                continue
+            for d in docs:
+                counts["events"] += 1
+                yield d
 
 
 def detect(

@@ -279,6 +279,7 @@ def test_alert_page_explains_anomaly_indicator_and_correlation_alerts(browser: A
     page.wait_for_selector("#why table")
     why = page.inner_text("#why")
     assert "Bytes sent 117.7 MB vs a usual 1.0 kB" in why and "bytes_out" in why and "0.91" in why
+    _shot(page, "alert-anomaly")
     page.goto(f"{service.url}/alerts/{intel}")
     page.wait_for_selector("#why dl")
     why = page.inner_text("#why")

@@ -17,9 +17,10 @@
   // Why it matched: selections and values (Sigma), window and group (correlation), indicator (TI),
   // features against their usual values (anomaly), silence (source health).
   const why = $("#why"), m = a.match || {};
-  const table = (head, rows) => el("table", { class: "match" }, el("thead", {}, el("tr", {}, head.map(h => el("th", {}, h)))),
+  const table = (head, rows, cls) => el("table", { class: "match " + (cls || "") }, el("thead", {}, el("tr", {}, head.map(h => el("th", {}, h)))),
     el("tbody", {}, rows.map(r => el("tr", {}, r.map(c => el("td", {}, c))))));
   const val = (v) => typeof v === "object" && v !== null ? JSON.stringify(v) : String(v);
+  const num = (v) => typeof v === "number" ? v.toLocaleString(SOC.lang === "vi" ? "vi-VN" : "en-GB", { maximumFractionDigits: 2 }) : val(v);
   if (a.kind === "anomaly") {
     why.append(dl([[tr("Điểm bất thường", "Anomaly score"), `${m.score ?? "?"} (${tr("ngưỡng", "threshold")} ${m.threshold ?? "?"})`],
       [tr("Mô hình", "Model"), `${m.family || ""} · ${m.model || ""}`],
@@ -28,8 +29,8 @@
     const feats = Array.isArray(m.top_features) ? m.top_features : [];
     why.append(el("h3", {}, tr("Đặc trưng bất thường nhất", "Most unusual features")),
       feats.length ? table([tr("Đặc trưng", "Feature"), tr("Giá trị", "Value"), tr("Thường", "Usual"), tr("Độ lệch", "Deviation"), tr("Giải thích", "Explanation")],
-        feats.map(f => [f.feature || f.name || "", val(f.value ?? ""), f.usual === null || f.usual === undefined ? "–" : val(f.usual),
-          f.deviation ?? "", el("span", { class: "explain" }, f.text || f.explanation || "")]))
+        feats.map(f => [f.feature || f.name || "", num(f.value ?? ""), f.usual === null || f.usual === undefined ? "–" : num(f.usual),
+          f.deviation ?? "", el("span", { class: "explain" }, f.text || f.explanation || "")]), "features")
         : el("p", {}, m.explanation || tr("Không có giải thích", "No explanation")));
   } else if (a.kind === "correlation") {
     why.append(dl([[tr("Kiểu tương quan", "Correlation"), m.type], [tr("Nhóm theo", "Grouped by"), val(m.group || {})],
@@ -55,8 +56,10 @@
   if (!why.childNodes.length || Object.keys(m).length === 0) why.append(el("p", { class: "muted" }, tr("Không có chi tiết", "No details")));
   why.append(el("details", {}, el("summary", {}, "match (JSON)"), pretty(m)));
   const soc = a.soc || ev.soc || {};
-  $("#asset").append(dl([[tr("Cơ quan", "Agency"), (soc.agency && (soc.agency.name + " (" + soc.agency.id + ")")) || tr("chưa xác định", "unassigned")],
-    [tr("Hệ thống", "System"), soc.system ? soc.system.name : "–"], [tr("Cấp độ", "Level"), soc.system ? soc.system.level : "–"],
+  const agency = soc.agency && soc.agency.id ? `${soc.agency.name || soc.agency.id} (${soc.agency.id})` : a.agency_id;
+  const system = soc.system && soc.system.id ? `${soc.system.name || soc.system.id}` : a.system_id;
+  $("#asset").append(dl([[tr("Cơ quan", "Agency"), agency || tr("chưa xác định", "unassigned")],
+    [tr("Hệ thống", "System"), system || "–"], [tr("Cấp độ", "Level"), (soc.system && soc.system.level) ?? a.system_level ?? "–"],
     [tr("Đối tượng", "Entity"), a.entity ? `${a.entity.type}: ${a.entity.value}` : "–"]]));
   $("#raw").append(el("pre", { class: "json" }, (a.events || []).map(e => (e.event && e.event.original) || e.message || "").filter(Boolean).join("\n")
     || tr("(không có bản gốc)", "(no original)")));
