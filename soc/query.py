@@ -27,7 +27,8 @@ from dataclasses import dataclass
 from soc.storage.schema import FIELD_TO_COLUMN
 
 _TOKEN = re.compile(r'\s*(?:(?P<lp>\()|(?P<rp>\))|(?P<q>"(?:[^"\\]|\\.)*")|(?P<op>>=|<=|>|<|:)|(?P<w>[^\s():<>"]+))')
-_FIELD = re.compile(r"^[@A-Za-z_][A-Za-z0-9_.@-]*$")
+FIELD_NAME = re.compile(r"[@A-Za-z_][A-Za-z0-9_.@-]{0,127}")
+"""What a field name may look like; names end up inside JSON paths in SQL, so nothing else passes."""
 _IP_FIELDS = {"source.ip", "destination.ip", "client.ip", "server.ip", "host.ip", "related.ip", "observer.ip"}
 _NUM_COLUMNS = {"source_port", "destination_port", "source_bytes", "destination_bytes", "source_packets",
                 "destination_packets", "event_duration", "http_status", "system_level"}
@@ -128,7 +129,7 @@ class _Parser:
             raise QueryError(f"a field name is missing before {val!r} at position {pos + 1}")
         nxt = self.peek()
         if kind == "w" and nxt and nxt[0] == "op":
-            if not _FIELD.match(val):
+            if not FIELD_NAME.fullmatch(val):
                 raise QueryError(f"{val!r} at position {pos + 1} is not a field name")
             op = self.take()[1]
             vk, vv, vp = self.take()

@@ -2,10 +2,12 @@
 
 Window semantics (also in ``docs/sigma.md``):
 
-* Time is *event time* (``@timestamp``). The engine tracks the latest event time
-  seen; the *watermark* is that minus the allowed lateness. A hit older than
-  ``watermark - timespan`` can no longer belong to any open window and is dropped
-  (counted in ``stats["late"]``); anything newer is inserted in time order.
+* Time is *event time* (``@timestamp``). Each correlation rule tracks the latest
+  event time among its own hits; its *watermark* is that minus the allowed lateness.
+  A hit older than ``watermark - timespan`` can no longer belong to any open window
+  and is dropped (counted in ``stats["late"]``); anything newer is inserted in time
+  order. The clock is per rule, not global, so a source that lags (or a file
+  imported after another) does not make another source's hits "late".
 * **Sliding, fire on arrival** for conditions that only become true as events
   accumulate: ``event_count``/``value_count``/``value_sum`` with ``gt``/``gte``,
   ``temporal`` and ``temporal_ordered``. On each hit the window is the
@@ -129,6 +131,7 @@ class CorrelationState:
         self.groups: OrderedDict[tuple[str, tuple[Any, ...]], _Group] = OrderedDict()
         self.total = 0
         self.max_ts = float("-inf")
+        self.max_ts_by: dict[str, float] = {}  # per correlation rule: its own event-time clock
         self.stats = {"late": 0, "evicted": 0, "fired": 0}
 
     def set_specs(self, specs: dict[str, CorrelationSpec]) -> None:
@@ -141,6 +144,9 @@ class CorrelationState:
     def watermark(self) -> float:
         return self.max_ts - self.lateness
 
+    def watermark_of(self, spec_id: str) -> float:
+        return self.max_ts_by.get(spec_id, float("-inf")) - self.lateness
+
     # -- input
 
     def feed(self, spec: CorrelationSpec, pos: int, ts: float, event: dict[str, Any], getter: Getter,
@@ -150,7 +156,9 @@ class CorrelationState:
             return []
         if ts > self.max_ts:
             self.max_ts = ts
-        if ts < self.watermark - spec.timespan:
+        if ts > self.max_ts_by.get(spec.id, float("-inf")):
+            self.max_ts_by[spec.id] = ts
+        if ts < self.watermark_of(spec.id) - spec.timespan:
             self.stats["late"] += 1
             return []
         group: dict[str, Any] = {}
@@ -262,7 +270,7 @@ class CorrelationState:
         if spec.op is not None:
             match["condition"] = {spec.op: spec.threshold, **({"field": spec.field} if spec.field else {})}
         alert = make_alert(kind="correlation", rule=spec.summary(), events=events, match=match,
-                           timestamp=_iso(end))
+                           timestamp=_iso(end), entity=group_entity(st.group))
         self.stats["fired"] += 1
         # remove the window's hits (and anything older) from the group
         keep = [e for e in st.entries if e[0] > end]
@@ -279,14 +287,15 @@ class CorrelationState:
         return spec, alert, end, chained_getter
 
     def close(self, until: float | None = None) -> list[tuple[CorrelationSpec, dict[str, Any], float, Getter]]:
-        """Evaluate tumbling windows ending before ``until`` (default: the watermark) and prune old hits."""
-        limit = self.watermark if until is None else until
+        """Evaluate tumbling windows ending before ``until`` (default: each rule's watermark); prune old hits."""
         out = []
         for gkey in list(self.groups):
             st = self.groups.get(gkey)
             spec = self.specs.get(gkey[0])
             if st is None or spec is None:
                 continue
+            own = self.watermark_of(spec.id)
+            limit = own if until is None else max(until, own)
             if spec.arrival:
                 keep = [e for e in st.entries if e[0] >= limit - spec.timespan]
                 if len(keep) != len(st.entries):
@@ -328,6 +337,7 @@ class CorrelationState:
     def save(self, path: Path) -> None:
         data = {
             "version": 1, "max_ts": self.max_ts if self.max_ts != float("-inf") else None,
+            "max_ts_by": self.max_ts_by,
             "groups": [
                 {"corr": k[0], "key": list(k[1]), "group": st.group, "entries": [list(e) for e in st.entries],
                  "samples": [[t, ev] for t, ev in st.samples]}
@@ -349,6 +359,8 @@ class CorrelationState:
             raise ValueError(f"{path}: not a Sigma correlation state file (version 1)")
         if data.get("max_ts") is not None:
             self.max_ts = max(self.max_ts, float(data["max_ts"]))
+        for sid, t in (data.get("max_ts_by") or {}).items():
+            self.max_ts_by[sid] = max(self.max_ts_by.get(sid, float("-inf")), float(t))
         n = 0
         for g in data.get("groups", []):
             if g.get("corr") not in self.specs:
@@ -362,6 +374,23 @@ class CorrelationState:
             n += 1
         self._bound()
         return n
+
+
+def group_entity(group: dict[str, Any]) -> dict[str, str] | None:
+    """What a correlation alert is about: its group-by value (the attacking address, the user...).
+
+    Repeats of the rule for the same group then de-duplicate into one alert, whatever the
+    last contributing event's user or host was.
+    """
+    for name, value in group.items():
+        if value is None or value == "":
+            continue
+        low = name.lower()
+        kind = ("ip" if low.endswith("ip") or ".ip" in low or low.endswith("address")
+                else "user" if "user" in low else "host" if "host" in low or "computer" in low else "value")
+        text = ",".join(map(str, value)) if isinstance(value, tuple | list) else str(value)
+        return {"type": kind, "value": text}
+    return None
 
 
 def _num(v: Any) -> float | None:

@@ -333,7 +333,6 @@ class SigmaEngine:
         until = None
         if now is not None:
             until = (now if now.tzinfo else now.replace(tzinfo=UTC)).timestamp() - self.corr.lateness
-            until = max(until, self.corr.watermark)
         alerts: list[dict[str, Any]] = []
         self._closed(self.corr.close(until), alerts)
         return alerts

@@ -22,6 +22,7 @@ ROUTERS: tuple[tuple[str, str], ...] = (
     ("soc.api.routes.sources", "/api/v1"),
     ("soc.api.routes.ingest", "/api/v1"),
     ("soc.api.routes.rules", "/api/v1"),
+    ("soc.api.routes.playbook_steps", "/api/v1"),
     ("soc.api.routes.intel", "/api/v1"),
     ("soc.api.routes.anomaly", "/api/v1"),
     ("soc.api.routes.dashboard", "/api/v1"),

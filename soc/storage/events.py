@@ -9,6 +9,7 @@ day and dataset (Spark reads them directly), searched through DuckDB.
 from __future__ import annotations
 
 import contextlib
+import contextlib
 import json
 import shutil
 import threading
@@ -23,7 +24,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from soc.query import compile_query, ip_in_cidr
+from soc.query import FIELD_NAME, QueryError, compile_query, ip_in_cidr
 
 from .schema import COLUMNS, SCHEMA, to_row
 
@@ -110,7 +111,9 @@ class ParquetEventStore:
             con.create_function("ip_in_cidr", ip_in_cidr, ["VARCHAR", "VARCHAR"], "BOOLEAN",  # type: ignore[call-overload]
                                 null_handling="special")
         listing = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
-        return f"read_parquet([{listing}], hive_partitioning=true, union_by_name=true)"
+        # Every file is written with SCHEMA (compaction rewrites old ones), so no union_by_name: it costs
+        # a schema pass over all files. filename + file_row_number give a stable order among equal times.
+        return f"read_parquet([{listing}], hive_partitioning=true, filename=true, file_row_number=true)"
 
     def _where(self, query: str, start: datetime | None, end: datetime | None) -> tuple[str, list[Any]]:
         compiled = compile_query(query)
@@ -132,20 +135,36 @@ class ParquetEventStore:
         if not files:
             return SearchResult(0, [])
         order = "ASC" if sort == "asc" else "DESC"
+        tie = f"filename {order}, file_row_number {order}"
         con = duckdb.connect()
         try:
             rel = self._relation(con, files)
-            total = con.execute(f"SELECT count(*) FROM {rel} WHERE {where}", params).fetchone()[0]  # type: ignore[index]
-            rows = con.execute(
-                f"SELECT doc FROM {rel} WHERE {where} ORDER BY ts {order} LIMIT ? OFFSET ?",
-                [*params, int(limit), int(offset)]).fetchall()
             hist: list[dict[str, Any]] = []
-            if histogram and total:
+            if histogram:
                 span = ((end or datetime.now(UTC)) - (start or datetime.now(UTC) - timedelta(days=1)))
                 bucket = "hour" if span <= timedelta(days=3) else "day"
-                hist = [{"t": r[0].isoformat(), "count": r[1]} for r in con.execute(
+                rows_h = con.execute(
                     f"SELECT date_trunc('{bucket}', ts) AS b, count(*) FROM {rel} WHERE {where} GROUP BY b ORDER BY b",
-                    params).fetchall()]
+                    params).fetchall()
+                hist = [{"t": r[0].isoformat() if r[0] else None, "count": r[1]} for r in rows_h]
+                total = sum(int(r[1]) for r in rows_h)  # one scan gives both the histogram and the total
+            else:
+                total = con.execute(f"SELECT count(*) FROM {rel} WHERE {where}", params).fetchone()[0]  # type: ignore[index]
+            rows: list[Any] = []
+            if total and offset < total:
+                # Find the time of the last row wanted from the ts column alone, then read whole documents
+                # only from there on: reading `doc` for every match is what makes a naive top-N slow.
+                k = min(offset + limit, total)
+                cut = con.execute(f"SELECT ts FROM {rel} WHERE {where} ORDER BY ts {order} LIMIT 1 OFFSET ?",
+                                  [*params, k - 1]).fetchone()
+                bound = ""
+                extra: list[Any] = []
+                if cut is not None and cut[0] is not None:
+                    bound = f" AND ts {'>=' if order == 'DESC' else '<='} ?"
+                    extra = [cut[0]]
+                rows = con.execute(
+                    f"SELECT doc FROM {rel} WHERE {where}{bound} ORDER BY ts {order}, {tie} LIMIT ? OFFSET ?",
+                    [*params, *extra, int(limit), int(offset)]).fetchall()
         finally:
             con.close()
         took = (datetime.now(UTC) - t0).total_seconds() * 1000
@@ -155,6 +174,9 @@ class ParquetEventStore:
                    end: datetime | None = None, n: int = 10) -> list[tuple[str, int]]:
         from .schema import FIELD_TO_COLUMN
 
+        if not FIELD_NAME.fullmatch(field_name):
+            # The name becomes part of a JSON path in SQL: only plain ECS names may pass.
+            raise QueryError(f"{field_name[:80]!r} is not a field name (letters, digits, '_', '.', '@', '-')")
         col = FIELD_TO_COLUMN.get(field_name)
         if col is None:
             path = "$." + ".".join(f'"{p}"' for p in field_name.split("."))
@@ -183,7 +205,8 @@ class ParquetEventStore:
         con = duckdb.connect()
         try:
             rel = self._relation(con, files)
-            cur = con.execute(f"SELECT doc FROM {rel} WHERE {where} ORDER BY ts ASC", params)
+            cur = con.execute(f"SELECT doc FROM {rel} WHERE {where} ORDER BY ts ASC, filename, file_row_number",
+                              params)
             while chunk := cur.fetchmany(batch):
                 for (doc,) in chunk:
                     yield json.loads(doc)

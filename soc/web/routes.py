@@ -132,17 +132,8 @@ router.add_api_route("/portal", _page("portal"), methods=["GET"])
 
 
 def mount_static(app: Any) -> None:
-    """Serve ``static/``; also make sure the playbook check-off API the incident page calls is present.
-
-    ``soc.api.routes.playbook_steps`` belongs in ``soc.api.app.ROUTERS``; until it is listed
-    there, the console includes it itself (once) so that the page never calls a missing route.
-    """
+    """Serve ``static/`` (CSS and the page scripts)."""
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
-    steps_path = "/api/v1/incidents/{incident_id}/steps/{step_id}"
-    if not any(getattr(r, "path", None) == steps_path for r in app.routes):
-        from soc.api.routes import playbook_steps
-
-        app.include_router(playbook_steps.router, prefix="/api/v1")
 
 
 @router.post("/logout")

@@ -91,3 +91,11 @@ def test_compaction_keeps_every_event(tmp_path: Path) -> None:
     assert s.compact(before=date(2026, 12, 1), min_files=2) == 1
     assert len(list(s.root.rglob("*.parquet"))) == 1
     assert s.search("").total == 10
+
+
+@pytest.mark.parametrize("field", ["a'||(select content from read_text('/etc/hostname'))||'", "x\"y", "a;b"])
+def test_field_names_cannot_inject_sql(store: ParquetEventStore, field: str) -> None:
+    with pytest.raises(QueryError):
+        store.top_values(field)
+    with pytest.raises(QueryError):
+        compile_query(f"{field}:1")

@@ -345,8 +345,6 @@ def test_huge_result_sets_paginate(env: Env) -> None:
     assert p1["total"] > 200 and len(p1["events"]) == 100 == len(p2["events"])
 
 
-@pytest.mark.xfail(strict=False, reason="ParquetEventStore.search orders by ts only: events with the same "
-                                        "timestamp come back in any order, so pages can overlap (reported)")
 def test_event_pages_do_not_overlap(env: Env) -> None:
     h = _bearer(env, "ana")
     seen: list[str] = []
