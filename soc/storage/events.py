@@ -9,7 +9,6 @@ day and dataset (Spark reads them directly), searched through DuckDB.
 from __future__ import annotations
 
 import contextlib
-import contextlib
 import json
 import shutil
 import threading

@@ -18,8 +18,6 @@ from typing import Any
 import orjson
 import pyarrow as pa
 
-from soc import ecs
-
 #: column name -> (ECS field, arrow type). Order is the file's column order.
 COLUMNS: dict[str, tuple[str, pa.DataType]] = {
     "ts": ("@timestamp", pa.timestamp("ms", tz="UTC")),
