@@ -45,4 +45,4 @@ def test_empty_window(tmp_path: Path) -> None:
     now = datetime(2026, 3, 2, 12, tzinfo=UTC)
     assert event_files(tmp_path / "events", now - timedelta(hours=1), now) == []  # folder without files
     with pytest.raises(EmptyWindowError, match="no stored events between"):
-        read_events(None, tmp_path / "events", now - timedelta(hours=1), now)
+        read_events(None, tmp_path / "events", now - timedelta(hours=1), now)  # type: ignore[arg-type]

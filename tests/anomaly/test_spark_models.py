@@ -85,13 +85,14 @@ def test_spark_and_pandas_paths_agree(trained: dict[str, Any], spark_settings: A
     spark = get_spark(spark_settings.anomaly)
     df = read_events(spark, spark_settings.events_dir, sc.start + timedelta(hours=30),
                      sc.start + timedelta(hours=34), ef.EVENT_COLUMNS)
-    pdf = df.toPandas()
+    pdf: Any = df.toPandas()
     assert event_model.tables_from_spark(df).counts == ef.fit_tables(pdf).counts
     model = model_store.load(model_store.latest(spark_settings.data_dir, "event"), family="event",
                              feature_schema=ef.FEATURE_SCHEMA, features=ef.FEATURE_NAMES).model
     bc = spark.sparkContext.broadcast(model)
-    got = (df.withColumn("_a", event_model.score_udf(bc)(F.struct(*[F.col(c) for c in ef.EVENT_COLUMNS])))
-           .select("event_id", "_a.score").toPandas().set_index("event_id")["score"])
+    got_df: Any = (df.withColumn("_a", event_model.score_udf(bc)(F.struct(*[F.col(c) for c in ef.EVENT_COLUMNS])))
+                   .select("event_id", "_a.score").toPandas())
+    got = got_df.set_index("event_id")["score"]
     want, _, _ = model.score_frame(pdf)
     want_s = dict(zip(pdf["event_id"], want, strict=True))
     assert len(got) == len(pdf) > 50
