@@ -300,6 +300,9 @@ class DemoConfig(_Section):
     replay: bool = False
     """Replay ``demo/`` through the pipeline at start (``make run`` turns this on)."""
     path: str = "demo"
+    """Folder of the demo generator."""
+    mail_sink: bool = True
+    """With the replay on, deliver notices to a local SMTP sink that saves them under ``data_dir/mail``."""
 
 
 class Settings(_Section):

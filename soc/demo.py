@@ -25,6 +25,39 @@ DEMO_FILES = (
 )
 
 
+class MailSink:
+    """A local SMTP server that keeps every message as an ``.eml`` file, so the demo's notices can be read.
+
+    Only for the demo (``make run``): a real deployment points ``[incidents.smtp]`` at the city's mail relay.
+    """
+
+    def __init__(self, folder: Path, host: str = "127.0.0.1", port: int = 0) -> None:
+        from aiosmtpd.controller import Controller
+
+        folder.mkdir(parents=True, exist_ok=True)
+        self.folder = folder
+        sink = self
+
+        class _Handler:
+            async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+                name = f"{datetime.now(UTC):%Y%m%dT%H%M%S%f}-{len(list(sink.folder.glob('*.eml')))}.eml"
+                (sink.folder / name).write_bytes(envelope.original_content or envelope.content)
+                return "250 OK"
+
+        if port == 0:
+            import socket
+
+            with socket.socket() as probe:
+                probe.bind((host, 0))
+                port = int(probe.getsockname()[1])
+        self.controller = Controller(_Handler(), hostname=host, port=port)
+        self.controller.start()
+        self.host, self.port = host, port
+
+    def stop(self) -> None:
+        self.controller.stop()
+
+
 def generate(demo_dir: Path, out: Path, start: datetime) -> Path:
     """Run ``demo/generate.py`` to write the demo logs for ``start`` into ``out``."""
     out.mkdir(parents=True, exist_ok=True)

@@ -89,11 +89,19 @@ def run(
     s = settings()
     _setup_logging(s.log_level)
     log = logging.getLogger("soc")
+    replay = demo if demo is not None else s.demo.replay
+    sink = None
+    if replay and s.demo.mail_sink:
+        from soc.demo import MailSink
+
+        sink = MailSink(s.data_dir / "mail")
+        s.incidents.smtp.host, s.incidents.smtp.port = sink.host, sink.port
+        log.info("demo: notices to agencies are delivered to a local mail sink; read them in %s", sink.folder)
     rt = build_runtime(s)
     rt.start_workers(listeners=True)
     app = create_app(s, ctx=rt.ctx)
     h, p = host or s.api.host, port or s.api.port
-    if demo if demo is not None else s.demo.replay:
+    if replay:
         threading.Thread(target=_replay_demo, args=(rt, s.demo.path), name="demo", daemon=True).start()
     log.info("API and web console on http://%s:%d  (OpenAPI: /openapi.json)", h, p)
     server = uvicorn.Server(uvicorn.Config(app, host=h, port=p, log_level="warning", lifespan="off"))
@@ -106,6 +114,8 @@ def run(
         server.run()
     finally:
         rt.stop()
+        if sink is not None:
+            sink.stop()
         log.info("stopped")
 
 
