@@ -137,6 +137,19 @@ class Pipeline:
                 log.exception("detector %s failed on an event; the event is stored, detection skipped", name)
         return alerts
 
+    def submit_alerts(self, alerts: Sequence[dict[str, Any]]) -> list[str]:
+        """Alerts from detectors that run outside the per-event path (anomaly jobs, source health):
+        stored, de-duplicated and handed to the hooks (incidents) like any other. Returns the alert ids."""
+        if not alerts:
+            return []
+        with self._lock, self.state.session() as s:
+            rows = self.alert_sink.persist(s, list(alerts))
+            s.flush()
+            for hook in self.alert_hooks:
+                if rows:
+                    hook(s, rows)
+            return [r.id for r in rows]
+
     # -- the batch ---------------------------------------------------------------------------------
     def process(self, records: Sequence[Record]) -> BatchResult:
         """Run ``records`` through every stage; thread-safe (batches are serialised)."""

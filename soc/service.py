@@ -95,8 +95,10 @@ class Runtime:
                 worker.ticks.append(share_serious_pending(s, self.ctx.state, self.ctx.inventory))
                 self.workers.append(worker)
         anomaly = _optional("detectors.anomaly")
-        if anomaly is not None and s.anomaly.enabled and hasattr(anomaly, "AnomalyScheduler"):
-            sched = anomaly.AnomalyScheduler(s, self.ctx.state, self.pipeline)
+        if anomaly is not None and s.anomaly.enabled:
+            from detectors.anomaly.scheduler import AnomalyScheduler
+
+            sched = AnomalyScheduler(s, self.pipeline.submit_alerts)  # Spark jobs over stored events
             sched.start()
             self.workers.append(sched)
         intel = _optional("detectors.indicators")
@@ -147,6 +149,12 @@ def build_runtime(settings: Settings, ctx: AppContext | None = None) -> Runtime:
     inc = _optional("soc.incidents.service")
     if inc is not None:
         hooks.append(inc.get_engine(ctx).on_alerts)  # the API uses the same engine
+    if _optional("soc.sharing.auto") is not None:
+        from soc.sharing.auto import cef_alert_hook
+
+        cef = cef_alert_hook(settings)
+        if cef is not None:
+            hooks.append(cef)
     pipeline = Pipeline(state=ctx.state, events=ctx.events, inventory=ctx.inventory,
                         detectors=build_detectors(ctx),
                         alert_sink=AlertSink(timedelta(minutes=settings.incidents.dedup_window_minutes)),

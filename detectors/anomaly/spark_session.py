@@ -37,6 +37,10 @@ DEFAULT_CONF: dict[str, str] = {
 }
 
 
+#: In local mode the driver talks only to itself: keep it on the loopback interface.
+LOCAL_CONF: dict[str, str] = {"spark.driver.host": "127.0.0.1", "spark.driver.bindAddress": "127.0.0.1"}
+
+
 def java_executable() -> str | None:
     """Path of the ``java`` Spark will use (``$JAVA_HOME/bin/java`` first, as spark-submit does)."""
     home = os.environ.get("JAVA_HOME")
@@ -81,7 +85,8 @@ def get_spark(cfg: AnomalyConfig, app_name: str = "soc-anomaly") -> SparkSession
         os.environ.setdefault("PYTHONWARNINGS", "ignore::FutureWarning")
         os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
         builder = SparkSession.builder.appName(app_name).master(cfg.spark_master)
-        for k, v in {**DEFAULT_CONF, **cfg.spark_conf}.items():
+        local = dict(LOCAL_CONF) if cfg.spark_master.startswith("local") else {}
+        for k, v in {**DEFAULT_CONF, **local, **cfg.spark_conf}.items():
             builder = builder.config(k, v)
         try:
             spark = builder.getOrCreate()

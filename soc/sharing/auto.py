@@ -47,3 +47,28 @@ def share_serious_pending(settings: Settings, state: State, inventory: Any = Non
         return queued
 
     return tick
+
+
+def cef_alert_hook(settings: Settings) -> Any:
+    """A pipeline alert hook forwarding alerts as CEF to every ``syslog_cef`` destination with
+    ``forward_alerts = true``; ``None`` when there is none. Forwarding problems are logged, never raised:
+    the alerts are already stored and the SIEM on the other side can be re-fed from them."""
+    if not settings.sharing.enabled:
+        return None
+    from soc.sharing.cef import forward_alerts
+    from soc.sharing.destinations import destinations
+
+    names = [d.name for d in destinations(settings.sharing)
+             if d.enabled and d.channel == "syslog_cef" and d.forward_alerts]
+    if not names:
+        return None
+
+    def hook(session: Any, rows: list[Any]) -> None:
+        alerts = [r.data for r in rows if r.count == 1]  # a repeat of a de-duplicated alert is not re-sent
+        for name in names:
+            try:
+                forward_alerts(alerts, settings, name)
+            except Exception:
+                log.exception("CEF forwarding of %d alert(s) to %s failed", len(alerts), name)
+
+    return hook

@@ -38,6 +38,8 @@ class Destination(BaseModel):
     host: str | None = None
     port: int = Field(default=514, ge=1, le=65535)
     protocol: Literal["udp", "tcp"] = "udp"
+    forward_alerts: bool = False
+    """``syslog_cef`` only: also forward every alert live as CEF as it is raised (not only incidents)."""
 
     def collection_url(self) -> str:
         if not self.collection:
