@@ -98,7 +98,10 @@ class Runtime:
         if anomaly is not None and s.anomaly.enabled:
             from detectors.anomaly.scheduler import AnomalyScheduler
 
-            sched = AnomalyScheduler(s, self.pipeline.submit_alerts)  # Spark jobs over stored events
+            def on_alerts(alerts: list[dict[str, Any]]) -> None:
+                self.pipeline.submit_alerts(alerts)
+
+            sched = AnomalyScheduler(s, on_alerts)  # Spark jobs over stored events, into the same alert flow
             sched.start()
             self.workers.append(sched)
         intel = _optional("detectors.indicators")

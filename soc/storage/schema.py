@@ -116,7 +116,7 @@ def to_row(doc: dict[str, Any]) -> dict[str, Any]:
         elif kind == "int":
             try:
                 n = int(v) if not isinstance(v, bool) else None
-            except (TypeError, ValueError):
+            except (TypeError, ValueError, OverflowError):  # OverflowError: int(float("inf"))
                 n = None
             row[col] = n if n is not None and -(2**63) <= n < 2**63 else None
         elif isinstance(v, str):

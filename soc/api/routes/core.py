@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
@@ -192,6 +193,15 @@ def apply_alert_update(s: Any, row: Alert, body: AlertUpdate, p: Principal, ctx:
         row.incident_id = body.incident_id
     if changes:
         ctx.state.audit(p.name, "alert.update", f"alert:{row.id}", session=s, changes=changes, reason=body.reason)
+        if row.kind == "anomaly" and row.verdict in ("false_positive", "benign") and (
+                "verdict" in changes or "status" in changes):
+            # Confirmed-benign behaviour is left out of the next training and similar alerts are suppressed.
+            from detectors.anomaly import record_benign
+
+            try:
+                record_benign(ctx.settings.data_dir, [row.data], by=p.name, note=body.reason or "")
+            except (ValueError, KeyError, TypeError) as exc:  # the verdict itself is kept either way
+                logging.getLogger("soc.api").warning("anomaly feedback not recorded for %s: %s", row.id, exc)
     return changes
 
 
