@@ -368,11 +368,12 @@ def _add(total: Any, res: Any) -> None:
 
 def ingest_files(paths: Iterable[str | Path], fmt: str, pipeline: Any, progress: bool = True, *,
                  source: str = "cli", tz: str | None = None, batch_size: int = 2000,
-                 max_line_bytes: int = 1_048_576) -> Any:
+                 max_line_bytes: int = 1_048_576, host: str | None = None) -> Any:
     """Read whole files (plain, ``.gz`` or ``.evtx``) through ``pipeline``; returns the summed BatchResult.
 
-    ``.evtx`` files use format ``winlog`` whatever ``fmt`` says. Shows a rich progress bar
-    (bytes read) and a summary when ``progress``.
+    ``.evtx`` files use format ``winlog`` whatever ``fmt`` says. ``host`` is the machine the files come from,
+    for formats that do not name it (``Record.host``). Shows a rich progress bar (bytes read) and a summary
+    when ``progress``.
     """
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
@@ -396,7 +397,7 @@ def ingest_files(paths: Iterable[str | Path], fmt: str, pipeline: Any, progress:
             batch: list[Record] = []
             lines = read_bytes = 0
             for line in iter_lines(path, max_line_bytes):
-                batch.append(Record(source, f, line, time.time(), None, tz))
+                batch.append(Record(source, f, line, time.time(), None, tz, host))
                 lines += 1
                 read_bytes += len(line) + 1
                 if len(batch) >= batch_size:

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from soc.ingest import ingest_paths
+from connectors.runner import ingest_files
 
 #: Generated file name -> (parser, host the file is read on), in replay order. The nginx access log names
 #: the client only, so the host is given as a file source's ``host_name`` would give it.
@@ -75,7 +75,7 @@ def replay(runtime: Any, demo_dir: Path, work_dir: Path, start: datetime | None 
         path = out / name
         if not path.exists():
             continue
-        res = ingest_paths(runtime.pipeline, [str(path)], fmt=fmt, source=f"demo-{fmt}", host=host)
+        res = ingest_files([path], fmt, runtime.pipeline, progress=False, source=f"demo-{fmt}", host=host)
         totals["received"] += res.received
         totals["parsed"] += res.parsed
         totals["dead"] += res.dead

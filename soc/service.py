@@ -57,9 +57,9 @@ def build_detectors(ctx: AppContext) -> list[Detector]:
             state_path=ctx.settings.data_dir / "correlation-state.json",
             placeholders=ctx.settings.detection.placeholders,
         )
-        from soc.api.routes.rules import apply_disabled
+        from soc.rule_state import apply_disabled
 
-        apply_disabled(ctx, engine)
+        apply_disabled(ctx.state, engine)
         for path, line, reason in engine.errors:
             log.warning("rule rejected: %s%s: %s", path, f":{line}" if line else "", reason)
         ctx.sigma = engine
@@ -120,10 +120,7 @@ class Runtime:
             try:
                 sigma = self.ctx.sigma
                 if sigma is not None and self.ctx.settings.detection.reload and sigma.reload_if_changed():
-                    from soc.api.routes.rules import apply_disabled
-
-                    apply_disabled(self.ctx, sigma)
-                    log.info("Sigma rules reloaded")
+                    log.info("Sigma rules reloaded")  # the engine keeps enable/disable across reloads
                 if time.time() - last_retention > 3600:
                     removed = self.ctx.events.apply_retention(self.ctx.settings.storage.retention_days)
                     compact = getattr(self.ctx.events, "compact", None)

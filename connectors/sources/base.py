@@ -98,3 +98,40 @@ class Source:
             self.stats.errors += 1
             self.stats.last_error = message[:500]
         log.warning("source %s: %s", self.name, message)
+
+
+class PollingSource(Source):
+    """A source that polls files from one background thread (file tail, EVTX folder).
+
+    Subclasses implement :meth:`_run`, looping until ``self._stop`` is set, and may override
+    :meth:`_close` to release what the loop held open.
+    """
+
+    join_seconds = 10.0
+
+    def __init__(self, cfg: Any, spool: Spool, poll_seconds: float = 5.0) -> None:
+        super().__init__(cfg, spool)
+        self.poll_seconds = poll_seconds
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        if self._thread is not None:
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name=f"source-{self.name}", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        if self._thread is None:
+            return
+        self._stop.set()
+        self._thread.join(self.join_seconds)
+        self._thread = None
+        self._close()
+
+    def _run(self) -> None:
+        raise NotImplementedError
+
+    def _close(self) -> None:
+        """Release resources once the polling thread has stopped."""

@@ -13,42 +13,22 @@ import glob
 import itertools
 import json
 import os
-import threading
 import time
 from pathlib import Path
-from typing import Any
 
 from connectors.record import Record
-from connectors.spool import RejectedRecord, Spool
+from connectors.spool import RejectedRecord
 
-from .base import Source
+from .base import PollingSource
 
 BATCH = 1000
 
 
-class EvtxSource(Source):
-    def __init__(self, cfg: Any, spool: Spool, poll_seconds: float = 5.0) -> None:
-        super().__init__(cfg, spool)
-        self.poll_seconds = poll_seconds
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+class EvtxSource(PollingSource):
+    join_seconds = 30.0
 
     def key(self, path: str) -> str:
         return f"evtx:{self.name}:{os.path.abspath(path)}"
-
-    def start(self) -> None:
-        if self._thread is not None:
-            return
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name=f"source-{self.name}", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        if self._thread is None:
-            return
-        self._stop.set()
-        self._thread.join(30)
-        self._thread = None
 
     def _run(self) -> None:
         while not self._stop.is_set():

@@ -20,7 +20,6 @@ from __future__ import annotations
 import glob
 import gzip
 import os
-import threading
 import zlib
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -28,7 +27,7 @@ from typing import Any, BinaryIO
 from connectors.record import Record
 from connectors.spool import Spool
 
-from .base import Source
+from .base import PollingSource
 from .framing import Frame
 
 READ_BYTES = 1024 * 1024
@@ -67,30 +66,15 @@ def _rewritten(t: _Tracked) -> bool:
     return n > 0 and _head(t.fh, n) != (n, crc)
 
 
-class FileTailSource(Source):
+class FileTailSource(PollingSource):
     def __init__(self, cfg: Any, spool: Spool, poll_seconds: float = 0.25) -> None:
-        super().__init__(cfg, spool)
-        self.poll_seconds = poll_seconds
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        super().__init__(cfg, spool, poll_seconds)
         self._files: dict[str, _Tracked] = {}
 
     def key(self, path: str) -> str:
         return f"file:{self.name}:{os.path.abspath(path)}"
 
-    def start(self) -> None:
-        if self._thread is not None:
-            return
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name=f"source-{self.name}", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        if self._thread is None:
-            return
-        self._stop.set()
-        self._thread.join(10)
-        self._thread = None
+    def _close(self) -> None:
         for t in self._files.values():
             t.fh.close()
         self._files.clear()

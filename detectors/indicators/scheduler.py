@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -11,6 +10,7 @@ from typing import Any
 
 from detectors.indicators.feeds import FeedConfig, feed_configs, pull_feed
 from detectors.indicators.store import IndicatorStore
+from soc.periodic import PeriodicThread
 
 log = logging.getLogger("soc.intel")
 
@@ -33,8 +33,7 @@ class IntelScheduler:
         self.clock = clock
         self.next_due: dict[str, float] = {f.name: 0.0 for f in self.feeds if f.enabled}
         self.last: dict[str, dict[str, Any]] = {}
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._loop = PeriodicThread("soc-intel", self.run_once)
 
     def run_once(self, now: float | None = None) -> list[dict[str, Any]]:
         """Pull the feeds that are due; returns their outcomes."""
@@ -60,23 +59,7 @@ class IntelScheduler:
         return results
 
     def start(self, tick_seconds: float = 30.0) -> None:
-        if self._thread is not None and self._thread.is_alive():
-            return
-        self._stop.clear()
-
-        def loop() -> None:
-            while not self._stop.is_set():
-                try:
-                    self.run_once()
-                except Exception:
-                    log.exception("intel scheduler pass failed")
-                self._stop.wait(tick_seconds)
-
-        self._thread = threading.Thread(target=loop, name="soc-intel", daemon=True)
-        self._thread.start()
+        self._loop.start(tick_seconds)
 
     def stop(self, timeout: float = 10.0) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
+        self._loop.stop(timeout)

@@ -139,18 +139,18 @@ def ingest(
                                                            "name it (sets host.name, e.g. for nginx access logs)."),
 ) -> None:
     """Push files through the whole pipeline: parse, enrich, store, detect, alert, open incidents."""
-    from soc.ingest import ingest_paths
+    from connectors.runner import ingest_files
     from soc.service import build_runtime
 
     s = settings()
     _check_format(fmt)
     rt = build_runtime(s)
     try:
-        totals = ingest_paths(rt.pipeline, files, fmt=fmt, source=source, progress=True, host=host_name)
+        totals = ingest_files(files, fmt, rt.pipeline, progress=True, source=source, host=host_name)
+    except FileNotFoundError as exc:
+        fail(str(exc), code=66)
     finally:
         rt.stop()
-    typer.echo(f"received {totals.received}, parsed {totals.parsed}, dead-lettered {totals.dead}, "
-               f"events {totals.events}, alerts {totals.alerts}")
     if totals.received != totals.parsed + totals.dead:
         fail("counts do not reconcile (received != parsed + dead-lettered); please report this bug")
 

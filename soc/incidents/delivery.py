@@ -29,7 +29,6 @@ import hmac
 import json
 import logging
 import smtplib
-import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -43,6 +42,7 @@ from sqlalchemy.orm import Session
 
 from soc.config import Settings
 from soc.incidents.models import TimelineEntry
+from soc.periodic import PeriodicThread
 from soc.storage.models import Outbox
 from soc.storage.state import State
 
@@ -173,8 +173,7 @@ class OutboxWorker:
         self.backoff = cfg.outbox_backoff_seconds
         self.backoff_max = cfg.outbox_backoff_max_seconds
         self.lease = timedelta(seconds=cfg.outbox_sending_timeout_seconds)
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._loop = PeriodicThread("soc-outbox", self.run_once)
 
     def _escalate(self, now: datetime) -> None:
         if self._escalator_error is not None:
@@ -287,24 +286,7 @@ class OutboxWorker:
 
     # -- background thread ---------------------------------------------------------------------------
     def start(self, interval: float | None = None) -> None:
-        if self._thread is not None and self._thread.is_alive():
-            return
-        every = interval if interval is not None else self.settings.incidents.worker_interval_seconds
-        self._stop.clear()
-
-        def loop() -> None:
-            while not self._stop.is_set():
-                try:
-                    self.run_once()
-                except Exception:
-                    log.exception("outbox pass failed")
-                self._stop.wait(every)
-
-        self._thread = threading.Thread(target=loop, name="soc-outbox", daemon=True)
-        self._thread.start()
+        self._loop.start(interval if interval is not None else self.settings.incidents.worker_interval_seconds)
 
     def stop(self, timeout: float = 10.0) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
+        self._loop.stop(timeout)

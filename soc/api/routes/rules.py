@@ -26,7 +26,7 @@ from connectors.parsers import FORMATS, ParseContext, ParseError, parse_line
 from soc.api.deps import get_ctx, require_role
 from soc.auth import Principal
 from soc.context import AppContext
-from soc.storage.models import KeyValue
+from soc.rule_state import apply_disabled, set_disabled
 from soc.web.models import RuleVersion
 
 router = APIRouter(tags=["rules"])
@@ -34,30 +34,15 @@ router = APIRouter(tags=["rules"])
 READ = ("admin", "rule_author", "analyst", "auditor")
 WRITE = ("admin", "rule_author")
 MAX_YAML = 256 * 1024
-DISABLED_KEY = "rules:disabled"
-
-
-def disabled_ids(ctx: AppContext) -> set[str]:
-    with ctx.state.session() as s:
-        row = s.get(KeyValue, DISABLED_KEY)
-        return set((row.value if row else {}).get("ids", []))
-
-
-def apply_disabled(ctx: AppContext, engine: Any) -> None:
-    """Re-apply the stored enable/disable choices (after start or a reload)."""
-    for rid in disabled_ids(ctx):
-        engine.set_enabled(rid, False)
-
-
 def engine_of(ctx: AppContext) -> Any:
     """The running Sigma engine, or one loaded from the configured folders for an API-only process."""
     if ctx.sigma is None:
         from detectors.sigma import SigmaEngine
 
         ctx.sigma = SigmaEngine.from_paths([d for d in ctx.settings.detection.rules_dirs if Path(d).exists()])
-        apply_disabled(ctx, ctx.sigma)
-    elif ctx.sigma.reload_if_changed():
-        apply_disabled(ctx, ctx.sigma)
+        apply_disabled(ctx.state, ctx.sigma)
+    else:
+        ctx.sigma.reload_if_changed()  # the engine keeps enable/disable across reloads
     return ctx.sigma
 
 
@@ -286,13 +271,7 @@ def set_enabled(rule_id: str, body: EnabledIn, p: Principal = Depends(require_ro
                 ctx: AppContext = Depends(get_ctx)) -> dict[str, Any]:
     _find(ctx, rule_id)
     with ctx.state.session() as s:
-        row = s.get(KeyValue, DISABLED_KEY)
-        ids = set((row.value if row else {}).get("ids", []))
-        (ids.discard if body.enabled else ids.add)(rule_id)
-        if row is None:
-            s.add(KeyValue(key=DISABLED_KEY, value={"ids": sorted(ids)}))
-        else:
-            row.value = {"ids": sorted(ids)}
+        set_disabled(s, rule_id, body.enabled)
         ctx.state.audit(p.name, "rule.enable" if body.enabled else "rule.disable", f"rule:{rule_id}", session=s)
     engine_of(ctx).set_enabled(rule_id, body.enabled)
     return {"id": rule_id, "enabled": body.enabled}
