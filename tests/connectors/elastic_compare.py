@@ -20,6 +20,7 @@ Comparison rules, documented in ``docs/parsers.md``:
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections import Counter
 from dataclasses import dataclass, field
@@ -114,6 +115,25 @@ def _inputs(path: Path) -> list[str | None]:
         return [e.get("message") if isinstance(e, dict) else None for e in events]
     text = path.read_bytes().decode("utf-8", errors="surrogateescape")
     return [ln for ln in text.split("\n") if ln.strip()]
+
+
+def sample_lines(vendors: tuple[str, ...], wazuh: tuple[str, ...], per_file: int,
+                 wazuh_kinds: str = "pass") -> list[str]:
+    """Real lines for fuzzing: up to ``per_file`` inputs of each Elastic test file of ``vendors`` plus the
+    Wazuh decoder-test lines (``log N pass|fail = ...``) of the ``wazuh`` .ini files."""
+    lines: list[str] = []
+    if ELASTIC.is_dir():
+        for vendor in vendors:
+            for path in sorted((ELASTIC / vendor).rglob("*")):
+                if path.is_file() and path.suffix in (".log", ".json") and not path.name.endswith("-expected.json"):
+                    lines += [x for x in _inputs(path) if isinstance(x, str)][:per_file]
+    folder = SHARED / "logs" / "wazuh" / "tests-4.x"
+    for name in wazuh:
+        p = folder / f"{name}.ini"
+        if p.is_file():
+            lines += re.findall(rf"(?m)^log \d+ (?:{wazuh_kinds}) = (.*)$",
+                                p.read_text(encoding="utf-8", errors="replace"))
+    return lines
 
 
 def compare_file(path: Path, fmt: str, report: Report) -> None:

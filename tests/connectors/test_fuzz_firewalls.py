@@ -7,7 +7,6 @@ built-in lines. The hypothesis deadline catches catastrophic regex backtracking.
 
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 from typing import Any
 
@@ -16,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from connectors.parsers import ParseContext, ParseError, get_parser
-from tests.connectors.elastic_compare import ELASTIC, SHARED, _inputs
+from tests.connectors.elastic_compare import sample_lines
 
 FORMATS = ("fortigate", "pfsense", "iptables", "cisco_asa", "panos")
 BUILTIN = [
@@ -38,18 +37,7 @@ BUILTIN = [
 
 
 def _real_lines() -> list[str]:
-    lines = list(BUILTIN)
-    if ELASTIC.is_dir():
-        for vendor in ("fortinet_fortigate", "pfsense", "iptables", "cisco_asa", "panw"):
-            for path in sorted((ELASTIC / vendor).rglob("*")):
-                if path.is_file() and path.suffix in (".log", ".json") and not path.name.endswith("-expected.json"):
-                    lines += [x for x in _inputs(path) if isinstance(x, str)][:40]
-    wazuh = SHARED / "logs" / "wazuh" / "tests-4.x"
-    for name in ("fortigate", "pfsense", "iptables", "cisco_asa", "paloalto"):
-        p = wazuh / f"{name}.ini"
-        if p.is_file():
-            lines += re.findall(r"(?m)^log \d+ pass = (.*)$", p.read_text(encoding="utf-8", errors="replace"))
-    return lines
+    return list(BUILTIN) + sample_lines(("fortinet_fortigate", "pfsense", "iptables", "cisco_asa", "panw"), ("fortigate", "pfsense", "iptables", "cisco_asa", "paloalto"), 40, "pass")
 
 
 REAL = _real_lines()

@@ -10,7 +10,6 @@ catastrophic regex backtracking.
 from __future__ import annotations
 
 import json
-import re
 from datetime import timedelta
 from typing import Any
 
@@ -19,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from connectors.parsers import ParseContext, ParseError, get_parser
-from tests.connectors.elastic_compare import ELASTIC, SHARED, _inputs
+from tests.connectors.elastic_compare import sample_lines
 
 FORMATS = ("squid", "nginx", "apache", "auth", "syslog", "auditd", "winlog")
 BUILTIN = [
@@ -51,18 +50,7 @@ BUILTIN = [
 
 
 def _real_lines() -> list[str]:
-    lines = list(BUILTIN)
-    if ELASTIC.is_dir():
-        for vendor in ("squid", "nginx", "apache", "system/auth", "auditd"):
-            for path in sorted((ELASTIC / vendor).rglob("*")):
-                if path.is_file() and path.suffix in (".log", ".json") and not path.name.endswith("-expected.json"):
-                    lines += [x for x in _inputs(path) if isinstance(x, str)][:30]
-    wazuh = SHARED / "logs" / "wazuh" / "tests-4.x"
-    for name in ("sshd", "sudo", "su", "pam", "apache", "nginx", "squid_rules", "auditd", "sysmon"):
-        p = wazuh / f"{name}.ini"
-        if p.is_file():
-            lines += re.findall(r"(?m)^log \d+ (?:pass|fail) = (.*)$", p.read_text(encoding="utf-8", errors="replace"))
-    return lines
+    return list(BUILTIN) + sample_lines(("squid", "nginx", "apache", "system/auth", "auditd"), ("sshd", "sudo", "su", "pam", "apache", "nginx", "squid_rules", "auditd", "sysmon"), 30, "pass|fail")
 
 
 REAL = _real_lines()
