@@ -4,7 +4,8 @@
 
 The sender runs in a separate process (so it does not share the GIL with the
 service); the service is the real one (``IngestService`` with the real pipeline,
-``ParquetEventStore``, SQLite state, empty inventory, no detectors). Prints
+``ParquetEventStore``, SQLite state, the repository's ``inventory.yaml``, no detectors,
+``--workers`` parse processes as ``pipeline.workers``). Prints
 events/s from first byte sent to last event stored, batch latency (time from a
 record's arrival to its batch being stored) and the service's peak RSS.
 """
@@ -30,6 +31,7 @@ from connectors.runner import IngestService  # noqa: E402
 from soc.config import load_config  # noqa: E402
 from soc.inventory import Inventory  # noqa: E402
 from soc.pipeline import Pipeline  # noqa: E402
+from soc.prepare import resolve_workers  # noqa: E402
 from soc.storage.events import ParquetEventStore  # noqa: E402
 from soc.storage.state import State  # noqa: E402
 
@@ -64,6 +66,7 @@ def main() -> None:
     ap.add_argument("--format", default="fortigate")
     ap.add_argument("--connections", type=int, default=2)
     ap.add_argument("--batch-size", type=int, default=2000)
+    ap.add_argument("--workers", default="auto", help="pipeline.workers: parse processes (0 = in the service).")
     ap.add_argument("--transport-only", action="store_true",
                     help="Measure TCP -> spool -> read/commit without the pipeline (the transport's own ceiling).")
     args = ap.parse_args()
@@ -78,8 +81,10 @@ def main() -> None:
                        f"port = {port}\n")
         settings = load_config(cfg, environ={})
         state = State(settings.state_url)
-        pipe = Pipeline(state=state, events=ParquetEventStore(settings.events_dir), inventory=Inventory.empty(),
-                        detectors=[])
+        workers = resolve_workers(args.workers if args.workers == "auto" else int(args.workers))
+        inventory = Inventory.load(Path(__file__).resolve().parents[1] / "inventory.yaml")
+        pipe = Pipeline(state=state, events=ParquetEventStore(settings.events_dir), inventory=inventory,
+                        detectors=[], workers=workers)
         svc = IngestService(settings, pipe, state)
         if args.transport_only:
             class _Null:  # stands in for the pipeline: counts, stores nothing
@@ -122,14 +127,23 @@ def main() -> None:
             time.sleep(0.05)
         took = time.monotonic() - t0
         cpu = sum(proc.cpu_times()[:2]) - cpu0
+        senders = {p.pid for p in procs}
+        kids = [c for c in proc.children(recursive=True) if c.pid not in senders]
+        try:
+            worker_cpu = sum(sum(c.cpu_times()[:2]) for c in kids)
+            worker_rss = sum(c.memory_info().rss for c in kids)
+        except psutil.Error:
+            worker_cpu, worker_rss = 0.0, 0
         for p in procs:
             p.join()
         stop.set()
         h = svc.health()["sources"]["bench"]
         svc.stop()
+        pipe.close()
         stored = 0 if args.transport_only else pipe.events.count()
         lat = sorted(latencies) or [0.0]
-        print(f"format={args.format} events={total} connections={args.connections} batch={args.batch_size}"
+        print(f"format={args.format} events={total} connections={args.connections} batch={args.batch_size} "
+              f"workers={workers}"
               + (" TRANSPORT ONLY (no parsing, no storage)" if args.transport_only else ""))
         print(f"received={h['received']} parsed={h['parsed']} dead={h['dead']} stored={stored}")
         what = "through the spool" if args.transport_only else "stored in Parquet"
@@ -138,7 +152,9 @@ def main() -> None:
               f"CPU-second (load average now {psutil.getloadavg()[0]:.1f} on {psutil.cpu_count()} cores)")
         print(f"batch latency (arrival -> stored): median {lat[len(lat) // 2]:.2f} s, "
               f"p95 {lat[int(len(lat) * 0.95)]:.2f} s, max {lat[-1]:.2f} s")
-        print(f"peak RSS of the service process: {peak / 1e6:.0f} MB")
+        print(f"peak RSS of the service process: {peak / 1e6:.0f} MB"
+              + (f"; parse workers: {len(kids)} processes, {worker_rss / 1e6:.0f} MB RSS at the end, "
+                 f"{worker_cpu:.1f} CPU-s (incl. start-up)" if kids else ""))
 
 
 if __name__ == "__main__":

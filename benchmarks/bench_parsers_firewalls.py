@@ -2,10 +2,10 @@
 
 Lines come from Elastic's pipeline tests and Wazuh's decoder tests in ``../shared``
 (built-in lines if absent), repeated to ``--lines`` per format. Each format is parsed
-on one core in this process; peak memory is the parse loop's tracemalloc peak (a
+on one core in this process, best of ``--repeat`` passes; peak memory is the parse loop's tracemalloc peak (a
 separate, shorter pass, since tracing slows parsing) and the process's max RSS.
 
-    .venv/bin/python benchmarks/bench_parsers_firewalls.py [--lines 200000] [--formats fortigate,panos]
+    .venv/bin/python benchmarks/bench_parsers_firewalls.py [--lines 200000] [--repeat 3] [--formats fortigate,panos]
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ def sample_lines(fmt: str) -> list[str]:
     return lines
 
 
-def bench(fmt: str, n: int) -> tuple[int, float, float, int, int]:
+def bench(fmt: str, n: int, repeat: int = 3) -> tuple[int, float, float, int, int]:
     base = sample_lines(fmt)
     if not base:
         raise SystemExit(f"no sample lines for {fmt}: is ../shared checked out?")
@@ -57,14 +57,17 @@ def bench(fmt: str, n: int) -> tuple[int, float, float, int, int]:
     for line in base:  # warm caches and imports
         with contextlib.suppress(ParseError):
             parse(line, ctx)
-    gc.collect()
-    t0, c0 = time.perf_counter(), time.process_time()
-    for line in lines:
-        try:
-            parse(line, ctx)
-        except ParseError:
-            dead += 1
-    elapsed, cpu = time.perf_counter() - t0, time.process_time() - c0
+    elapsed = cpu = float("inf")
+    for _ in range(repeat):  # best of N: other processes on a shared machine only ever slow a pass down
+        gc.collect()
+        dead = 0
+        t0, c0 = time.perf_counter(), time.process_time()
+        for line in lines:
+            try:
+                parse(line, ctx)
+            except ParseError:
+                dead += 1
+        elapsed, cpu = min(elapsed, time.perf_counter() - t0), min(cpu, time.process_time() - c0)
     tracemalloc.start()
     for line in lines[: min(len(lines), 20000)]:
         with contextlib.suppress(ParseError):
@@ -78,6 +81,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--lines", type=int, default=200_000, help="lines per format (default 200000)")
     ap.add_argument("--formats", default=",".join(SOURCES), help="comma-separated formats")
+    ap.add_argument("--repeat", type=int, default=3, help="timed passes per format, the best is shown (default 3)")
     args = ap.parse_args()
     c0 = time.process_time()
     acc = 0
@@ -90,7 +94,7 @@ def main() -> int:
           f"{'lines/cpu-s':>11} {'dead':>5} {'peak KiB':>9}")
     for fmt in args.formats.split(","):
         distinct = len(set(sample_lines(fmt)))
-        n, elapsed, cpu, dead, peak = bench(fmt, args.lines)
+        n, elapsed, cpu, dead, peak = bench(fmt, args.lines, args.repeat)
         print(f"{fmt:10} {n:8} {distinct:8} {elapsed:7.2f} {n / elapsed:9,.0f} {cpu:7.2f} {n / cpu:11,.0f} "
               f"{dead:5} {peak / 1024:9,.0f}", flush=True)
     print("lines/cpu-s counts only the CPU time this process got (the wall rate drops when other jobs share "

@@ -35,10 +35,24 @@ UAS = [
 
 
 def squid(i: int) -> str:
-    return (f"{1764464000 + i // 50}.{i % 1000:03d} {i % 900:6d} 10.20.{i % 200}.{i % 250} "
-            f"TCP_{'MISS' if i % 3 else 'HIT'}/{200 if i % 7 else 403} {500 + i % 9000} GET "
-            f"http://site{i % 800}.example.vn/path/{i % 50}/page.html?id={i} user{i % 40} "
-            f"HIER_DIRECT/203.0.113.{i % 250} text/html")
+    """Native access.log: plain HTTP through the cache, HTTPS tunnels (most of today's traffic),
+    denials (auth required, blocked sites) and a few clients logged by name or IPv6."""
+    ts, ms = 1764464000 + i // 50, i % 1000
+    client = (f"10.20.{i % 200}.{i % 250}" if i % 23 else f"2001:db8::{i % 4000:x}" if i % 2
+              else f"pc{i % 90}.hp.gov.vn")
+    user = f"user{i % 40}" if i % 5 else "-"
+    k = i % 10
+    if k < 4:
+        return (f"{ts}.{ms:03d} {i % 900:6d} {client} TCP_TUNNEL/200 {3000 + i % 90000} CONNECT "
+                f"api{i % 60}.service{i % 300}.com.vn:443 {user} HIER_DIRECT/203.0.113.{i % 250} -")
+    if k == 4:
+        return (f"{ts}.{ms:03d} {i % 90:6d} {client} TCP_DENIED/{407 if i % 2 else 403} 3{i % 900:03d} GET "
+                f"http://blocked{i % 70}.example.net/ads/{i % 50}.js - HIER_NONE/- text/html")
+    hit = i % 3 == 0
+    return (f"{ts}.{ms:03d} {i % 900:6d} {client} TCP_{'HIT' if hit else 'MISS'}/{200 if i % 7 else 304} "
+            f"{500 + i % 9000} GET http://site{i % 800}.example.vn/path/{i % 50}/page.html?id={i} {user} "
+            f"{'HIER_NONE/-' if hit else f'HIER_DIRECT/203.0.113.{i % 250}'} "
+            f"{'text/html' if i % 4 else 'application/javascript'}")
 
 
 def nginx(i: int) -> str:

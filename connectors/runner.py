@@ -5,10 +5,11 @@ thread reads it in batches (``pipeline.batch_size`` records, or whatever came in
 ``flush_interval_ms``), calls :meth:`Pipeline.process`, then commits the spool.
 
 Exactly once across a crash: before a batch goes to the pipeline its end is
-written to the spool checkpoint ("in flight"); every stored event is tagged with
-its batch (``soc.batch``) and its index in it (``soc.batch_seq``) by
-:class:`IdempotentStore`. A restart replays an in-flight batch whole, first
-asking the event store which of its events are already there, and skips those.
+written to the spool checkpoint ("in flight"); the pipeline tags every event with
+its batch (``soc.batch``) and its place in it (``soc.batch_seq``, see
+:mod:`soc.prepare`). A restart replays an in-flight batch whole, first asking
+the event store which of its events are already there (:func:`stored_seqs`),
+and the pipeline skips those.
 Alerts of a replayed batch may be raised again; the alert store's
 de-duplication folds them into the existing rows.
 
@@ -31,6 +32,7 @@ from connectors.record import Record
 from connectors.sources import Source, build_source
 from connectors.spool import RejectedRecord, Spool
 from soc.config import Settings
+from soc.prepare import SEQ_STRIDE
 from soc.storage.models import DeadLetter
 from soc.storage.schema import parse_ts
 from soc.storage.state import State
@@ -43,47 +45,19 @@ ISOLATE_AFTER = 3
 """Failures of one batch before its records are tried one by one (a poison record must not stall ingest)."""
 
 
-class IdempotentStore:
-    """Wraps the pipeline's event store: tags events with their spool batch and skips ones already stored."""
-
-    def __init__(self, inner: Any) -> None:
-        self.inner = inner
-        self._local = threading.local()
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.inner, name)
-
-    def set_batch(self, key: str | None, skip: set[int] | None = None) -> None:
-        self._local.batch = key
-        self._local.skip = skip or set()
-
-    def write(self, events: Sequence[dict[str, Any]]) -> int:
-        key = getattr(self._local, "batch", None)
-        if key is None:
-            return int(self.inner.write(events))
-        skip: set[int] = self._local.skip
-        keep = []
-        for i, ev in enumerate(events):
-            soc = ev.setdefault("soc", {})
-            if isinstance(soc, dict):
-                soc["batch"] = key
-                soc["batch_seq"] = i
-            if i not in skip:
-                keep.append(ev)
-        return int(self.inner.write(keep)) if keep else 0
-
-    def stored_seqs(self, key: str, start: datetime | None = None, end: datetime | None = None) -> set[int]:
-        """Indexes of events of batch ``key`` already in the store (searched in event time ``[start, end)``)."""
-        out: set[int] = set()
-        try:
-            for ev in self.inner.iter_events(start=start, end=end, query=f'soc.batch:"{key}"'):
-                seq = (ev.get("soc") or {}).get("batch_seq")
-                if isinstance(seq, int):
-                    out.add(seq)
-        except Exception:  # a store that cannot answer: store again rather than lose (at least once)
-            log.exception("could not ask the event store which events of batch %s it holds; the batch is "
-                          "stored again, some events may be duplicated", key)
-        return out
+def stored_seqs(store: Any, key: str, start: datetime | None = None, end: datetime | None = None) -> set[int]:
+    """``soc.batch_seq`` of the events of batch ``key`` already in ``store`` (searched in event time
+    ``[start, end)``)."""
+    out: set[int] = set()
+    try:
+        for ev in store.iter_events(start=start, end=end, query=f'soc.batch:"{key}"'):
+            seq = (ev.get("soc") or {}).get("batch_seq")
+            if isinstance(seq, int):
+                out.add(seq)
+    except Exception:  # a store that cannot answer: store again rather than lose (at least once)
+        log.exception("could not ask the event store which events of batch %s it holds; the batch is "
+                      "stored again, some events may be duplicated", key)
+    return out
 
 
 class IngestService:
@@ -100,7 +74,6 @@ class IngestService:
         self.tracker = HealthTracker([s for s in settings.sources])
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self.store: IdempotentStore | None = None
         self.batches = 0
         self.errors = 0
         self.last_error: str | None = None
@@ -118,9 +91,6 @@ class IngestService:
     def start(self) -> None:
         if self._thread is not None:
             return
-        events = self.pipeline.events
-        self.store = events if isinstance(events, IdempotentStore) else IdempotentStore(events)
-        self.pipeline.events = self.store
         self.tracker.load(self.state)
         try:
             for cfg in self.settings.sources:
@@ -186,11 +156,10 @@ class IngestService:
             self.spool.flush()  # idle: persist the deferred commit
             return 0
         t0 = time.monotonic()
-        assert self.store is not None
         key = f"{self.spool_id}-{cur.key}"
         skip: set[int] = set()
         if cur.replay or self._check_next:
-            skip = self.store.stored_seqs(key, *self._time_range(records))
+            skip = stored_seqs(self.pipeline.events, key, *self._time_range(records))
             if skip:
                 log.warning("replaying a batch interrupted by a crash: %d of its events were already stored "
                             "and are skipped", len(skip))
@@ -239,12 +208,7 @@ class IngestService:
         """Pipeline for good records, dead letters for those a source already rejected; updates health."""
         good = [r for r in records if not isinstance(r, RejectedRecord)]
         bad = [r for r in records if isinstance(r, RejectedRecord)]
-        assert self.store is not None
-        self.store.set_batch(key, skip)
-        try:
-            res = self.pipeline.process(good)
-        finally:
-            self.store.set_batch(None)
+        res = self.pipeline.process(good, key, skip or frozenset())
         if bad:
             with self.state.session() as s:
                 s.add_all([DeadLetter(source=r.source, format=r.format, reason=r.reason[:2000], raw=r.raw_bytes(),
@@ -267,19 +231,18 @@ class IngestService:
         If every record fails the cause is not the data (storage down...): raise, keep the batch, retry.
         Records whose events the failed attempts already stored are skipped.
         """
-        assert self.store is not None
-        stored = self.store.stored_seqs(key, *self._time_range(records))
-        # Which records did the failed attempts store in full? Parsing is deterministic, so record i's
-        # events hold the batch indexes right after those of records 0..i-1 (rejected records give none).
+        stored = stored_seqs(self.pipeline.events, key, *self._time_range(records))
+        # Which records did the failed attempts store in full? Parsing is deterministic, and the pipeline sees
+        # the good records only: the k-th good record's events carry batch_seq k * SEQ_STRIDE + 0..n-1.
         done: set[int] = set()
-        seq = 0
+        k = 0
         for i, rec in enumerate(records):
             if isinstance(rec, RejectedRecord):
                 continue
             n = len(self.pipeline.parse(rec)[0])
-            if n and all(j in stored for j in range(seq, seq + n)):
+            if n and all(k * SEQ_STRIDE + j in stored for j in range(n)):
                 done.add(i)
-            seq += n
+            k += 1
         failed: list[tuple[Record, str]] = []
         for i, rec in enumerate(records):
             if i in done:

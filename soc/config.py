@@ -136,6 +136,16 @@ class PipelineConfig(_Section):
     flush_interval_ms: int = Field(default=500, ge=10)
     queue_max_records: int = Field(default=100_000, ge=100)
     """Bounded queue between sources and the pipeline; TCP and HTTP senders wait when it is full."""
+    workers: int | Literal["auto"] = "auto"
+    """Processes that parse, normalise and enrich records in parallel (``soc/prepare.py``); ``0`` does it in
+    the service process. ``auto``: one per CPU core on machines with two or more."""
+
+    @field_validator("workers")
+    @classmethod
+    def _workers(cls, v: int | str) -> int | str:
+        if isinstance(v, int) and not 0 <= v <= 64:
+            raise ValueError("must be between 0 and 64, or \"auto\"")
+        return v
 
 
 class DetectionConfig(_Section):

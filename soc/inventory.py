@@ -18,8 +18,6 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationError, field_validator
 
-from soc import ecs
-
 
 class InventoryError(Exception):
     pass
@@ -100,6 +98,38 @@ class InventoryModel(BaseModel):
     agencies: list[Agency] = []
 
 
+_HOST_FIELDS = (("host", "name", "host.name"), ("host", "hostname", "host.hostname"),
+                ("observer", "hostname", "observer.hostname"))
+_IP_FIELDS = (("destination", "ip", "destination.ip"), ("source", "ip", "source.ip"), ("client", "ip", "client.ip"),
+              ("host", "ip", "host.ip"))
+
+
+def _field(doc: dict[str, Any], top: str, leaf: str, dotted: str) -> Any:
+    """``doc[top][leaf]``, or the literal dotted key some JSON inputs carry."""
+    v = doc.get(top)
+    if v.__class__ is dict:
+        r = v.get(leaf)
+        if r is not None:
+            return r
+    return doc.get(dotted)
+
+
+def _ipv4_int(ip: str) -> int | None:
+    """A plain dotted-quad IPv4 address as an integer, or None (anything else goes through ``ipaddress``)."""
+    parts = ip.split(".")
+    if len(parts) != 4:
+        return None
+    n = 0
+    for p in parts:
+        if not p.isdigit() or not p.isascii() or len(p) > 3 or (len(p) > 1 and p[0] == "0"):
+            return None
+        b = int(p)
+        if b > 255:
+            return None
+        n = n << 8 | b
+    return n
+
+
 class Inventory:
     """Lookup of the agency and system an event belongs to."""
 
@@ -132,6 +162,9 @@ class Inventory:
         # Most specific first for equal starts; lookups scan back over candidates that contain the address.
         self._v4.sort(key=lambda t: (t[0], t[2]))
         self._starts = [t[0] for t in self._v4]
+        self._max_end: list[int] = []
+        for t in self._v4:
+            self._max_end.append(max(t[1], self._max_end[-1]) if self._max_end else t[1])
         self.lookup_ip = lru_cache(maxsize=65536)(self._lookup_ip)  # type: ignore[method-assign]
         self.lookup_host = lru_cache(maxsize=16384)(self._lookup_host)  # type: ignore[method-assign]
 
@@ -156,25 +189,28 @@ class Inventory:
         return cls(InventoryModel())
 
     def _lookup_ip(self, ip: str) -> tuple[Agency, System] | None:
-        try:
-            addr = ipaddress.ip_address(ip)
-        except ValueError:
-            return None
-        if isinstance(addr, ipaddress.IPv4Address):
-            n = int(addr)
-            i = bisect.bisect_right(self._starts, n)
-            best: tuple[int, Agency, System] | None = None
-            for j in range(i - 1, -1, -1):
-                start, end, negp, a, s = self._v4[j]
-                if start <= n <= end and (best is None or -negp > best[0]):
-                    best = (-negp, a, s)
-                if n - start > 2**32:
-                    break
-            return (best[1], best[2]) if best else None
-        for net, a, s in self._v6:
-            if addr in net:
-                return a, s
-        return None
+        n = _ipv4_int(ip)
+        if n is None:
+            try:
+                addr = ipaddress.ip_address(ip)
+            except ValueError:
+                return None
+            if isinstance(addr, ipaddress.IPv4Address):  # forms the fast path does not take
+                n = int(addr)
+            else:
+                for net, a, s in self._v6:
+                    if addr in net:
+                        return a, s
+                return None
+        i = bisect.bisect_right(self._starts, n)
+        best: tuple[int, Agency, System] | None = None
+        for j in range(i - 1, -1, -1):
+            if self._max_end[j] < n:  # no range at or before j reaches n
+                break
+            start, end, negp, a, s = self._v4[j]
+            if start <= n <= end and (best is None or -negp > best[0]):
+                best = (-negp, a, s)
+        return (best[1], best[2]) if best else None
 
     def _lookup_host(self, host: str) -> tuple[Agency, System] | None:
         h = host.lower()
@@ -187,21 +223,28 @@ class Inventory:
         return None
 
     def enrich(self, event: dict[str, Any]) -> dict[str, Any]:
-        """Add ``soc.agency`` and ``soc.system`` to ``event`` in place; returns it."""
-        for field in ("host.name", "host.hostname", "observer.hostname"):
-            v = ecs.get(event, field)
-            if isinstance(v, str) and v:
-                hit = self.lookup_host(v)
-                if hit:
-                    return self._apply(event, hit, field)
-        for field in ("destination.ip", "source.ip", "client.ip", "host.ip"):
-            v = ecs.get(event, field)
-            if isinstance(v, list):
-                v = v[0] if v else None
-            if isinstance(v, str) and v:
-                hit = self.lookup_ip(v)
-                if hit:
-                    return self._apply(event, hit, field)
+        """Add ``soc.agency`` and ``soc.system`` to ``event`` in place; returns it.
+
+        Host names first (``host.name``, ``host.hostname``, ``observer.hostname``), then addresses
+        (``destination.ip``, ``source.ip``, ``client.ip``, ``host.ip``); the first hit wins. On the hot
+        path: plain dict lookups, lookups cached.
+        """
+        if self._hosts or self._host_patterns:
+            for top, leaf, field in _HOST_FIELDS:
+                v = _field(event, top, leaf, field)
+                if v.__class__ is str and v:
+                    hit = self.lookup_host(v)
+                    if hit:
+                        return self._apply(event, hit, field)
+        if self._v4 or self._v6:
+            for top, leaf, field in _IP_FIELDS:
+                v = _field(event, top, leaf, field)
+                if isinstance(v, list):
+                    v = v[0] if v else None
+                if v.__class__ is str and v:
+                    hit = self.lookup_ip(v)
+                    if hit:
+                        return self._apply(event, hit, field)
         return event
 
     @staticmethod

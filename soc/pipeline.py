@@ -16,20 +16,16 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import lru_cache
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from connectors.parsers import ParseContext, ParseError, parse_line
 from connectors.parsers.syslog_header import iso
 from connectors.record import Record
 from detectors.base import Detector
-from soc import ecs
 from soc.alerts import AlertSink
 from soc.inventory import Inventory
+from soc.prepare import Outcome, PreparePool, Preparer
 from soc.storage.events import EventStore
 from soc.storage.models import Alert, DeadLetter
-from soc.storage.schema import parse_ts
 from soc.storage.state import State
 
 log = logging.getLogger("soc.pipeline")
@@ -59,20 +55,17 @@ class BatchResult:
     alert_rows: list[str] = field(default_factory=list)
 
 
-@lru_cache(maxsize=64)
-def _zone(name: str | None, default: str) -> ZoneInfo:
-    return ZoneInfo(name or default)
-
-
 class Pipeline:
     """Wires the stages; holds no per-event state of its own."""
 
     def __init__(self, *, state: State, events: EventStore, inventory: Inventory,
                  detectors: Sequence[Detector], alert_sink: AlertSink | None = None,
-                 alert_hooks: Sequence[AlertHook] = (), default_tz: str = "Asia/Ho_Chi_Minh") -> None:
+                 alert_hooks: Sequence[AlertHook] = (), default_tz: str = "Asia/Ho_Chi_Minh",
+                 workers: int = 0) -> None:
         self.state = state
         self.events = events
-        self.inventory = inventory
+        self.preparer = Preparer(inventory, default_tz)
+        self.pool = PreparePool(self.preparer, workers)
         self.detectors = list(detectors)
         self.alert_sink = alert_sink or AlertSink()
         self.alert_hooks = list(alert_hooks)
@@ -80,51 +73,22 @@ class Pipeline:
         self.detector_errors: dict[str, int] = {}
         self._lock = threading.Lock()
 
+    @property
+    def inventory(self) -> Inventory:
+        return self.preparer.inventory
+
+    @inventory.setter
+    def inventory(self, value: Inventory) -> None:
+        self.preparer.inventory = value  # worker processes are restarted with it on the next batch
+
+    def close(self) -> None:
+        """Stop the parse worker processes (if any)."""
+        self.pool.close()
+
     # -- stages ------------------------------------------------------------------------------------
     def parse(self, rec: Record) -> tuple[list[dict[str, Any]], str | None]:
         """Parse one record; returns ``(documents, None)`` or ``([], reason)``. Never raises."""
-        if "\x00" in rec.line:
-            return [], "line contains NUL bytes"
-        try:
-            rec.line.encode("utf-8")
-        except UnicodeEncodeError:
-            return [], "invalid UTF-8 in line"
-        received = datetime.fromtimestamp(rec.received, UTC)
-        ctx = ParseContext(tz=_zone(rec.tz, self.default_tz), source=rec.source, received=received,
-                           peer=rec.peer)
-        try:
-            docs = parse_line(rec.format, rec.line, ctx)
-        except ParseError as exc:
-            return [], f"{rec.format}: {exc.reason}"
-        except KeyError as exc:  # unknown format name
-            return [], str(exc.args[0]) if exc.args else "unknown format"
-        except RecursionError:
-            return [], f"{rec.format}: record nested too deeply"
-        except Exception as exc:  # a parser bug must not lose the line
-            log.exception("parser %s failed on a record from %s", rec.format, rec.source)
-            return [], f"{rec.format}: parser error ({type(exc).__name__}: {exc})"
-        out = []
-        for doc in docs:
-            if not isinstance(doc, dict):
-                return [], f"{rec.format}: parser returned {type(doc).__name__}, not an object"
-            ts = doc.get("@timestamp")
-            if ts is None:
-                doc["@timestamp"] = iso(received)
-            else:
-                parsed_ts = parse_ts(ts)
-                if parsed_ts is None:
-                    return [], f"{rec.format}: @timestamp {str(ts)[:40]!r} is not an ISO 8601 time"
-                try:
-                    parsed_ts.astimezone(UTC)
-                except (OverflowError, ValueError):
-                    return [], f"{rec.format}: @timestamp {str(ts)[:40]!r} is out of range"
-            soc = doc.setdefault("soc", {})
-            if isinstance(soc, dict):
-                soc["input"] = rec.source
-            if rec.host and not ecs.get(doc, "host.name"):
-                ecs.put(doc, "host.name", rec.host)
-            out.append(doc)
-        return out, None
+        return self.preparer.parse(rec)
 
     def detect(self, doc: dict[str, Any]) -> list[dict[str, Any]]:
         alerts: list[dict[str, Any]] = []
@@ -151,43 +115,55 @@ class Pipeline:
             return [r.id for r in rows]
 
     # -- the batch ---------------------------------------------------------------------------------
-    def process(self, records: Sequence[Record]) -> BatchResult:
-        """Run ``records`` through every stage; thread-safe (batches are serialised)."""
-        with self._lock:
-            return self._process(records)
+    def process(self, records: Sequence[Record], batch: str | None = None,
+                skip: frozenset[int] | set[int] = frozenset()) -> BatchResult:
+        """Run ``records`` through every stage; thread-safe (batches are serialised).
 
-    def _process(self, records: Sequence[Record]) -> BatchResult:
+        ``batch`` tags the events with their spool batch (``soc.batch``, ``soc.batch_seq``, see
+        :mod:`soc.prepare`); events whose ``batch_seq`` is in ``skip`` were stored by an interrupted
+        earlier attempt and are not stored again (they still go through detection).
+        """
+        with self._lock:
+            return self._process(records, batch, skip)
+
+    def _process(self, records: Sequence[Record], batch: str | None,
+                 skip: frozenset[int] | set[int]) -> BatchResult:
         res = BatchResult(received=len(records))
-        docs: list[dict[str, Any]] = []
+        outcomes = self.pool.prepare(records, batch)
+        rows: list[list[Any]] = []
         dead: list[DeadLetter] = []
-        for rec in records:
+        newest: dict[str, datetime] = {}
+        for rec, out in zip(records, outcomes, strict=True):
             sc = res.per_source.get(rec.source)
             if sc is None:
                 sc = res.per_source[rec.source] = SourceCounts()
             sc.received += 1
-            parsed, reason = self.parse(rec)
-            if reason is not None:
+            if out.reason is not None:
                 sc.dead += 1
                 res.dead += 1
-                dead.append(DeadLetter(source=rec.source, format=rec.format, reason=reason[:2000],
+                dead.append(DeadLetter(source=rec.source, format=rec.format, reason=out.reason[:2000],
                                        raw=rec.raw_bytes(),
                                        received_at=datetime.fromtimestamp(rec.received, UTC)))
                 continue
             sc.parsed += 1
             res.parsed += 1
-            for doc in parsed:
-                self.inventory.enrich(doc)
-                docs.append(doc)
+            for row in out.rows or ():
+                rows.append(row)
                 sc.events += 1
-                ts = doc.get("@timestamp")
-                if isinstance(ts, str) and (sc.last_event is None or ts > sc.last_event):
-                    sc.last_event = ts
-        res.events = len(docs)
+                ts = row[0]  # the event time, parsed
+                if ts is not None and (rec.source not in newest or ts > newest[rec.source]):
+                    newest[rec.source] = ts
+        for name, ts in newest.items():
+            res.per_source[name].last_event = iso(ts)
+        res.events = len(rows)
         # Store first: an event is kept even if a detector later fails on it.
-        self.events.write(docs)
+        self._store(outcomes, rows, skip)
         raw_alerts: list[dict[str, Any]] = []
-        for doc in docs:
-            raw_alerts.extend(self.detect(doc))
+        if self.detectors:
+            for out in outcomes:
+                if out.rows:
+                    for doc in out.events():
+                        raw_alerts.extend(self.detect(doc))
         for det in self.detectors:
             flush = getattr(det, "flush", None)
             if flush is not None:
@@ -198,11 +174,30 @@ class Pipeline:
         with self.state.session() as s:
             if dead:
                 s.add_all(dead)
-            rows = self.alert_sink.persist(s, raw_alerts) if raw_alerts else []
+            alert_rows = self.alert_sink.persist(s, raw_alerts) if raw_alerts else []
             s.flush()
             for hook in self.alert_hooks:
-                if rows:
-                    hook(s, rows)
-            res.alert_rows = [r.id for r in rows]
+                if alert_rows:
+                    hook(s, alert_rows)
+            res.alert_rows = [r.id for r in alert_rows]
         res.alerts = len(raw_alerts)
         return res
+
+    def _store(self, outcomes: list[Outcome], rows: list[list[Any]], skip: frozenset[int] | set[int]) -> None:
+        if skip:
+            kept = [(r, d) for o in outcomes if o.rows for r, d in zip(o.rows, o.events(), strict=True)
+                    if _seq(d) not in skip]
+            rows = [r for r, _ in kept]
+            docs = [d for _, d in kept]
+        elif not rows:
+            return
+        write_rows = getattr(self.events, "write_rows", None)
+        if write_rows is not None:
+            write_rows(rows)
+        else:  # a store that builds its own documents (Elasticsearch)
+            self.events.write(docs if skip else [d for o in outcomes if o.rows for d in o.events()])
+
+
+def _seq(doc: dict[str, Any]) -> int | None:
+    soc = doc.get("soc")
+    return soc.get("batch_seq") if isinstance(soc, dict) else None

@@ -21,6 +21,7 @@ from soc.alerts import AlertSink
 from soc.config import Settings
 from soc.context import AppContext
 from soc.pipeline import Pipeline
+from soc.prepare import resolve_workers
 
 log = logging.getLogger("soc.service")
 
@@ -141,6 +142,7 @@ class Runtime:
                 log.exception("stopping %s failed", type(w).__name__)
         if self.ctx.sigma is not None and hasattr(self.ctx.sigma, "save_state"):
             self.ctx.sigma.save_state()
+        self.pipeline.close()
 
 
 def build_runtime(settings: Settings, ctx: AppContext | None = None) -> Runtime:
@@ -158,6 +160,7 @@ def build_runtime(settings: Settings, ctx: AppContext | None = None) -> Runtime:
     pipeline = Pipeline(state=ctx.state, events=ctx.events, inventory=ctx.inventory,
                         detectors=build_detectors(ctx),
                         alert_sink=AlertSink(timedelta(minutes=settings.incidents.dedup_window_minutes)),
-                        alert_hooks=hooks, default_tz=settings.timezone)
+                        alert_hooks=hooks, default_tz=settings.timezone,
+                        workers=resolve_workers(settings.pipeline.workers))
     ctx.pipeline = pipeline
     return Runtime(ctx=ctx, pipeline=pipeline)

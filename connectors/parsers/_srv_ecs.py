@@ -26,18 +26,22 @@ def related(doc: dict[str, Any]) -> None:
     ips: list[Any] = []
     users: list[Any] = []
     hosts: list[Any] = []
-    old = doc.get("related")
+    get = doc.get
+    old = get("related")
     if old.__class__ is dict:
         ips.extend(old.get("ip") or ())
         users.extend(old.get("user") or ())
         hosts.extend(old.get("hosts") or ())
-    get = doc.get
     source, destination, user, host, url = get("source"), get("destination"), get("user"), get("host"), get("url")
+    # Plain values are added inline (the usual case); lists go through _add.
     for o in (source, destination, get("client"), get("server"), host, get("observer")):
         if o.__class__ is dict:
             v = o.get("ip")
             if v:
-                _add(ips, v)
+                if v.__class__ is list:
+                    _add(ips, v)
+                elif v not in ips:
+                    ips.append(v)
     if user.__class__ is dict:
         v = user.get("name")
         if v:
@@ -48,8 +52,11 @@ def related(doc: dict[str, Any]) -> None:
             if u.__class__ is dict:
                 v = u.get("name")
                 if v:
-                    _add(users, v)
-    if user.__class__ is dict:
+                    if v.__class__ is list:
+                        _add(users, v)
+                    elif v not in users:
+                        users.append(v)
+    if user.__class__ is dict and ("target" in user or "effective" in user):
         for sub_key in ("target", "effective"):
             u = user.get(sub_key)
             if u.__class__ is dict:
@@ -65,7 +72,10 @@ def related(doc: dict[str, Any]) -> None:
         if o.__class__ is dict:
             v = o.get("domain")
             if v:
-                _add(hosts, v)
+                if v.__class__ is list:
+                    _add(hosts, v)
+                elif v not in hosts:
+                    hosts.append(v)
     if ips or users or hosts:
         rel: dict[str, Any] = {}
         if ips:

@@ -115,43 +115,53 @@ def _split_http_url(original: str) -> tuple[str, str, str | None, str, str | Non
     return scheme, host, port if colon else None, path, query if q else None, fragment if hsh else None, None
 
 
-def fill_url(doc: dict[str, Any], original: str, *, authority: bool = False) -> None:
-    """``url.*`` from a request target (path, absolute URL, or ``host:port`` of CONNECT).
+@lru_cache(maxsize=8192)
+def host_fields(host: str) -> tuple[tuple[str, str], ...]:
+    """``url.domain``/``top_level_domain``/``registered_domain`` of a URL host, cached: hosts repeat
+    far more than URLs do."""
+    host = host.strip("[]")
+    if not host:
+        return ()
+    labels = host.rsplit(".", 2)
+    if len(labels) >= 2 and labels[-1].isalpha() and ip_or_none(host) is None:
+        return (("domain", host), ("top_level_domain", labels[-1].lower()),
+                ("registered_domain", ".".join(labels[-2:]).lower()))
+    return (("domain", host),)
+
+
+def url_fields(original: str, *, authority: bool = False) -> dict[str, Any] | None:
+    """The ``url`` object for a request target (path, absolute URL, or ``host:port`` of CONNECT);
+    ``None`` for an empty or ``-`` target.
 
     ``authority``: also split a ``host:port`` target (proxies), where Elastic keeps
     only ``url.original`` but a SOC wants the domain to match indicators on.
     """
     if not original or original == "-":
-        return
-    _srv_ecs.sub(doc, "url")["original"] = original
+        return None
+    url: dict[str, Any] = {"original": original}
     if not original.startswith("/") and "://" not in original:
         mh = _HOSTPORT.match(original) if authority else None
         if mh:
-            ecs.put(doc, "url.domain", mh.group("host").strip("[]"))
+            host = mh.group("host").strip("[]")
+            if host:
+                url["domain"] = host
             p = int(mh.group("port"))
             if 0 < p < 65536:
-                ecs.put(doc, "url.port", p)
-        return
-    url = doc["url"]
+                url["port"] = p
+        return url
     parts = _split_http_url(original)
     if parts is not None:
         scheme, host, port, path, query, fragment, userinfo = parts
     else:
         m = _URL.match(original)
         if not m:
-            return
+            return url
         scheme, host, port = m.group("scheme"), m.group("host"), m.group("port")
         path, query, fragment, userinfo = m.group("path"), m.group("query"), m.group("fragment"), m.group("userinfo")
     if scheme:
         url["scheme"] = scheme.lower()
     if host:
-        host = host.strip("[]")
-        if host:
-            url["domain"] = host
-            labels = host.rsplit(".", 2)
-            if len(labels) >= 2 and labels[-1].isalpha() and ip_or_none(host) is None:
-                url["top_level_domain"] = labels[-1].lower()
-                url["registered_domain"] = ".".join(labels[-2:]).lower()
+        url.update(host_fields(host))
     if port:
         p = int(port)
         if 0 < p < 65536:
@@ -172,6 +182,14 @@ def fill_url(doc: dict[str, Any], original: str, *, authority: bool = False) -> 
         url["query"] = query
     if fragment:
         url["fragment"] = fragment
+    return url
+
+
+def fill_url(doc: dict[str, Any], original: str, *, authority: bool = False) -> None:
+    """Fill ``url.*`` in ``doc`` from a request target (see :func:`url_fields`), keeping what is there."""
+    fields = url_fields(original, authority=authority)
+    if fields is not None:
+        _srv_ecs.sub(doc, "url").update(fields)
 
 
 _ua_parse: Callable[[str], Any] | None

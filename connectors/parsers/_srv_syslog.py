@@ -9,7 +9,7 @@ message body.
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
@@ -37,9 +37,27 @@ _FAST = re.compile(
 )
 
 
+_TWO_DAYS = timedelta(days=2)
+
+
 @lru_cache(maxsize=4096)
+def _bsd_in_year(mon: str, day: str, time: str, tz: Any, year: int, received: datetime) -> datetime | None:
+    return bsd_time(mon, day.strip(), time, str(year), None, tz, received)
+
+
 def _bsd_cached(mon: str, day: str, time: str, tz: Any, received: datetime) -> datetime | None:
-    return bsd_time(mon, day.strip(), time, None, None, tz, received)
+    """``bsd_time`` without a year, cached per (timestamp, zone, year) rather than per arrival time:
+    the pipeline gives every record its own ``received``, so keying on it would never hit."""
+    # The year of ``received`` in ``tz``: away from January and December no zone offset changes it.
+    year = received.year if 1 < received.month < 12 else received.astimezone(tz).year
+    dt = _bsd_in_year(mon, day, time, tz, year, _EPOCH)
+    if dt is not None and dt - received > _TWO_DAYS and not (dt.month == 2 and dt.day == 29):
+        # A December line read in January: it belongs to the previous year (as ``bsd_time`` does).
+        dt = dt.replace(year=dt.year - 1)
+    return dt
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def fast_split(line: str, ctx: ParseContext) -> Syslog:
@@ -90,7 +108,7 @@ def start(line: str, ctx: ParseContext, dataset: str, module: str = "system") ->
         "event": {"original": line, "kind": "event", "dataset": dataset, "module": module},
         "soc": {"input": ctx.source},
     }
-    if sl.appname:
+    if sl.appname and "(" in sl.appname:
         mp = _PAM_TAG.match(sl.appname)
         if mp:
             sl.appname = mp.group("prog")
@@ -109,9 +127,10 @@ def start(line: str, ctx: ParseContext, dataset: str, module: str = "system") ->
             proc["pid"] = int(pid)
         doc["process"] = proc
     msg = sl.message
-    ms = _SOLARIS_ID.match(msg)
-    if ms:
-        msg = msg[ms.end():]
+    if msg.startswith("[ID "):
+        ms = _SOLARIS_ID.match(msg)
+        if ms:
+            msg = msg[ms.end():]
     sl.message = msg
     doc["message"] = msg
     return doc, sl

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import re
 from datetime import UTC, datetime, tzinfo
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -26,13 +27,16 @@ from ._fw_common import (
     tz_from_offset,
 )
 from .base import ParseContext, ParseError
+from .syslog_header import FACILITIES, SEVERITIES
 
 NAME = "fortigate"
 DATASET = "fortinet.firewall"
 
 _CTRL = re.compile(r"[\x00-\x1f\x7f]")
 #: key=value like ``kv.PAIR``, but a key with non-word (ASCII) characters leaves group 1 empty: Elastic drops those.
-_PAIR = re.compile(r'(?<!\S)(?:(\w++)|[^\s="]++)=(?:"([^"]*)"|(\S*))', re.ASCII)
+#: The blank before each key is part of the match (the text is searched with a blank in front): the regex
+#: engine finds a literal-class start faster than it tests a look-behind at every position.
+_PAIR = re.compile(r'\s(?:(\w++)|[^\s="]++)=(?:"([^"]*)"|(\S*))', re.ASCII)
 _FAST_PRI = re.compile(r"<(\d{1,3})>(?=[a-z_]+=)")
 _SNIFF = re.compile(r"(?:^|\s)(?:logid|devid|devname)=\"?\w")
 _LONG_KEYS = frozenset(("auditid", "audittime", "quotamax", "quotaused", "size", "disklograte", "fazlograte",
@@ -49,8 +53,10 @@ _LEGACY = {"src": "srcip", "dst": "dstip", "sent": "sentbyte", "rcvd": "rcvdbyte
            "dst_port": "dstport"}
 
 
-#: (date, time, tz, ctx zone) of the previous record, its @timestamp and event.timezone: records come in bursts.
-_last_ts: list[tuple[Any, str, str | None]] = [(None, "", None)]
+#: (date, time, tz, ctx zone) -> (@timestamp, event.timezone) of records whose ``date``/``time`` were valid:
+#: a firewall sends many records per second, so most lookups hit. Bounded; cleared when full.
+_TS_CACHE: dict[tuple[str, str, str | None, tzinfo], tuple[str, str | None]] = {}
+_TS_CACHE_MAX = 4096
 
 
 def sniff(line: str) -> bool:
@@ -64,18 +70,28 @@ def _sub(doc: dict[str, Any], key: str) -> dict[str, Any]:
     return d  # type: ignore[no-any-return]
 
 
-def _time(fw: dict[str, str], ctx: ParseContext, hdr_ts: datetime | None) -> tuple[datetime, str | None]:
-    tz_text = fw.get("tz")
-    tz = tz_from_offset(tz_text)
-    date, time = fw.get("date"), fw.get("time")
+def _timestamp(fw: dict[str, str], ctx: ParseContext, hdr_ts: datetime | None) -> tuple[str, str | None]:
+    """``@timestamp`` (ISO, UTC) and ``event.timezone``: ``date``+``time`` in ``tz`` (or the source's zone),
+    else ``eventtime``, else the syslog header time, else the arrival time."""
+    date, time, tz_text = fw.get("date"), fw.get("time"), fw.get("tz")
+    key = None
     if date and time:
-        dt = _date_time(date, time, tz or ctx.tz)
+        key = (date, time, tz_text, ctx.tz)
+        hit = _TS_CACHE.get(key)
+        if hit is not None:
+            return hit
+    tz = tz_from_offset(tz_text)
+    zone = tz_text if tz is not None else None
+    if key is not None:
+        dt = _date_time(date, time, tz or ctx.tz)  # type: ignore[arg-type]
         if dt is not None:
-            return dt, tz_text if tz is not None else None
+            out = (syslog_header.iso(dt), zone)
+            if len(_TS_CACHE) >= _TS_CACHE_MAX:
+                _TS_CACHE.clear()
+            _TS_CACHE[key] = out
+            return out
     ev = _eventtime(fw.get("eventtime"))
-    if ev is not None:
-        return ev, tz_text if tz is not None else None
-    return (hdr_ts or ctx.received), tz_text if tz is not None else None
+    return syslog_header.iso(ev or hdr_ts or ctx.received), zone
 
 
 def _date_time(date: str, time: str, tz: tzinfo) -> datetime | None:
@@ -102,17 +118,56 @@ def _eventtime(text: str | None) -> datetime | None:
         return None
 
 
+@lru_cache(maxsize=4096)
+def _second_iso(sec: int) -> str | None:
+    try:
+        return datetime.fromtimestamp(sec, UTC).isoformat()[:19]
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
+def _eventtime_iso(text: str | None) -> str | None:
+    """``event.start`` from ``eventtime`` (what ``_eventtime`` gives, to the millisecond, as ``...Z``)
+    built from a per-second cache: ``eventtime`` changes with every record."""
+    if not text or not text.isdigit():
+        return None
+    if len(text) > 18:
+        text = text[:-6]
+    n = int(text)
+    sec, ms = divmod(n, 1000) if len(text) > 11 else (n, 0)
+    if sec >= 1 << 32:
+        # Far beyond 2106 the float arithmetic of ``_eventtime`` rounds differently: keep its result.
+        start = _eventtime(text)
+        return None if start is None else start.isoformat(timespec="milliseconds")[:-6] + "Z"
+    prefix = _second_iso(sec)
+    return None if prefix is None else f"{prefix}.{ms:03d}Z"
+
+
+def _syslog_log(pri: int) -> dict[str, Any]:
+    """``log.syslog`` for a bare ``<PRI>`` header (what ``syslog_fields`` writes), from a per-PRI table."""
+    fac, sev = _PRI_PARTS[pri]
+    return {"priority": pri, "facility": dict(fac), "severity": dict(sev)}
+
+
+_PRI_PARTS = [
+    ((("code", p >> 3), ("name", FACILITIES[p >> 3])) if p >> 3 < len(FACILITIES) else (("code", p >> 3),),
+     (("code", p & 7), ("name", SEVERITIES[p & 7])))
+    for p in range(192)
+]
+
+
 def parse(line: str, ctx: ParseContext) -> dict[str, Any]:
     fast = _FAST_PRI.match(line)
-    if fast is not None and int(fast.group(1)) <= 191:
+    pri = int(fast.group(1)) if fast is not None else 192
+    if pri <= 191:
         # "<189>date=..." (what FortiGate sends): skip the general header parser.
-        sl = syslog_header.Syslog(pri=int(fast.group(1)), message=line[fast.end():])
+        sl = syslog_header.Syslog(pri=pri, message=line[fast.end():])  # type: ignore[union-attr]
     else:
         sl = syslog_header.split(line, ctx, expect_tag=False)
     msg = sl.message
     if "\x00" in msg or "\r" in msg or "\x1f" in msg:
         msg = _CTRL.sub("", msg)
-    pairs = _PAIR.findall(msg)
+    pairs = _PAIR.findall(" " + msg)
     if not pairs:
         raise ParseError("not a FortiGate record: no key=value pairs")
     # Like Elastic: drop empty and "N/A" values and keys with non-word characters (k == "").
@@ -131,23 +186,17 @@ def parse(line: str, ctx: ParseContext) -> dict[str, Any]:
     doc["event"] = event
     observer: dict[str, Any] = {"vendor": "Fortinet", "product": "Fortigate", "type": "firewall"}
     doc["observer"] = observer
-    syslog_fields(doc, sl)
-
-    key = (fw.get("date"), fw.get("time"), fw.get("tz"), ctx.tz)
-    last = _last_ts[0]  # one read of an immutable tuple: safe if several threads parse
-    if key == last[0] and key[0] and key[1]:
-        stamp, tz_text = last[1], last[2]
+    if pri <= 191:
+        doc["log"] = {"syslog": _syslog_log(pri)}
     else:
-        ts, tz_text = _time(fw, ctx, sl.timestamp)
-        stamp = syslog_header.iso(ts)
-        _last_ts[0] = (key, stamp, tz_text)
-    doc["@timestamp"] = stamp
+        syslog_fields(doc, sl)
+
+    doc["@timestamp"], tz_text = _timestamp(fw, ctx, sl.timestamp)
     if tz_text:
         event["timezone"] = tz_text
-    start = _eventtime(fw.get("eventtime"))
+    start = _eventtime_iso(fw.get("eventtime"))
     if start is not None:
-        # Already UTC: skip the zone conversion of ``iso``.
-        event["start"] = start.isoformat(timespec="milliseconds")[:-6] + "Z"
+        event["start"] = start
 
     pop = fw.pop
     v: Any = pop("devname", None) or sl.hostname

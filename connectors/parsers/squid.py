@@ -163,28 +163,31 @@ def _method_url(doc: dict[str, Any], method: str, url: str) -> None:
     h.fill_url(doc, url, authority=True)
 
 
-_FAST_TAIL = re.compile(r"(\d+) ([A-Za-z]{1,20}) (\S+)(?: (\S+)(?: (\S+)(?: (\S+))?)?)?$")
+#: The native layout with single spaces after ``code/status`` (nearly every real line): the head is
+#: ``_NATIVE`` without the client port, the tail ``bytes method URL [user [hierarchy/peer [type]]]``.
+_FAST = re.compile(
+    r"\s*(\d{9,11}(?:\.\d{1,6})?)\s+(-?\d+)\s+(\S+)\s+([A-Z_]+|NONE|-)/(\d{1,3}|-)\s+"
+    r"(\d+) ([A-Za-z]{1,20}) (\S+)(?: (\S+)(?: (\S+)(?: (\S+))?)?)?$",
+    re.S,
+)
+_OBSERVER = (("product", "Squid"), ("type", "proxy"), ("vendor", "Squid"))
 
 
-def _fast_native(line: str, m: re.Match[str], ctx: ParseContext) -> dict[str, Any] | None:
-    """The native layout with single spaces after ``code/status`` (nearly every real line), built
-    in one go; ``None`` sends unusual lines to the general path. Same output as the general path."""
-    mt = _FAST_TAIL.match(m.group("rest"))
-    if mt is None:
-        return None
-    nbytes, method, url_text, user, hier, ctype = mt.groups()
-    code, status_text = m.group("code"), m.group("status")
-    client = m.group("client")
+def _fast_native(line: str, m: re.Match[str], ctx: ParseContext) -> dict[str, Any]:
+    """Build the document of a ``_FAST`` line in one go (same output as the general path)."""
+    ts, elapsed_text, client, code, status_text, nbytes, method, url_text, user, hier, ctype = m.groups()
     client_ip = h.ip_or_none(client)
     event: dict[str, Any] = {"original": line, "kind": "event", "category": ["web"], "type": ["access"],
                              "dataset": "squid.log", "module": "squid"}
-    elapsed = int(m.group("elapsed")[:15])
+    elapsed = int(elapsed_text[:15])
     if elapsed >= 0:
         event["duration"] = elapsed * 1_000_000
     sq: dict[str, Any] = {}
     response: dict[str, Any] = {"bytes": int(nbytes[:18])}
     if code != "-":
         sq["result_code"] = code
+        if "DENIED" in code:
+            event["type"] = ["access", "denied"]
     if status_text != "-":
         status = int(status_text)
         sq["status_code"] = status
@@ -192,7 +195,6 @@ def _fast_native(line: str, m: re.Match[str], ctx: ParseContext) -> dict[str, An
         if status:
             event["outcome"] = "failure" if status >= 400 else "success"
     if "DENIED" in code:
-        event["type"] = ["access", "denied"]
         event["outcome"] = "failure"
     source: dict[str, Any] = {"address": client}
     if client_ip is not None:
@@ -200,41 +202,53 @@ def _fast_native(line: str, m: re.Match[str], ctx: ParseContext) -> dict[str, An
     else:
         source["domain"] = client
     doc: dict[str, Any] = {
-        "@timestamp": _epoch_iso(m.group("ts")),
+        "@timestamp": _epoch_iso(ts),
         "event": event,
-        "observer": {"product": "Squid", "type": "proxy", "vendor": "Squid"},
+        "observer": dict(_OBSERVER),
         "soc": {"input": ctx.source},
         "source": source,
         "squid": sq,
         "http": {"request": {"method": method}, "response": response},
     }
-    h.fill_url(doc, url_text, authority=True)
+    url = h.url_fields(url_text, authority=True)
+    if url is not None:
+        doc["url"] = url
+    ips = [client_ip] if client_ip else []
+    rel: dict[str, Any] = {"ip": ips}
     if user and user != "-":
         source["user"] = {"name": user}
         doc["user"] = {"name": user}
+        rel["user"] = [user]
+    hosts = []
     if hier:
         peer_status, _, peer = hier.partition("/")
         if peer_status and peer_status != "-":
             sq["peer_status"] = peer_status
         if peer and peer != "-":
-            h.set_address(doc, "destination", peer)
+            dest: dict[str, Any] = {"address": peer}
+            doc["destination"] = dest
+            peer_ip = h.ip_or_none(peer)
+            if peer_ip is not None:
+                dest["ip"] = peer_ip
+                if peer_ip not in ips:
+                    ips.append(peer_ip)
+            else:
+                dest["domain"] = peer
+                hosts.append(peer)
     if ctype and ctype != "-":
         sq["content_type"] = ctype
         response["mime_type"] = ctype
     # related.* straight from what was just set (same content as _srv_ecs.related).
-    ips = [client_ip] if client_ip else []
-    dest_ip = doc.get("destination", {}).get("ip")
-    if dest_ip and dest_ip not in ips:
-        ips.append(dest_ip)
-    rel: dict[str, Any] = {}
-    if ips:
-        rel["ip"] = ips
-    if user and user != "-":
-        rel["user"] = [user]
-    hosts = [x for x in (doc.get("destination", {}).get("domain"), source.get("domain"),
-                         doc.get("url", {}).get("domain")) if x]
+    if client_ip is None and client not in hosts:
+        hosts.append(client)
+    if url is not None:
+        domain = url.get("domain")
+        if domain and domain not in hosts:
+            hosts.append(domain)
     if hosts:
-        rel["hosts"] = list(dict.fromkeys(hosts))
+        rel["hosts"] = hosts
+    if not ips:
+        del rel["ip"]
     if rel:
         doc["related"] = rel
     return doc
@@ -242,6 +256,14 @@ def _fast_native(line: str, m: re.Match[str], ctx: ParseContext) -> dict[str, An
 
 def parse(line: str, ctx: ParseContext) -> dict[str, Any]:
     line = line.rstrip("\r\n")
+    fast = _FAST.match(line)
+    if fast is not None:
+        return _fast_native(line, fast, ctx)
+    return _parse_general(line, ctx)
+
+
+def _parse_general(line: str, ctx: ParseContext) -> dict[str, Any]:
+    """Every layout (the tests check that native lines give the same document as ``_fast_native``)."""
     body = line
     m = _NATIVE.match(body)
     syslog = None
@@ -255,10 +277,6 @@ def parse(line: str, ctx: ParseContext) -> dict[str, Any]:
     if syslog is not None and body is not line:
         syslog.to_ecs(doc)
         doc.pop("@timestamp", None)
-    if m and syslog is None and m.group("cport") is None:
-        fast = _fast_native(line, m, ctx)
-        if fast is not None:
-            return fast
     if m:
         doc["@timestamp"] = _epoch_iso(m.group("ts"))
         elapsed = int(m.group("elapsed")[:15])

@@ -133,8 +133,9 @@ def bsd_time(mon: str, day: str, time: str, year: str | None, frac: str | None,
         dt = datetime(y, m, int(day), h, mi, s, micro, tzinfo=tz)
     except ValueError:
         return None
-    if not year and dt - received > timedelta(days=2):
-        # A December line read in January: it belongs to the previous year.
+    if not year and dt - received > timedelta(days=2) and not (m == 2 and dt.day == 29):
+        # A December line read in January: it belongs to the previous year (never for 29 February,
+        # which the previous year lacks).
         dt = dt.replace(year=dt.year - 1)
     return dt
 

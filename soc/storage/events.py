@@ -25,7 +25,7 @@ import pyarrow.parquet as pq
 
 from soc.query import FIELD_NAME, QueryError, compile_query, ip_in_cidr
 
-from .schema import COLUMNS, SCHEMA, to_row
+from .schema import COLUMNS, DATASET, SCHEMA, row_values, to_table
 
 _SAFE = str.maketrans({c: "_" for c in "/\\:*?\"<>| ="})
 
@@ -67,27 +67,36 @@ class ParquetEventStore:
 
     # -- writing ---------------------------------------------------------------------------------
     def write(self, events: Sequence[dict[str, Any]]) -> int:
-        if not events:
+        return self.write_rows([row_values(ev) for ev in events])
+
+    def write_rows(self, rows: Sequence[list[Any]]) -> int:
+        """Store events already turned into rows by :func:`~soc.storage.schema.row_values` (the pipeline
+        builds them in its parse workers)."""
+        if not rows:
             return 0
-        groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        groups: dict[tuple[str, str], list[list[Any]]] = {}
         now = datetime.now(UTC)
-        for ev in events:
-            row = to_row(ev)
-            if row["ts"] is None:
-                row["ts"] = now
-            day = row["ts"].astimezone(UTC).date().isoformat()
-            ds = str((ev.get("event") or {}).get("dataset") or "unknown").translate(_SAFE)[:80] or "unknown"
+        days: dict[datetime, str] = {}
+        for row in rows:
+            ts = row[0]
+            if ts is None:
+                ts = row[0] = now
+            minute = ts.replace(second=0, microsecond=0)  # zone offsets are whole minutes
+            day = days.get(minute)
+            if day is None:
+                day = days[minute] = minute.astimezone(UTC).date().isoformat()
+            ds = str(row[DATASET] or "unknown").translate(_SAFE)[:80] or "unknown"
             groups.setdefault((day, ds), []).append(row)
         with self._lock:
             for (day, ds), rows in groups.items():
                 part = self.root / f"day={day}" / f"dataset={ds}"
                 part.mkdir(parents=True, exist_ok=True)
-                table = pa.Table.from_pylist(rows, schema=SCHEMA)
+                table = to_table(rows)
                 name = f"part-{datetime.now(UTC):%H%M%S%f}-{uuid.uuid4().hex[:8]}.parquet"
                 tmp = part / f".{name}.tmp"
                 pq.write_table(table, tmp, compression="zstd")
                 tmp.replace(part / name)
-        return len(events)
+        return len(rows)
 
     # -- reading ---------------------------------------------------------------------------------
     def _files(self, start: datetime | None, end: datetime | None) -> list[str]:

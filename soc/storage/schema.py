@@ -78,9 +78,25 @@ def parse_ts(value: Any) -> datetime | None:
     return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
 
 
-_PATHS: tuple[tuple[str, tuple[str, ...], str], ...] = tuple(
-    (col, tuple(field.split(".")), "ts" if col == "ts" else "int" if col in _INT_COLUMNS else "str")
-    for col, (field, _) in COLUMNS.items() if col != "doc")
+def _plan() -> tuple[tuple[str, tuple[tuple[int, tuple[str, ...], str, str], ...]], ...]:
+    """Columns grouped by their top-level key, so one ``doc.get`` serves every column under it."""
+    groups: dict[str, list[tuple[int, tuple[str, ...], str, str]]] = {}
+    for i, (col, (field, _)) in enumerate(COLUMNS.items()):
+        if col == "doc":
+            continue
+        parts = tuple(field.split("."))
+        kind = "ts" if col == "ts" else "int" if col in _INT_COLUMNS else "str"
+        groups.setdefault(parts[0], []).append((i, parts[1:], kind, field if len(parts) > 1 else ""))
+    return tuple((top, tuple(fields)) for top, fields in groups.items())
+
+
+_PLAN = _plan()
+_NAMES = tuple(COLUMNS)
+DOC = len(COLUMNS) - 1
+"""Index of the ``doc`` column (the event as JSON) in a row from :func:`row_values`."""
+DATASET = len(COLUMNS)
+"""Index, after the columns, of the row's ``event.dataset``: the partition it is filed under."""
+_INT_MIN, _INT_MAX = -(2**63), 2**63
 
 
 def _clean(text: str) -> str:
@@ -94,41 +110,79 @@ def _clean(text: str) -> str:
     return text
 
 
-def to_row(doc: dict[str, Any]) -> dict[str, Any]:
-    """One event as a row of :data:`COLUMNS` (lists are joined with commas; bad numbers become null).
+def _text(v: Any) -> str:
+    if isinstance(v, list):
+        return _clean(",".join(str(x) for x in v))
+    return _clean(v if isinstance(v, str) else str(v))
 
-    On the hot path: paths are split once at import and walked with plain dict lookups.
-    """
-    row: dict[str, Any] = {}
-    for col, parts, kind in _PATHS:
-        v: Any = doc.get(parts[0])
-        for p in parts[1:]:
-            if v.__class__ is not dict:
-                v = None
-                break
-            v = v.get(p)
-        if v is None and len(parts) > 1:
-            v = doc.get(".".join(parts))  # flat dotted keys, as some JSON inputs carry
-        if v is None:
-            row[col] = None
-        elif kind == "ts":
-            row[col] = parse_ts(v)
-        elif kind == "int":
-            try:
-                n = int(v) if not isinstance(v, bool) else None
-            except (TypeError, ValueError, OverflowError):  # OverflowError: int(float("inf"))
-                n = None
-            row[col] = n if n is not None and -(2**63) <= n < 2**63 else None
-        elif isinstance(v, str):
-            row[col] = _clean(v)
-        elif isinstance(v, list):
-            row[col] = _clean(",".join(str(x) for x in v))
-        else:
-            row[col] = _clean(str(v))
+
+def _int(v: Any) -> int | None:
+    if isinstance(v, bool):
+        return None
     try:
-        text = orjson.dumps(doc, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
+        n = int(v)
+    except (TypeError, ValueError, OverflowError):  # OverflowError: int(float("inf"))
+        return None
+    return n if _INT_MIN <= n < _INT_MAX else None
+
+
+def dumps(doc: dict[str, Any]) -> str:
+    """The ``doc`` column: the whole event as compact JSON text."""
+    try:
+        return orjson.dumps(doc, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
     except (orjson.JSONEncodeError, TypeError):
         # Lone surrogates (invalid input kept as it came) or exotic values: the slow, escaping path.
-        text = json.dumps(doc, ensure_ascii=True, default=str, separators=(",", ":"))
-    row["doc"] = text
-    return row
+        return json.dumps(doc, ensure_ascii=True, default=str, separators=(",", ":"))
+
+
+def row_values(doc: dict[str, Any]) -> list[Any]:
+    """One event as the values of :data:`COLUMNS`, in order (lists joined with commas, bad numbers null),
+    followed by its ``event.dataset`` (:data:`DATASET`, the partition; not a column).
+
+    On the hot path: columns are grouped by top-level key at import and walked with plain dict lookups;
+    flat dotted keys (``{"source.ip": ...}``, as some JSON inputs carry) are looked up only when the
+    nested path is absent.
+    """
+    out: list[Any] = [None] * (len(_NAMES) + 1)
+    flat: bool | None = None
+    for top, fields in _PLAN:
+        base = doc.get(top)
+        for idx, rest, kind, dotted in fields:
+            v = base
+            for p in rest:
+                if v.__class__ is not dict:
+                    v = None
+                    break
+                v = v.get(p)
+            if v is None:
+                if not dotted:
+                    continue
+                if flat is None:
+                    flat = any("." in k for k in doc if isinstance(k, str))
+                if not flat or (v := doc.get(dotted)) is None:
+                    continue
+            if kind == "str":
+                out[idx] = v if v.__class__ is str and v.isascii() else _text(v)
+            elif kind == "int":
+                out[idx] = v if v.__class__ is int and _INT_MIN <= v < _INT_MAX else _int(v)
+            else:
+                out[idx] = parse_ts(v)
+    out[DOC] = dumps(doc)
+    ev = doc.get("event")
+    if ev.__class__ is dict:
+        out[DATASET] = ev.get("dataset")
+    return out
+
+
+def to_row(doc: dict[str, Any]) -> dict[str, Any]:
+    """One event as a row of :data:`COLUMNS` (a dict; :func:`to_table` is the fast path for batches)."""
+    return dict(zip(_NAMES, row_values(doc)[:DATASET], strict=True))
+
+
+def to_table(rows: list[list[Any]]) -> pa.Table:
+    """Rows from :func:`row_values` as one Arrow table of :data:`SCHEMA`, built column by column."""
+    if not rows:
+        return SCHEMA.empty_table()
+    columns = list(zip(*rows, strict=True))[:DATASET]
+    return pa.Table.from_arrays([pa.array(col, type=SCHEMA.field(i).type) for i, col in enumerate(columns)],
+                                schema=SCHEMA)

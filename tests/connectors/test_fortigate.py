@@ -95,3 +95,45 @@ def test_sniff_and_detect() -> None:
 def test_not_fortigate(line: str) -> None:
     with pytest.raises(ParseError):
         fortigate.parse(line, CTX)
+
+
+def test_pair_regex_matches_lookbehind_form() -> None:
+    """``_PAIR`` (blank consumed, searched with a blank in front) finds exactly the pairs of the plain
+    look-behind tokenizer, on real lines and on mutations of them (quotes, blanks, tabs, ``=``)."""
+    import random
+    import re
+
+    from tests.connectors.test_fuzz_firewalls import REAL
+
+    plain = re.compile(r'(?<!\S)(?:(\w++)|[^\s="]++)=(?:"([^"]*)"|(\S*))', re.ASCII)
+    lines = [s for s in REAL if "=" in s] + [TRAFFIC, WEBFILTER, ADMIN_LOGIN]
+    rnd = random.Random(11)
+    for _ in range(3000):
+        s = rnd.choice(lines)
+        i = rnd.randrange(len(s) + 1)
+        lines.append(s[:i] + rnd.choice(['"', "=", " ", "\t", "  ", "a=", '=""', "\x0b", "é"]) + s[i:])
+    for s in lines:
+        assert fortigate._PAIR.findall(" " + s) == plain.findall(s), s
+
+
+@pytest.mark.parametrize("text", ["1592961368", "1592961368123", "1659097034396946116", "1592961368999",
+                                  "0", "99999999999", "253402300799999", "253402300800000", "9" * 18,
+                                  "5000000000123", "", "12a", None])
+def test_event_start_from_eventtime(text: str | None) -> None:
+    """The per-second cached ``event.start`` string equals the datetime-based conversion."""
+    dt = fortigate._eventtime(text)
+    expect = None if dt is None else dt.isoformat(timespec="milliseconds")[:-6] + "Z"
+    assert fortigate._eventtime_iso(text) == expect
+
+
+def test_timestamp_cache_only_keeps_date_time_results() -> None:
+    """Records whose date/time cannot be read fall back to their own eventtime, never to a cached value."""
+    bad = '<189>date=2020-04-23 time=xx devname="fw1" logid="1" type="event" subtype="system" eventtime={}'
+    a = fortigate.parse(bad.format(1592961368), CTX)
+    b = fortigate.parse(bad.format(1592961400), CTX)
+    assert a["@timestamp"] == "2020-06-24T01:16:08.000Z" and b["@timestamp"] == "2020-06-24T01:16:40.000Z"
+    line = '<189>date=2020-04-23 time=01:16:08 devname="fw1" logid="1" type="event" subtype="system"'
+    hanoi = fortigate.parse(line, CTX)["@timestamp"]
+    utc = fortigate.parse(line, ParseContext(tz=UTC))["@timestamp"]
+    assert (hanoi, utc) == ("2020-04-22T18:16:08.000Z", "2020-04-23T01:16:08.000Z")
+    assert fortigate.parse(line + ' tz="+0200"', CTX)["@timestamp"] == "2020-04-22T23:16:08.000Z"

@@ -74,3 +74,39 @@ def test_rejects(line: str) -> None:
 
 def test_sniffed() -> None:
     assert detect("1286536309.450     70 192.168.0.68 TCP_MISS/200 507 GET http://a/ - DIRECT/1.2.3.4 -") == "squid"
+
+
+def test_fast_native_path_matches_general_path() -> None:
+    """The one-regex path for usual native lines builds exactly what the general path builds."""
+    import random
+
+    from connectors.parsers import squid
+
+    base = ["1286536309.450     70 192.168.0.68 TCP_MISS/200 507 GET http://a.example.com/x/y.html?q=1 bob "
+            "HIER_DIRECT/203.0.113.5 text/html",
+            "1764464000.123   1200 10.1.2.3 TCP_TUNNEL/200 3000 CONNECT api.service.com.vn:443 - HIER_DIRECT/a.b.c -",
+            "1764464000.9 5 pc1.hp.gov.vn TCP_DENIED/407 3900 GET http://blocked.example.net/a.js - HIER_NONE/- "
+            "text/html",
+            "1764464000 0 2001:db8::1 NONE/000 0 NONE error:invalid-request - HIER_NONE/- -",
+            "1764464000.1 -1 10.0.0.1 TCP_HIT/- 12 GET /relative",
+            "1764464000.1 3 10.0.0.1 - 12 GET http://[::1]:8080/%41?b#c u HIER_DIRECT/::ffff:10.0.0.2 x/y",
+            "1764464000.1 3 ::ffff:10.0.0.9 TCP_MISS/200 12 POST ftp://u:p@h.example.org:21/f.txt u -/- -"]
+    rnd = random.Random(3)
+    lines = list(base)
+    for _ in range(3000):
+        line = rnd.choice(base)
+        i = rnd.randrange(len(line) + 1)
+        lines.append(line[:i] + rnd.choice([" ", "  ", "-", "/", ":", "x", "1", "[", "%", "."]) + line[i:])
+    fast = 0
+    for line in lines:
+        if squid._FAST.match(line) is None:
+            continue
+        fast += 1
+        try:
+            general = squid._parse_general(line, CTX)
+        except ParseError:
+            with pytest.raises(ParseError):
+                squid.parse(line, CTX)
+            continue
+        assert squid.parse(line, CTX) == general, line
+    assert fast > 1000

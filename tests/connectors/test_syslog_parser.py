@@ -65,3 +65,27 @@ def test_fast_header_path_matches_split() -> None:
     for ctx in (CTX, ParseContext(received=datetime(2024, 12, 30, tzinfo=UTC))):
         for line in lines:
             assert fast_split(line, ctx) == split(line, ctx), line
+
+
+def test_fast_header_year_follows_each_records_arrival_time() -> None:
+    """The fast path caches per (timestamp, zone, year), not per arrival time: records that arrive
+    around New Year (in UTC and in the source's zone) still get the year ``split`` gives them."""
+    from datetime import timedelta, timezone
+
+    from connectors.parsers._srv_syslog import fast_split
+    from connectors.parsers.syslog_header import split
+
+    lines = ["Dec 31 23:59:59 h sshd[1]: x", "Jan  1 00:00:01 h sshd[1]: x", "Jan  3 10:00:00 h sshd[1]: x",
+             "Jun 14 15:16:01 combo sshd(pam_unix)[19939]: y", "Dec 28 08:00:00 h su: z", "Feb 29 12:00:00 h a: leap"]
+    arrivals = [datetime(2025, 12, 31, 20, tzinfo=UTC), datetime(2026, 1, 1, 1, tzinfo=UTC),
+                datetime(2025, 12, 25, tzinfo=UTC), datetime(2026, 6, 1, tzinfo=UTC),
+                datetime(2024, 2, 26, tzinfo=UTC), datetime(2024, 3, 1, tzinfo=UTC)]
+    for tz in (UTC, timezone(timedelta(hours=7)), timezone(timedelta(hours=-10))):
+        for received in arrivals:
+            ctx = ParseContext(tz=tz, received=received)
+            for line in lines:
+                assert fast_split(line, ctx) == split(line, ctx), (line, received, tz)
+    # 29 February seen days before it (a skewed clock) stays in its leap year instead of failing.
+    early = ParseContext(tz=UTC, received=datetime(2024, 2, 20, tzinfo=UTC))
+    ts = fast_split("Feb 29 12:00:00 h a: leap", early).timestamp
+    assert ts is not None and ts.year == 2024

@@ -114,3 +114,70 @@ def test_unstorable_values_are_dead_lettered_or_escaped_not_raised(tmp_path: Pat
     with p.state.session() as s:
         reasons = sorted(r for (r,) in s.execute(select(DeadLetter.reason)))
     assert any("out of range" in r for r in reasons) and any("not an ISO 8601" in r for r in reasons)
+
+
+def _mixed_lines(n: int) -> list[Record]:
+    """``n`` records of several formats, with bad ones mixed in (dead letters must come out the same)."""
+    out = []
+    for i in range(n):
+        k = i % 5
+        if k == 0:
+            ev = {"@timestamp": f"2026-11-30T01:{i % 60:02d}:00Z", "event": {"dataset": "system.auth",
+                  "outcome": "failure"}, "source": {"ip": f"10.1.{i % 3}.9"}, "user": {"name": f"u{i % 7}"}}
+            out.append(_rec(json.dumps(ev)))
+        elif k == 1:
+            out.append(_rec(f"<38>Nov 30 08:{i % 60:02d}:01 web1 sshd[{i}]: Failed password for root from "
+                            f"203.0.113.{i % 250} port {1024 + i} ssh2", fmt="auth"))
+        elif k == 2:
+            out.append(_rec(f'date=2026-11-30 time=08:00:{i % 60:02d} devname="FGT" logid="0000000013" '
+                            f'type="traffic" subtype="forward" srcip=10.1.1.{i % 250} srcport={i} '
+                            f'dstip=8.8.8.8 dstport=53 proto=17 action="accept" sentbyte={i}', fmt="fortigate"))
+        elif k == 3:
+            out.append(_rec("{not json" if i % 2 else "bad \udcff utf8"))
+        else:
+            out.append(_rec("x", fmt="nosuchformat"))
+    return out
+
+
+def _stored(p: Pipeline) -> list[dict[str, Any]]:
+    return sorted(p.events.iter_events(), key=lambda e: e["soc"]["batch_seq"])
+
+
+def test_worker_processes_give_exactly_what_in_process_preparation_gives(tmp_path: Path) -> None:
+    from soc.prepare import MIN_PARALLEL
+
+    recs = _mixed_lines(MIN_PARALLEL * 2 + 37)
+    results = {}
+    for workers in (0, 2):
+        (tmp_path / f"w{workers}").mkdir()
+        p = _pipeline(tmp_path / f"w{workers}", [FailedLoginDetector()])
+        p.pool.workers = workers
+        try:
+            res = p.process(recs, batch="b1")
+            assert (p.pool.parallel_batches, p.pool.fallbacks) == ((1, 0) if workers else (0, 0))
+        finally:
+            p.close()
+        with p.state.session() as s:
+            dead = sorted((r.reason, r.raw) for r in s.execute(select(DeadLetter)).scalars())
+            alerts = s.execute(select(func.sum(Alert.count))).scalar_one()
+        results[workers] = (res.received, res.parsed, res.dead, res.events, res.alerts,
+                            {k: vars(v) for k, v in res.per_source.items()}, dead, alerts, _stored(p))
+    assert results[2][:3] == (len(recs), res.parsed, res.dead) and res.dead > 0 and res.parsed > 0
+    for a, b in zip(results[0], results[2], strict=True):
+        assert a == b
+    stored = results[2][-1]
+    assert all(e["soc"]["batch"] == "b1" for e in stored)
+    assert {e["soc"].get("agency", {}).get("id") for e in stored} >= {"a1"}  # enriched in the workers
+
+
+def test_a_replayed_batch_skips_what_was_stored_but_detects_everything(tmp_path: Path) -> None:
+    from soc.prepare import SEQ_STRIDE
+
+    recs = _mixed_lines(40)
+    p = _pipeline(tmp_path, [FailedLoginDetector()])
+    first = p.process(recs, batch="b7")
+    seqs = [e["soc"]["batch_seq"] for e in _stored(p)]
+    assert seqs == sorted(seqs) and all(s % SEQ_STRIDE == 0 for s in seqs)  # one event per record here
+    again = p.process(recs, batch="b7", skip=set(seqs[: len(seqs) // 2]))
+    assert len(_stored(p)) == first.events + (first.events - len(seqs) // 2)
+    assert again.alerts == first.alerts

@@ -1,0 +1,229 @@
+"""The per-record half of the pipeline: parse -> normalise -> enrich -> tag -> storage row.
+
+Everything here is a pure function of the record, the inventory and the default
+time zone, so it can run in worker processes: on a 2-core machine one Python
+process cannot parse, build rows, receive syslog and run detectors fast enough
+(the GIL), so :class:`PreparePool` spreads this stage over ``pipeline.workers``
+processes while the service process keeps the transports, storage writes,
+detection and state. With ``workers = 0`` (tests, small batches, a broken pool)
+the same code runs in-process: one code path, two places to run it.
+
+Each record gives an :class:`Outcome`: a dead-letter reason, or its events as
+storage rows (:func:`soc.storage.schema.row_values`, which include the event
+as JSON) and, in-process, the event dicts themselves.
+
+Events of a spool batch are tagged ``soc.batch`` (the batch key) and
+``soc.batch_seq`` = record index x :data:`SEQ_STRIDE` + event index within the
+record, so a replay after a crash can tell which events are already stored
+without knowing how many events earlier records produced.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing as mp
+import os
+from collections.abc import Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import orjson
+
+from connectors.parsers import ParseContext, ParseError, parse_line
+from connectors.parsers.syslog_header import iso
+from connectors.record import Record
+from soc import ecs
+from soc.inventory import Inventory, InventoryModel
+from soc.storage.schema import DOC, parse_ts, row_values
+
+log = logging.getLogger("soc.pipeline")
+
+SEQ_STRIDE = 1_000_000
+"""``soc.batch_seq`` = record index x SEQ_STRIDE + event index: a record is at most 1 MB (``max_line_bytes``),
+so it cannot give a million events."""
+
+CHUNK = 250
+"""Records per task sent to a worker: large enough to amortise the hand-over, small enough to keep both
+sides busy."""
+
+MIN_PARALLEL = 2 * CHUNK
+"""Smaller batches are prepared in-process: the hand-over would cost more than it saves."""
+
+
+@dataclass(slots=True)
+class Outcome:
+    """What became of one record: ``reason`` (dead letter) or ``rows`` (one per event)."""
+
+    reason: str | None = None
+    rows: list[list[Any]] | None = None
+    docs: list[dict[str, Any]] | None = None
+    """The events as dicts when prepared in-process (workers send only ``rows``; see :meth:`events`)."""
+
+    def events(self) -> list[dict[str, Any]]:
+        if self.docs is None:
+            self.docs = [orjson.loads(r[DOC]) for r in self.rows or ()]
+        return self.docs
+
+
+@lru_cache(maxsize=64)
+def _zone(name: str | None, default: str) -> ZoneInfo:
+    return ZoneInfo(name or default)
+
+
+class Preparer:
+    """Parse, normalise, enrich, tag and build rows; holds no per-event state."""
+
+    def __init__(self, inventory: Inventory, default_tz: str = "Asia/Ho_Chi_Minh") -> None:
+        self.inventory = inventory
+        self.default_tz = default_tz
+
+    def parse(self, rec: Record) -> tuple[list[dict[str, Any]], str | None]:
+        """Parse one record; returns ``(documents, None)`` or ``([], reason)``. Never raises."""
+        line = rec.line
+        if "\x00" in line:
+            return [], "line contains NUL bytes"
+        if not line.isascii():
+            try:
+                line.encode("utf-8")
+            except UnicodeEncodeError:
+                return [], "invalid UTF-8 in line"
+        received = datetime.fromtimestamp(rec.received, UTC)
+        ctx = ParseContext(tz=_zone(rec.tz, self.default_tz), source=rec.source, received=received, peer=rec.peer)
+        try:
+            docs = parse_line(rec.format, line, ctx)
+        except ParseError as exc:
+            return [], f"{rec.format}: {exc.reason}"
+        except KeyError as exc:  # unknown format name
+            return [], str(exc.args[0]) if exc.args else "unknown format"
+        except RecursionError:
+            return [], f"{rec.format}: record nested too deeply"
+        except Exception as exc:  # a parser bug must not lose the line
+            log.exception("parser %s failed on a record from %s", rec.format, rec.source)
+            return [], f"{rec.format}: parser error ({type(exc).__name__}: {exc})"
+        out = []
+        for doc in docs:
+            if not isinstance(doc, dict):
+                return [], f"{rec.format}: parser returned {type(doc).__name__}, not an object"
+            ts = doc.get("@timestamp")
+            if ts is None:
+                doc["@timestamp"] = iso(received)
+            else:
+                parsed_ts = parse_ts(ts)
+                if parsed_ts is None:
+                    return [], f"{rec.format}: @timestamp {str(ts)[:40]!r} is not an ISO 8601 time"
+                try:
+                    parsed_ts.astimezone(UTC)
+                except (OverflowError, ValueError):
+                    return [], f"{rec.format}: @timestamp {str(ts)[:40]!r} is out of range"
+            soc = doc.setdefault("soc", {})
+            if isinstance(soc, dict):
+                soc["input"] = rec.source
+            if rec.host and not ecs.get(doc, "host.name"):
+                ecs.put(doc, "host.name", rec.host)
+            out.append(doc)
+        return out, None
+
+    def prepare(self, records: Sequence[Record], batch: str | None = None, first: int = 0,
+                keep_docs: bool = True) -> list[Outcome]:
+        """One :class:`Outcome` per record; ``first`` is the index of ``records[0]`` in its spool batch."""
+        out: list[Outcome] = []
+        enrich = self.inventory.enrich
+        for i, rec in enumerate(records, first):
+            docs, reason = self.parse(rec)
+            if reason is not None:
+                out.append(Outcome(reason=reason))
+                continue
+            for j, doc in enumerate(docs):
+                enrich(doc)
+                if batch is not None:
+                    soc = doc.get("soc")
+                    if isinstance(soc, dict):
+                        soc["batch"] = batch
+                        soc["batch_seq"] = i * SEQ_STRIDE + j
+            out.append(Outcome(rows=[row_values(d) for d in docs], docs=docs if keep_docs else None))
+        return out
+
+
+# -- worker processes -------------------------------------------------------------------------------
+_WORKER: Preparer | None = None
+
+
+def _init_worker(model: InventoryModel, default_tz: str) -> None:
+    global _WORKER
+    _WORKER = Preparer(Inventory(model), default_tz)
+
+
+def _work(records: list[tuple[str, str, str, float, str | None, str | None, str | None]], batch: str | None,
+          first: int) -> list[tuple[str | None, list[list[Any]] | None]]:
+    assert _WORKER is not None, "worker not initialised"
+    recs = [Record(*t) for t in records]
+    return [(o.reason, o.rows) for o in _WORKER.prepare(recs, batch, first, keep_docs=False)]
+
+
+def resolve_workers(setting: int | str) -> int:
+    """``"auto"``: one worker per CPU core when there are at least two (the service process needs the rest)."""
+    if setting == "auto":
+        cores = os.cpu_count() or 1
+        return cores if cores >= 2 else 0
+    return max(0, int(setting))
+
+
+class PreparePool:
+    """Runs :meth:`Preparer.prepare` over worker processes, in order, falling back to in-process.
+
+    Workers are started with ``spawn`` (the service has threads; ``fork`` would copy their locks) and
+    given the inventory once; a new inventory object restarts them. If a worker dies or a task cannot be
+    sent, the batch is prepared in-process and the pool is rebuilt for the next one: slower, never lost.
+    """
+
+    def __init__(self, preparer: Preparer, workers: int) -> None:
+        self.preparer = preparer
+        self.workers = workers
+        self._pool: ProcessPoolExecutor | None = None
+        self._pool_inventory: int | None = None
+        self.parallel_batches = 0
+        """Batches prepared by the workers (health and tests)."""
+        self.fallbacks = 0
+        """Batches the workers failed, prepared in-process instead."""
+
+    def _get_pool(self) -> ProcessPoolExecutor | None:
+        if self.workers <= 0:
+            return None
+        if self._pool is not None and self._pool_inventory != id(self.preparer.inventory):
+            self.close()
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(
+                max_workers=self.workers, mp_context=mp.get_context("spawn"), initializer=_init_worker,
+                initargs=(self.preparer.inventory.model, self.preparer.default_tz))
+            self._pool_inventory = id(self.preparer.inventory)
+        return self._pool
+
+    def prepare(self, records: Sequence[Record], batch: str | None = None) -> list[Outcome]:
+        pool = self._get_pool() if len(records) >= MIN_PARALLEL else None
+        if pool is None:
+            return self.preparer.prepare(records, batch)
+        try:
+            futures: list[Future[list[tuple[str | None, list[list[Any]] | None]]]] = []
+            for k in range(0, len(records), CHUNK):
+                chunk = [(r.source, r.format, r.line, r.received, r.peer, r.tz, r.host)
+                         for r in records[k:k + CHUNK]]
+                futures.append(pool.submit(_work, chunk, batch, k))
+            out: list[Outcome] = []
+            for f in futures:
+                out.extend(Outcome(reason=reason, rows=rows) for reason, rows in f.result())
+            self.parallel_batches += 1
+            return out
+        except Exception:
+            log.exception("parse workers failed; preparing this batch in-process and restarting them")
+            self.fallbacks += 1
+            self.close()
+            return self.preparer.prepare(records, batch)
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
