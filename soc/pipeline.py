@@ -23,7 +23,7 @@ from connectors.record import Record
 from detectors.base import Detector
 from soc.alerts import AlertSink
 from soc.inventory import Inventory
-from soc.prepare import Outcome, PreparePool, Preparer
+from soc.prepare import Prepared, PreparePool, Preparer
 from soc.storage.events import EventStore
 from soc.storage.models import Alert, DeadLetter
 from soc.storage.state import State
@@ -129,41 +129,34 @@ class Pipeline:
     def _process(self, records: Sequence[Record], batch: str | None,
                  skip: frozenset[int] | set[int]) -> BatchResult:
         res = BatchResult(received=len(records))
-        outcomes = self.pool.prepare(records, batch)
-        rows: list[list[Any]] = []
+        prep = self.pool.prepare(records, batch)
         dead: list[DeadLetter] = []
         newest: dict[str, datetime] = {}
-        for rec, out in zip(records, outcomes, strict=True):
+        for rec, reason, n, ts in zip(records, prep.reasons, prep.counts, prep.newest, strict=True):
             sc = res.per_source.get(rec.source)
             if sc is None:
                 sc = res.per_source[rec.source] = SourceCounts()
             sc.received += 1
-            if out.reason is not None:
+            if reason is not None:
                 sc.dead += 1
-                res.dead += 1
-                dead.append(DeadLetter(source=rec.source, format=rec.format, reason=out.reason[:2000],
-                                       raw=rec.raw_bytes(),
-                                       received_at=datetime.fromtimestamp(rec.received, UTC)))
+                dead.append(DeadLetter(source=rec.source, format=rec.format, reason=reason[:2000],
+                                       raw=rec.raw_bytes(), received_at=datetime.fromtimestamp(rec.received, UTC)))
                 continue
             sc.parsed += 1
-            res.parsed += 1
-            for row in out.rows or ():
-                rows.append(row)
-                sc.events += 1
-                ts = row[0]  # the event time, parsed
-                if ts is not None and (rec.source not in newest or ts > newest[rec.source]):
-                    newest[rec.source] = ts
+            sc.events += n
+            if ts is not None and (rec.source not in newest or ts > newest[rec.source]):
+                newest[rec.source] = ts
         for name, ts in newest.items():
             res.per_source[name].last_event = iso(ts)
-        res.events = len(rows)
+        res.dead = len(dead)
+        res.parsed = res.received - res.dead
+        res.events = prep.table.num_rows
         # Store first: an event is kept even if a detector later fails on it.
-        self._store(outcomes, rows, skip)
+        self._store(prep, skip)
         raw_alerts: list[dict[str, Any]] = []
-        if self.detectors:
-            for out in outcomes:
-                if out.rows:
-                    for doc in out.events():
-                        raw_alerts.extend(self.detect(doc))
+        if self.detectors and prep.table.num_rows:
+            for doc in prep.events():
+                raw_alerts.extend(self.detect(doc))
         for det in self.detectors:
             flush = getattr(det, "flush", None)
             if flush is not None:
@@ -183,21 +176,16 @@ class Pipeline:
         res.alerts = len(raw_alerts)
         return res
 
-    def _store(self, outcomes: list[Outcome], rows: list[list[Any]], skip: frozenset[int] | set[int]) -> None:
-        if skip:
-            kept = [(r, d) for o in outcomes if o.rows for r, d in zip(o.rows, o.events(), strict=True)
-                    if _seq(d) not in skip]
-            rows = [r for r, _ in kept]
-            docs = [d for _, d in kept]
-        elif not rows:
-            return
-        write_rows = getattr(self.events, "write_rows", None)
-        if write_rows is not None:
-            write_rows(rows)
+    def _store(self, prep: Prepared, skip: frozenset[int] | set[int]) -> None:
+        keep = [i for i, q in enumerate(prep.seqs) if q not in skip] if skip else None
+        if keep is not None and len(keep) == prep.table.num_rows:
+            keep = None
+        write_table = getattr(self.events, "write_table", None)
+        if write_table is not None:
+            if keep is None:
+                write_table(prep.table, prep.partitions)
+            elif keep:
+                write_table(prep.table.take(keep), [prep.partitions[i] for i in keep])
         else:  # a store that builds its own documents (Elasticsearch)
-            self.events.write(docs if skip else [d for o in outcomes if o.rows for d in o.events()])
-
-
-def _seq(doc: dict[str, Any]) -> int | None:
-    soc = doc.get("soc")
-    return soc.get("batch_seq") if isinstance(soc, dict) else None
+            docs = prep.events()
+            self.events.write(docs if keep is None else [docs[i] for i in keep])

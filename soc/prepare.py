@@ -8,9 +8,12 @@ processes while the service process keeps the transports, storage writes,
 detection and state. With ``workers = 0`` (tests, small batches, a broken pool)
 the same code runs in-process: one code path, two places to run it.
 
-Each record gives an :class:`Outcome`: a dead-letter reason, or its events as
-storage rows (:func:`soc.storage.schema.row_values`, which include the event
-as JSON) and, in-process, the event dicts themselves.
+A run of records gives a :class:`Prepared`: per record a dead-letter reason or
+its number of events, and the events as one Arrow table in the storage layout
+(:data:`soc.storage.schema.SCHEMA`, whose ``doc`` column is the event as JSON)
+with the partition each event is filed under. Workers send that table back, not
+Python objects, so the service process does little per event: write the table,
+and decode ``doc`` for the detectors.
 
 Events of a spool batch are tagged ``soc.batch`` (the batch key) and
 ``soc.batch_seq`` = record index x :data:`SEQ_STRIDE` + event index within the
@@ -32,13 +35,14 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import orjson
+import pyarrow as pa
 
 from connectors.parsers import ParseContext, ParseError, parse_line
 from connectors.parsers.syslog_header import iso
 from connectors.record import Record
 from soc import ecs
 from soc.inventory import Inventory, InventoryModel
-from soc.storage.schema import DOC, parse_ts, row_values
+from soc.storage.schema import DOC, parse_ts, partition, row_values, to_table
 
 log = logging.getLogger("soc.pipeline")
 
@@ -55,18 +59,39 @@ MIN_PARALLEL = 2 * CHUNK
 
 
 @dataclass(slots=True)
-class Outcome:
-    """What became of one record: ``reason`` (dead letter) or ``rows`` (one per event)."""
+class Prepared:
+    """Records ``first .. first + len(reasons)`` of a batch, prepared."""
 
-    reason: str | None = None
-    rows: list[list[Any]] | None = None
+    reasons: list[str | None]
+    """Per record: why it was dead-lettered, or None."""
+    counts: list[int]
+    """Per record: how many events it gave (0 when dead-lettered)."""
+    newest: list[datetime | None]
+    """Per record: its newest event time."""
+    table: pa.Table
+    """The events, in record order, as :data:`~soc.storage.schema.SCHEMA` rows."""
+    partitions: list[tuple[str, str]]
+    """Per event: ``(day, dataset)``, the partition it is filed under."""
+    seqs: list[int]
+    """Per event: ``soc.batch_seq`` (empty without a batch)."""
     docs: list[dict[str, Any]] | None = None
-    """The events as dicts when prepared in-process (workers send only ``rows``; see :meth:`events`)."""
+    """The events as dicts when prepared in-process (workers send only the table; see :meth:`events`)."""
 
     def events(self) -> list[dict[str, Any]]:
         if self.docs is None:
-            self.docs = [orjson.loads(r[DOC]) for r in self.rows or ()]
+            self.docs = [orjson.loads(d) for d in self.table.column(DOC).to_pylist()]
         return self.docs
+
+    @classmethod
+    def concat(cls, parts: list[Prepared]) -> Prepared:
+        if len(parts) == 1:
+            return parts[0]
+        docs = None if any(p.docs is None for p in parts) else [d for p in parts for d in p.docs or ()]
+        return cls(reasons=[r for p in parts for r in p.reasons], counts=[c for p in parts for c in p.counts],
+                   newest=[t for p in parts for t in p.newest],
+                   table=pa.concat_tables([p.table for p in parts]),
+                   partitions=[k for p in parts for k in p.partitions], seqs=[q for p in parts for q in p.seqs],
+                   docs=docs)
 
 
 @lru_cache(maxsize=64)
@@ -128,15 +153,21 @@ class Preparer:
         return out, None
 
     def prepare(self, records: Sequence[Record], batch: str | None = None, first: int = 0,
-                keep_docs: bool = True) -> list[Outcome]:
-        """One :class:`Outcome` per record; ``first`` is the index of ``records[0]`` in its spool batch."""
-        out: list[Outcome] = []
+                keep_docs: bool = True) -> Prepared:
+        """Prepare ``records``; ``first`` is the index of ``records[0]`` among the batch's records."""
+        reasons: list[str | None] = []
+        counts: list[int] = []
+        newest: list[datetime | None] = []
+        rows: list[list[Any]] = []
+        partitions: list[tuple[str, str]] = []
+        seqs: list[int] = []
+        kept: list[dict[str, Any]] = []
         enrich = self.inventory.enrich
         for i, rec in enumerate(records, first):
             docs, reason = self.parse(rec)
-            if reason is not None:
-                out.append(Outcome(reason=reason))
-                continue
+            reasons.append(reason)
+            counts.append(len(docs))
+            latest: datetime | None = None
             for j, doc in enumerate(docs):
                 enrich(doc)
                 if batch is not None:
@@ -144,8 +175,17 @@ class Preparer:
                     if isinstance(soc, dict):
                         soc["batch"] = batch
                         soc["batch_seq"] = i * SEQ_STRIDE + j
-            out.append(Outcome(rows=[row_values(d) for d in docs], docs=docs if keep_docs else None))
-        return out
+                    seqs.append(i * SEQ_STRIDE + j)
+                row = row_values(doc)
+                partitions.append(partition(row))
+                if latest is None or row[0] > latest:
+                    latest = row[0]
+                rows.append(row)
+                if keep_docs:
+                    kept.append(doc)
+            newest.append(latest)
+        return Prepared(reasons=reasons, counts=counts, newest=newest, table=to_table(rows),
+                        partitions=partitions, seqs=seqs, docs=kept if keep_docs else None)
 
 
 # -- worker processes -------------------------------------------------------------------------------
@@ -158,10 +198,9 @@ def _init_worker(model: InventoryModel, default_tz: str) -> None:
 
 
 def _work(records: list[tuple[str, str, str, float, str | None, str | None, str | None]], batch: str | None,
-          first: int) -> list[tuple[str | None, list[list[Any]] | None]]:
+          first: int) -> Prepared:
     assert _WORKER is not None, "worker not initialised"
-    recs = [Record(*t) for t in records]
-    return [(o.reason, o.rows) for o in _WORKER.prepare(recs, batch, first, keep_docs=False)]
+    return _WORKER.prepare([Record(*t) for t in records], batch, first, keep_docs=False)
 
 
 def resolve_workers(setting: int | str) -> int:
@@ -202,19 +241,17 @@ class PreparePool:
             self._pool_inventory = id(self.preparer.inventory)
         return self._pool
 
-    def prepare(self, records: Sequence[Record], batch: str | None = None) -> list[Outcome]:
+    def prepare(self, records: Sequence[Record], batch: str | None = None) -> Prepared:
         pool = self._get_pool() if len(records) >= MIN_PARALLEL else None
         if pool is None:
             return self.preparer.prepare(records, batch)
         try:
-            futures: list[Future[list[tuple[str | None, list[list[Any]] | None]]]] = []
+            futures: list[Future[Prepared]] = []
             for k in range(0, len(records), CHUNK):
                 chunk = [(r.source, r.format, r.line, r.received, r.peer, r.tz, r.host)
                          for r in records[k:k + CHUNK]]
                 futures.append(pool.submit(_work, chunk, batch, k))
-            out: list[Outcome] = []
-            for f in futures:
-                out.extend(Outcome(reason=reason, rows=rows) for reason, rows in f.result())
+            out = Prepared.concat([f.result() for f in futures])
             self.parallel_batches += 1
             return out
         except Exception:

@@ -25,9 +25,7 @@ import pyarrow.parquet as pq
 
 from soc.query import FIELD_NAME, QueryError, compile_query, ip_in_cidr
 
-from .schema import COLUMNS, DATASET, SCHEMA, row_values, to_table
-
-_SAFE = str.maketrans({c: "_" for c in "/\\:*?\"<>| ="})
+from .schema import COLUMNS, SCHEMA, partition, row_values, to_table
 
 
 @dataclass
@@ -70,33 +68,26 @@ class ParquetEventStore:
         return self.write_rows([row_values(ev) for ev in events])
 
     def write_rows(self, rows: Sequence[list[Any]]) -> int:
-        """Store events already turned into rows by :func:`~soc.storage.schema.row_values` (the pipeline
-        builds them in its parse workers)."""
-        if not rows:
+        """Store events already turned into rows by :func:`~soc.storage.schema.row_values`."""
+        return self.write_table(to_table(list(rows)), [partition(r) for r in rows])
+
+    def write_table(self, table: pa.Table, partitions: Sequence[tuple[str, str]]) -> int:
+        """Store a :data:`~soc.storage.schema.SCHEMA` table whose row ``i`` goes to partition
+        ``partitions[i]`` = ``(day, dataset)`` (the pipeline's parse workers build both)."""
+        if not table.num_rows:
             return 0
-        groups: dict[tuple[str, str], list[list[Any]]] = {}
-        now = datetime.now(UTC)
-        days: dict[datetime, str] = {}
-        for row in rows:
-            ts = row[0]
-            if ts is None:
-                ts = row[0] = now
-            minute = ts.replace(second=0, microsecond=0)  # zone offsets are whole minutes
-            day = days.get(minute)
-            if day is None:
-                day = days[minute] = minute.astimezone(UTC).date().isoformat()
-            ds = str(row[DATASET] or "unknown").translate(_SAFE)[:80] or "unknown"
-            groups.setdefault((day, ds), []).append(row)
+        groups: dict[tuple[str, str], list[int]] = {}
+        for i, key in enumerate(partitions):
+            groups.setdefault(key, []).append(i)
         with self._lock:
-            for (day, ds), rows in groups.items():
+            for (day, ds), idx in groups.items():
                 part = self.root / f"day={day}" / f"dataset={ds}"
                 part.mkdir(parents=True, exist_ok=True)
-                table = to_table(rows)
                 name = f"part-{datetime.now(UTC):%H%M%S%f}-{uuid.uuid4().hex[:8]}.parquet"
                 tmp = part / f".{name}.tmp"
-                pq.write_table(table, tmp, compression="zstd")
+                pq.write_table(table if len(groups) == 1 else table.take(idx), tmp, compression="zstd")
                 tmp.replace(part / name)
-        return len(rows)
+        return int(table.num_rows)
 
     # -- reading ---------------------------------------------------------------------------------
     def _files(self, start: datetime | None, end: datetime | None) -> list[str]:

@@ -186,3 +186,22 @@ def to_table(rows: list[list[Any]]) -> pa.Table:
     columns = list(zip(*rows, strict=True))[:DATASET]
     return pa.Table.from_arrays([pa.array(col, type=SCHEMA.field(i).type) for i, col in enumerate(columns)],
                                 schema=SCHEMA)
+
+
+_SAFE = str.maketrans({c: "_" for c in "/\\:*?\"<>| ="})
+_DAYS: dict[datetime, str] = {}
+
+
+def partition(row: list[Any]) -> tuple[str, str]:
+    """``(day, dataset)`` a row from :func:`row_values` is filed under: its UTC day (now when it has no
+    time; the row is updated) and its ``event.dataset`` as a safe directory name (``unknown`` if absent)."""
+    ts = row[0]
+    if ts is None:
+        ts = row[0] = datetime.now(UTC)
+    minute = ts.replace(second=0, microsecond=0)  # zone offsets are whole minutes: one conversion per minute
+    day = _DAYS.get(minute)
+    if day is None:
+        if len(_DAYS) > 10_000:
+            _DAYS.clear()
+        day = _DAYS[minute] = minute.astimezone(UTC).date().isoformat()
+    return day, str(row[DATASET] or "unknown").translate(_SAFE)[:80] or "unknown"

@@ -181,3 +181,29 @@ def test_a_replayed_batch_skips_what_was_stored_but_detects_everything(tmp_path:
     again = p.process(recs, batch="b7", skip=set(seqs[: len(seqs) // 2]))
     assert len(_stored(p)) == first.events + (first.events - len(seqs) // 2)
     assert again.alerts == first.alerts
+
+
+def test_a_killed_worker_process_loses_nothing_and_the_pool_comes_back(tmp_path: Path) -> None:
+    import os
+    import signal
+
+    import psutil
+
+    from soc.prepare import MIN_PARALLEL
+
+    recs = _mixed_lines(MIN_PARALLEL + 10)
+    p = _pipeline(tmp_path, [])
+    p.pool.workers = 1
+    try:
+        first = p.process(recs, batch="b1")
+        assert p.pool.parallel_batches == 1
+        for child in psutil.Process().children(recursive=True):  # as the OOM killer would
+            if "python" in child.name().lower():
+                os.kill(child.pid, signal.SIGKILL)
+        second = p.process(recs, batch="b2")  # the dead worker is noticed: prepared in-process
+        third = p.process(recs, batch="b3")  # and a new worker does the next batch
+    finally:
+        p.close()
+    assert p.pool.fallbacks == 1 and p.pool.parallel_batches == 2
+    assert (first.parsed, first.dead) == (second.parsed, second.dead) == (third.parsed, third.dead)
+    assert p.events.count() == 3 * first.events
