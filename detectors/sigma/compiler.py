@@ -148,12 +148,41 @@ def union_reqs(reqs: list[Req]) -> Req:
     return _union(reqs)
 
 
+def useful(lit: str) -> bool:
+    """Worth requiring: long enough, or one non-ASCII character (emoji, homoglyphs), rare in logs."""
+    return len(lit) >= MIN_LITERAL or (len(lit) == 1 and ord(lit) > 127)
+
+
 def _string_literal(s: SigmaString) -> frozenset[str] | None:
     parts = [p.lower() for p in s.s if isinstance(p, str)]
     if not parts:
         return None
     lit = max(parts, key=len)
-    return frozenset({lit}) if len(lit) >= MIN_LITERAL else None
+    return frozenset({lit}) if useful(lit) else None
+
+
+# Field-tagged literals. The field haystack is made of one segment per value, ``SEG + <path id> + TAG + value``,
+# followed by SEG, so a whole-value literal can name its field: ``SEG id TAG value SEG`` (equals),
+# ``SEG id TAG prefix`` (startswith) and ``suffix SEG`` (endswith). They hit far less often than bare substrings.
+SEG = "\x1f"
+TAG = "\x1e"
+_PATH_IDS: dict[str, int] = {}
+
+
+def path_id(path: str) -> int:
+    """A small number naming an accessor path in haystack segments (process-wide, stable while running)."""
+    pid = _PATH_IDS.get(path)
+    if pid is None:
+        pid = _PATH_IDS[path] = len(_PATH_IDS)
+    return pid
+
+
+def _tagged(pids: list[int], core: str, kind: str) -> frozenset[str] | None:
+    if kind == "eq":
+        return frozenset(f"{SEG}{i}{TAG}{core}{SEG}" for i in pids)
+    if kind == "sw":
+        return frozenset(f"{SEG}{i}{TAG}{core}" for i in pids) if core else None
+    return frozenset({core + SEG}) if useful(core) else None  # "ew"
 
 
 @lru_cache(maxsize=4096)
@@ -175,7 +204,7 @@ def regex_literal(pattern: str) -> str | None:
     if len(run) > len(best):
         best = "".join(run)
     best = best.lower()
-    return best if len(best) >= MIN_LITERAL else None
+    return best if useful(best) else None
 
 
 # ---------------------------------------------------------------- values
@@ -235,13 +264,20 @@ class Compiler:
         self.key = key if field_mapping else None
         self.placeholders = placeholders or {}
         self._accessors: dict[str, Callable[[Event], Any]] = {}
+        #: every event path the compiled matchers read (the prefilter searches only these values)
+        self.paths: set[str] = set()
+        #: required literals that come from keyword items (searched in every value of the event)
+        self.keyword_literals: set[str] = set()
+        self._tag_pids: list[int] | None = None  # path ids of the field item being compiled (tagged literals)
 
     # -- fields
 
     def accessor(self, field: str) -> Callable[[Event], Any]:
         acc = self._accessors.get(field)
         if acc is None:
-            acc = make_accessor(logsources.field_paths(self.key, field))
+            paths = logsources.field_paths(self.key, field)
+            self.paths.update(paths)
+            acc = make_accessor(paths)
             self._accessors[field] = acc
         return acc
 
@@ -276,12 +312,13 @@ class Compiler:
         rx: list[Any] = []
         cased: list[ValueMatcher] = []
         reqs: list[Req] = []
+        pids = self._tag_pids
         for s0 in values:
             for s in self._expand_placeholders(s0):
-                reqs.append(_leaf(_string_literal(s)))
                 parts = s.s
                 is_cased = isinstance(s, SigmaCasedString)
                 if is_cased:
+                    reqs.append(_leaf(_string_literal(s)))
                     cased.append(self._cased(s))
                     continue
                 inner = parts
@@ -290,18 +327,21 @@ class Compiler:
                 core = inner[int(lead): len(inner) - int(trail)]
                 if not core and (lead or trail):
                     # '*' alone: any value (including empty string)
+                    reqs.append(())
                     rx.append(compile_re2(r"(?s)\A.*\z"))
                 elif all(isinstance(p, str) for p in core):
                     lit = "".join(p for p in core if isinstance(p, str)).lower()
-                    if lead and trail:
-                        cont.append(lit)
-                    elif lead:
-                        ew.append(lit)
-                    elif trail:
-                        sw.append(lit)
+                    kind = "cont" if lead and trail else "ew" if lead else "sw" if trail else "eq"
+                    if pids and kind != "cont":
+                        reqs.append(_leaf(_tagged(pids, lit, kind)))
                     else:
+                        reqs.append(_leaf(frozenset({lit}) if useful(lit) else None))
+                    if kind == "eq":
                         eq.add(lit)
+                    else:
+                        {"cont": cont, "ew": ew, "sw": sw}[kind].append(lit)
                 else:
+                    reqs.append(_leaf(_string_literal(s)))
                     rx.append(compile_re2(_wild_regex(s, lower=True)))
         swt, ewt = tuple(sw), tuple(ew)
         contt = tuple(cont)
@@ -464,7 +504,13 @@ class Compiler:
         else:
             if it.field is None:
                 values = [_unanchored(v) for v in values]
-            vm, req = self._values(values, and_linked)
+                self._tag_pids = None
+            else:
+                self._tag_pids = [path_id(p) for p in logsources.field_paths(self.key, it.field)]
+            try:
+                vm, req = self._values(values, and_linked)
+            finally:
+                self._tag_pids = None
             if it.field is None:
                 m = self._keyword(values, and_linked)
             else:
@@ -472,6 +518,9 @@ class Compiler:
         if it.negated:
             inner = m
             return (lambda ev: not inner(ev)), ()
+        if it.field is None:
+            for clause in req:
+                self.keyword_literals.update(clause)
         return m, req
 
     def _values(self, values: list[SigmaType], and_linked: bool) -> tuple[ValueMatcher, Req]:
@@ -648,16 +697,128 @@ def _walk(doc: Any, out: list[str], strings_only: bool) -> None:
                 out.append(xs)
 
 
-def event_haystack(ev: Event) -> str:
-    """The event's scalar values as strings, lower-cased and joined: what required literals are searched in."""
-    slot = _slot
-    if slot.hay_ev is ev:
-        return slot.hay
-    parts: list[str] = []
-    _walk(ev, parts, False)
-    hay = HAY_SEP.join(parts).lower()
-    slot.hay_ev, slot.hay = ev, hay
-    return hay
+PathTrie = dict[str, Any]
+
+
+def path_trie(paths: Any) -> PathTrie:
+    """A tree of the dotted ``paths`` (accessor syntax) for :func:`field_haystack`.
+
+    A leaf is the path's id (:func:`path_id`). A dotted path is also a top-level leaf, as accessors try a
+    literal dotted key first; ``~a.b.Name`` (a key written with spaces) becomes the leaf ``~Name`` under ``a.b``.
+    A path that is a prefix of another one keeps both: its leaf sits under the key ``""`` of its node.
+    """
+    root: PathTrie = {}
+    for p in sorted(paths):
+        pid = path_id(p)
+        spaced = p.startswith("~")
+        parts = p.lstrip("~").split(".")
+        if len(parts) > 1 and not spaced:
+            _put(root, p, pid)
+        node: Any = root
+        for part in parts[:-1]:
+            nxt = node.get(part)
+            if not isinstance(nxt, dict):
+                nxt = node[part] = {} if nxt is None else {"": nxt}
+            node = nxt
+        _put(node, ("~" + parts[-1]) if spaced else parts[-1], pid)
+    return root
+
+
+def _put(node: dict[str, Any], key: str, pid: int) -> None:
+    cur = node.get(key)
+    if isinstance(cur, dict):
+        cur[""] = pid
+    else:
+        node[key] = pid
+
+
+def _segments(v: Any, pid: int, out: list[str]) -> None:
+    """Segments of the value an accessor of path ``pid`` returns: a scalar, or each scalar of a list.
+
+    Objects (and objects or lists inside lists) are left out: no matcher that requires a literal accepts them.
+    """
+    if isinstance(v, str):
+        out.append(f"{SEG}{pid}{TAG}{v}")
+    elif isinstance(v, list):
+        for x in v:
+            xs = to_str(x)
+            if xs is not None:
+                out.append(f"{SEG}{pid}{TAG}{xs}")
+    elif v is not None and not isinstance(v, dict):
+        xs = to_str(v)
+        if xs is not None:
+            out.append(f"{SEG}{pid}{TAG}{xs}")
+
+
+def _collect(doc: dict[str, Any], node: PathTrie, out: list[str]) -> None:
+    for k, v in doc.items():
+        sub = node.get(k)
+        if sub is None:
+            if " " not in k:
+                continue
+            sub = node.get("~" + k.replace(" ", ""))
+            if sub is None:
+                continue
+        if type(sub) is int:
+            _segments(v, sub, out)
+        elif isinstance(v, dict):
+            _collect(v, sub, out)
+        elif "" in sub:
+            _segments(v, sub[""], out)
+
+
+def field_haystack(ev: Event, trie: PathTrie) -> str:
+    """The values at the paths of ``trie`` as tagged segments (each distinct one once), lower-cased and joined.
+
+    Every literal a field matcher requires occurs in the value it reads, so searching only the fields that a
+    bucket's rules read loses no candidate while skipping the ECS copies and metadata no rule looks at.
+    """
+    out: list[str] = []
+    _collect(ev, trie, out)
+    return ("".join(set(out)) + SEG).lower()
+
+
+def _walk_both(doc: dict[str, Any], node: PathTrie | None, fields: list[str], text: list[str]) -> None:
+    for k, v in doc.items():
+        sub = None
+        if node is not None:
+            sub = node.get(k)
+            if sub is None and " " in k:
+                sub = node.get("~" + k.replace(" ", ""))
+        if isinstance(v, str):
+            if v:
+                text.append(v)
+        elif isinstance(v, dict):
+            _walk_both(v, sub if isinstance(sub, dict) else None, fields, text)
+            continue
+        elif isinstance(v, list):
+            _walk(v, text, False)
+        elif v is not None:
+            xs = to_str(v)
+            if xs:
+                text.append(xs)
+        if sub is not None:
+            if type(sub) is int:
+                _segments(v, sub, fields)
+            elif "" in sub:
+                _segments(v, sub[""], fields)
+
+
+def haystacks(ev: Event, trie: PathTrie) -> tuple[str, str]:
+    """(:func:`field_haystack`, every value of the event joined and lower-cased) in one walk, for keyword literals."""
+    fields: list[str] = []
+    text: list[str] = []
+    inner = ev.get("event")
+    if isinstance(inner, dict) and "original" in inner:
+        # the raw record duplicates the parsed fields: keywords do not search it (a rule may read it as a field)
+        _walk_both({k: v for k, v in ev.items() if k != "event"}, trie, fields, text)
+        _walk_both({"event": {k: v for k, v in inner.items() if k != "original"}}, trie, fields, text)
+        orig = trie.get("event")
+        if isinstance(orig, dict) and "original" in orig:
+            _collect({"original": inner["original"]}, orig, fields)
+    else:
+        _walk_both(ev, trie, fields, text)
+    return ("".join(set(fields)) + SEG).lower(), HAY_SEP.join(text).lower()
 
 
 def event_strings(ev: Event) -> list[str]:

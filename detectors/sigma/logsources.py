@@ -18,6 +18,7 @@ A field that no table names is looked up as written, so rules may use ECS names
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 from sigma.pipelines.common import windows_logsource_mapping
@@ -150,11 +151,17 @@ def rule_key(product: Any, category: Any, service: Any) -> LogsourceKey:
     return (p, c, s)
 
 
+_SPLIT: dict[str, list[str]] = {}
+
+
 def _get(doc: dict[str, Any], path: str) -> Any:
     if path in doc:
         return doc[path]
+    parts = _SPLIT.get(path)
+    if parts is None:
+        parts = _SPLIT[path] = path.split(".")
     cur: Any = doc
-    for part in path.split("."):
+    for part in parts:
         if not isinstance(cur, dict):
             return None
         cur = cur.get(part)
@@ -178,39 +185,68 @@ def _event_id(v: Any) -> int | None:
         return None
 
 
-def event_dimensions(event: dict[str, Any]) -> tuple[set[str], set[str], set[str]]:
-    """(products, categories, services) an event belongs to."""
+#: process names that decide a Linux event's services (any other name decides nothing)
+_PNAME_SERVICES = LINUX_AUTH_PROCESSES | {"cron", "vsftpd"}
+
+Signature = tuple[Any, ...]
+
+
+def event_signature(event: dict[str, Any]) -> Signature:
+    """Everything :func:`event_dimensions` depends on, as a small hashable tuple.
+
+    Few distinct signatures exist in a stream (channel and event id, module and event type...), so the engine
+    caches its per-logsource rule buckets by signature instead of recomputing the dimensions per event.
+    """
+    winlog = event.get("winlog")
+    if isinstance(winlog, dict):
+        ch = winlog.get("channel")
+        if not isinstance(ch, str):
+            return ("w", None, None)
+        return ("w", ch.lower(), _event_id(winlog.get("event_id")))
+    ev = event.get("event")
+    ev = ev if isinstance(ev, dict) else {}
+    dataset = ev.get("dataset")
+    ftype = _get(event, "fortinet.firewall.type") if "fortinet" in event or "fortinet.firewall.type" in event else None
+    pname = _get(event, "process.name")
+    pname_l = pname.lower() if isinstance(pname, str) else None
+    return ("o", _norm(ev.get("module")), isinstance(dataset, str) and dataset.strip().lower().endswith(".auth"),
+            _lower_set(ev.get("category")), _lower_set(ev.get("type")),
+            _norm(_get(event, "observer.type")),
+            ftype.lower() if isinstance(ftype, str) else None,
+            _norm(_get(event, "host.os.type")) or _norm(_get(event, "host.os.family")),
+            pname_l if pname_l in _PNAME_SERVICES else None,
+            _get(event, "dns.question.name") is not None)
+
+
+def _lower_set(v: Any) -> frozenset[str]:
+    if v is None:
+        return frozenset()
+    if isinstance(v, str):
+        return frozenset((v.lower(),))
+    return frozenset(str(c).lower() for c in _as_list(v))
+
+
+@lru_cache(maxsize=4096)
+def signature_dimensions(sig: Signature) -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
+    """(products, categories, services) of events with signature ``sig``."""
     products: set[str] = set()
     cats: set[str] = set()
     svcs: set[str] = set()
-    winlog = event.get("winlog")
-    if isinstance(winlog, dict):
+    if sig[0] == "w":
+        _, chl, eid = sig
         products.add("windows")
-        ch = winlog.get("channel")
-        if isinstance(ch, str):
-            chl = ch.lower()
+        if chl is not None:
             svcs.update(_CHANNEL_SERVICES.get(chl, ()))
-            eid = _event_id(winlog.get("event_id"))
             if eid is not None:
                 cats.update(_CHANNEL_EID_CATEGORIES.get((chl, eid), ()))
-        return products, cats, svcs
-    ev = event.get("event")
-    ev = ev if isinstance(ev, dict) else {}
-    module = _norm(ev.get("module"))
-    dataset = _norm(ev.get("dataset")) or ""
-    ecat = {str(c).lower() for c in _as_list(ev.get("category"))}
-    etype = {str(c).lower() for c in _as_list(ev.get("type"))}
-    otype = _norm(_get(event, "observer.type"))
+        return frozenset(products), frozenset(cats), frozenset(svcs)
+    _, module, auth_dataset, ecat, etype, otype, ftype, os_type, pname_l, has_dns = sig
     if module in VENDOR_PRODUCTS:
         products.update(VENDOR_PRODUCTS[module])
         if module in ("nginx", "apache", "squid"):
             svcs.add(module)
-        ftype = _get(event, "fortinet.firewall.type")
-        if isinstance(ftype, str):
-            svcs.add(ftype.lower())
-    os_type = _norm(_get(event, "host.os.type")) or _norm(_get(event, "host.os.family"))
-    pname = _get(event, "process.name")
-    pname_l = pname.lower() if isinstance(pname, str) else None
+        if ftype is not None:
+            svcs.add(ftype)
     if module in LINUX_MODULES or os_type == "linux":
         products.add("linux")
         svcs.add("syslog")
@@ -218,7 +254,7 @@ def event_dimensions(event: dict[str, Any]) -> tuple[set[str], set[str], set[str
             svcs.add("auditd")
         if pname_l in ("sshd", "sudo", "cron", "vsftpd"):
             svcs.add(pname_l)
-        if pname_l in LINUX_AUTH_PROCESSES or dataset.endswith(".auth") or module == "auth":
+        if pname_l in LINUX_AUTH_PROCESSES or auth_dataset or module == "auth":
             svcs.add("auth")
         if "process" in ecat and "start" in etype:
             cats.add("process_creation")
@@ -226,16 +262,22 @@ def event_dimensions(event: dict[str, Any]) -> tuple[set[str], set[str], set[str
             cats.add("network_connection")
         if "file" in ecat and ("creation" in etype or "change" in etype):
             cats.add("file_event")
-        return products, cats, svcs
+        return frozenset(products), frozenset(cats), frozenset(svcs)
     if module in PROXY_MODULES or otype == "proxy":
         cats.add("proxy")
     elif module in WEB_MODULES:
         cats.add("webserver")
     elif otype == "firewall" or module in FIREWALL_MODULES or "network" in ecat:
         cats.add("firewall")
-    if _get(event, "dns.question.name") is not None:
+    if has_dns:
         cats.add("dns")
-    return products, cats, svcs
+    return frozenset(products), frozenset(cats), frozenset(svcs)
+
+
+def event_dimensions(event: dict[str, Any]) -> tuple[set[str], set[str], set[str]]:
+    """(products, categories, services) an event belongs to."""
+    p, c, s = signature_dimensions(event_signature(event))
+    return set(p), set(c), set(s)
 
 
 def event_keys(event: dict[str, Any]) -> list[LogsourceKey]:
@@ -243,7 +285,8 @@ def event_keys(event: dict[str, Any]) -> list[LogsourceKey]:
     return keys_of(*event_dimensions(event))
 
 
-def keys_of(products: set[str], cats: set[str], svcs: set[str]) -> list[LogsourceKey]:
+def keys_of(products: set[str] | frozenset[str], cats: set[str] | frozenset[str],
+            svcs: set[str] | frozenset[str]) -> list[LogsourceKey]:
     ps: list[str | None] = [None, *products]
     cs: list[str | None] = [None, *cats]
     ss: list[str | None] = [None, *svcs]
