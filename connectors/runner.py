@@ -92,6 +92,9 @@ class IngestService:
         if self._thread is not None:
             return
         self.tracker.load(self.state)
+        start = getattr(self.pipeline, "start", None)
+        if start is not None:
+            start()  # parse workers up before the first record arrives
         try:
             for cfg in self.settings.sources:
                 if not cfg.enabled:

@@ -81,6 +81,10 @@ class Pipeline:
     def inventory(self, value: Inventory) -> None:
         self.preparer.inventory = value  # worker processes are restarted with it on the next batch
 
+    def start(self) -> None:
+        """Start the parse worker processes (if any); otherwise they start with the first large batch."""
+        self.pool.start()
+
     def close(self) -> None:
         """Stop the parse worker processes (if any)."""
         self.pool.close()

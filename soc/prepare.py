@@ -203,6 +203,10 @@ def _work(records: list[tuple[str, str, str, float, str | None, str | None, str 
     return _WORKER.prepare([Record(*t) for t in records], batch, first, keep_docs=False)
 
 
+def _ready() -> int:
+    return os.getpid()
+
+
 def resolve_workers(setting: int | str) -> int:
     """``"auto"``: one worker per CPU core when there are at least two (the service process needs the rest)."""
     if setting == "auto":
@@ -240,6 +244,17 @@ class PreparePool:
                 initargs=(self.preparer.inventory.model, self.preparer.default_tz))
             self._pool_inventory = id(self.preparer.inventory)
         return self._pool
+
+    def start(self) -> None:
+        """Start the workers now (imports take a second or two each) rather than on the first large batch."""
+        pool = self._get_pool()
+        if pool is not None:
+            try:
+                for f in [pool.submit(_ready) for _ in range(self.workers)]:
+                    f.result(timeout=120)
+            except Exception:
+                log.exception("parse workers did not start; batches are prepared in-process until they do")
+                self.close()
 
     def prepare(self, records: Sequence[Record], batch: str | None = None) -> Prepared:
         pool = self._get_pool() if len(records) >= MIN_PARALLEL else None
