@@ -151,17 +151,21 @@ def _value(key: str, raw: str, unquoted_hex: set[str]) -> str:
     return raw
 
 
-def _kv(text: str, out: dict[str, str], unquoted_hex: set[str]) -> None:
+def _kv(text: str, out: dict[str, str], unquoted_hex: set[str], repeats: dict[str, list[str]] | None = None) -> None:
+    """Collect ``key=value`` pairs into ``out`` (first value wins, for the ECS mapping); a key written
+    twice (``uid=0 ... msg='pam_tally2 uid=1004'``) also gets every value, in order, in ``repeats``."""
     for k, raw in _KV.findall(_OLD_NEW.sub(r"\1_\2=", text)):
         if k == "msg" and raw[:1] == "'":
-            _kv(raw[1:-1], out, unquoted_hex)
+            _kv(raw[1:-1], out, unquoted_hex, repeats)
             continue
         if raw.startswith("{"):
-            _kv(raw[1:-1], out, unquoted_hex)
+            _kv(raw[1:-1], out, unquoted_hex, repeats)
             continue
         v = _value(k, raw, unquoted_hex)
         if k not in out:
             out[k] = v
+        elif repeats is not None:
+            repeats.setdefault(k, [out[k]]).append(v)
 
 
 def parse(line: str, ctx: ParseContext) -> dict[str, Any]:
@@ -199,29 +203,98 @@ def parse(line: str, ctx: ParseContext) -> dict[str, Any]:
     else:
         doc["@timestamp"] = iso(ctx.received)
         body = ""
+    siblings: list[tuple[str, str]] = []
+    if "\n" in body:
+        body, siblings = _split_records(body)
     raw_part, _, enriched = body.partition("\x1d")
     unquoted_hex: set[str] = set()
-    _kv(raw_part, fields, unquoted_hex)
+    repeats: dict[str, list[str]] = {}
+    _kv(raw_part, fields, unquoted_hex, repeats)
     enriched_fields: dict[str, str] = {}
     if enriched:
         _kv(enriched, enriched_fields, set())
     if rtype == "EXECVE":
-        for k in unquoted_hex:
-            if k[:1] == "a" and k[1:].isdigit():
-                fields[k] = _decode_hex(k, fields[k])
+        _decode_args(fields, unquoted_hex)
     ecs.put(doc, "auditd.log.node", node)
     if node:
         ecs.put(doc, "host.name", node)
-    _map(doc, rtype, fields, enriched_fields)
+    _map(doc, rtype, fields, enriched_fields, repeats)
+    if siblings:
+        _merge_siblings(doc, rtype, siblings)
     _srv_ecs.related(doc)
     return doc
 
 
-def _map(doc: dict[str, Any], rtype: str, f: dict[str, str], enr: dict[str, str]) -> None:
+def _split_records(body: str) -> tuple[str, list[tuple[str, str]]]:
+    """One message holding several records of one event (``SYSCALL``, ``EXECVE``, ``CWD``, ``PATH``...,
+    one per line, as Auditbeat and journald ship them): the first record's body and the others'
+    ``(type, body)``. A line that is not a record continues the line before it."""
+    first, *rest = body.split("\n")
+    parts = [first]
+    siblings: list[tuple[str, str]] = []
+    for ln in rest:
+        ln = ln.strip("\r")
+        if not ln.strip():
+            continue
+        m = _HEAD.match(ln)
+        if m:
+            siblings.append((m.group("type"), m.group("body")))
+        elif siblings:
+            siblings[-1] = (siblings[-1][0], siblings[-1][1] + " " + ln)
+        else:
+            parts.append(ln)
+    return " ".join(parts), siblings
+
+
+def _decode_args(f: dict[str, str], unquoted_hex: set[str]) -> None:
+    # EXECVE arguments with spaces or odd bytes are written as bare hex.
+    for k in unquoted_hex:
+        if k[:1] == "a" and k[1:].isdigit():
+            f[k] = _decode_hex(k, f[k])
+
+
+def _execve_args(f: dict[str, str]) -> list[str]:
+    return [f[f"a{i}"] for i in range(len(f)) if f"a{i}" in f]
+
+
+def _merge_siblings(doc: dict[str, Any], rtype: str, siblings: list[tuple[str, str]]) -> None:
+    """Fill the event from the other records of the same message, as Auditbeat coalesces them:
+    arguments from ``EXECVE``, the working directory from ``CWD``, the file from the first ``PATH``,
+    the title from ``PROCTITLE``. Only ECS fields are added: ``auditd.log.*`` stays the first record's."""
+    types = []
+    for stype, sbody in siblings:
+        types.append(stype)
+        f: dict[str, str] = {}
+        unquoted_hex: set[str] = set()
+        _kv(sbody.partition("\x1d")[0], f, unquoted_hex)
+        if stype == "EXECVE":
+            _decode_args(f, unquoted_hex)
+            args = _execve_args(f)
+            if args and "args" not in doc.get("process", {}):
+                ecs.put(doc, "process.args", args)
+                ecs.put(doc, "process.args_count", len(args))
+                ecs.put(doc, "process.command_line", " ".join(args))
+                if not ecs.get(doc, "process.executable"):
+                    ecs.put(doc, "process.executable", args[0])
+        elif stype == "CWD" and f.get("cwd"):
+            ecs.put(doc, "process.working_directory", ecs.get(doc, "process.working_directory") or f["cwd"])
+        elif stype == "PATH" and f.get("name") and not ecs.get(doc, "file.path"):
+            ecs.put(doc, "file.path", f["name"])
+        elif stype == "PROCTITLE" and f.get("proctitle") and not ecs.get(doc, "process.title"):
+            ecs.put(doc, "process.title", f["proctitle"])
+    if rtype == "SYSCALL" and "EXECVE" in types:
+        # A system call that carries its EXECVE record started a program (Auditbeat: "executed").
+        doc["event"]["action"] = "executed"
+        doc["event"]["type"] = ["start"]
+
+
+def _map(doc: dict[str, Any], rtype: str, f: dict[str, str], enr: dict[str, str],
+         repeats: dict[str, list[str]] | None = None) -> None:
     ev = doc["event"]
     known = _TYPES.get(rtype)
+    # The record type as written (EXECVE, SYSCALL...): Sigma's auditd rules select on it (``type: EXECVE``).
+    ecs.put(doc, "auditd.log.record_type", rtype)
     if known:
-        ecs.put(doc, "auditd.log.record_type", rtype)
         action, cat, typ = known
         ev["action"] = action
         if cat:
@@ -314,14 +387,20 @@ def _map(doc: dict[str, Any], rtype: str, f: dict[str, str], enr: dict[str, str]
         ecs.put(doc, "process.args", args)
         ecs.put(doc, "process.args_count", len(args))
     if rtype == "EXECVE":
-        args = [f[f"a{i}"] for i in range(len(f)) if f"a{i}" in f]
+        args = _execve_args(f)
         if args:
             ecs.put(doc, "process.args", args)
             ecs.put(doc, "process.args_count", len(args))
             ecs.put(doc, "process.executable", args[0])
             ecs.put(doc, "process.command_line", " ".join(args))
-    if rtype in ("CRYPTO_SESSION", "CRYPTO_KEY_USER") and f.get("laddr"):
-        set_address(doc, "source", f["laddr"])
+    if rtype in ("CRYPTO_SESSION", "CRYPTO_KEY_USER"):
+        # sshd writes the peer as addr/rport and its own end as laddr/lport.
+        if f.get("rport", "").isdigit() and ecs.get(doc, "source.ip"):
+            ecs.put(doc, "source.port", int(f["rport"][:5]))
+        if f.get("laddr") and f["laddr"] != f.get("addr"):
+            set_address(doc, "destination", f["laddr"])
+            if f.get("lport", "").isdigit() and ecs.get(doc, "destination.ip"):
+                ecs.put(doc, "destination.port", int(f["lport"][:5]))
     if rtype == "MAC_IPSEC_EVENT":
         set_address(doc, "source", f.get("src"))
         ecs.put(doc, "destination.address", f.get("dst"))
@@ -345,6 +424,9 @@ def _map(doc: dict[str, Any], rtype: str, f: dict[str, str], enr: dict[str, str]
         ecs.put(doc, "user.audit.name", names["AUID"])
     if names.get("UID"):
         ecs.put(doc, "user.name", ecs.get(doc, "user.name") or names["UID"])
+    for k, vals in (repeats or {}).items():
+        if k in log:  # Elastic's kv processor keeps every value of a repeated key
+            log[k] = [int(x[:18]) if k in _INT_FIELDS and x.lstrip("-").isdigit() else x for x in vals]
     for k, v in log.items():
         if k == "ses" and v in _UNSET:
             ecs.put(doc, "auditd.log.ses", v)

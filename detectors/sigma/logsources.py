@@ -322,10 +322,15 @@ _LINUX_NETWORK = {
     "User": ["user.name"], "Initiated": ["network.direction"],
 }
 _LINUX_FILE = {"Image": ["process.executable"], "TargetFilename": ["file.path"], "User": ["user.name"]}
-_AUDITD = {"type": ["auditd.message_type", "auditd.data.type", "type"],
-           "exe": ["process.executable", "auditd.data.exe"], "comm": ["process.name", "auditd.data.comm"],
-           "key": ["auditd.data.key", "tags"], "name": ["file.path", "auditd.data.name"],
-           "SYSCALL": ["auditd.data.syscall", "SYSCALL"], "syscall": ["auditd.data.syscall", "syscall"]}
+#: Sigma's auditd rules name the raw record's keys; ``connectors/parsers/auditd.py`` keeps them under
+#: ``auditd.log.*`` (Elastic's layout) and moves a few to ECS; ``auditd.data.*``/``message_type`` are Auditbeat's.
+_AUDITD = {"type": ["auditd.log.record_type", "auditd.message_type", "auditd.data.type", "type"],
+           "exe": ["process.executable", "auditd.log.exe", "auditd.data.exe"],
+           "comm": ["process.name", "auditd.log.comm", "auditd.data.comm"],
+           "key": ["auditd.log.key", "auditd.data.key", "tags"],
+           "name": ["file.path", "auditd.log.name", "auditd.data.name"],
+           "SYSCALL": ["auditd.log.SYSCALL", "auditd.log.syscall", "auditd.data.syscall", "SYSCALL"],
+           "syscall": ["auditd.log.syscall", "auditd.data.syscall", "syscall"]}
 _PROXY = {
     "c-uri": ["url.original"], "cs-uri": ["url.original"], "c-uri-query": ["url.query"],
     "c-uri-stem": ["url.path"], "c-uri-extension": ["url.extension"], "c-useragent": ["user_agent.original"],
@@ -381,7 +386,7 @@ def field_paths(key: LogsourceKey | None, field: str) -> list[str]:
         return [*_FORTIGATE[field], field]
     if product == "linux":
         if service == "auditd":
-            return [*_AUDITD.get(field, [f"auditd.data.{field}"]), field]
+            return [*_AUDITD.get(field, [f"auditd.log.{field}", f"auditd.data.{field}"]), field]
         table = {"process_creation": _LINUX_PROCESS, "network_connection": _LINUX_NETWORK,
                  "file_event": _LINUX_FILE}.get(category or "")
     elif category == "proxy":

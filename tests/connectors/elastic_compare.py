@@ -6,15 +6,19 @@ with the documents Elastic's pipelines produce. For every field that both sides
 produce, the values must be equal. Usage (prints a table per vendor)::
 
     .venv/bin/python -m tests.connectors.elastic_compare [vendor ...]
+    .venv/bin/python -m tests.connectors.elastic_compare --diff VENDOR [VENDOR ...]   # every differing value
 
-Comparison rules, documented in ``docs/parsers.md``:
+Comparison rules, documented in ``docs/parsers-firewalls.md`` and ``docs/parsers-servers.md``:
 - timestamps (any ISO 8601 value) compare as instants (Elastic keeps the device offset, we store UTC);
 - lists compare as multisets (order of ``related.ip`` is not meaningful);
 - ``1`` equals ``1.0``; ``"1"`` does not equal ``1``;
 - fields that only describe Elastic's own shipping are not compared (IGNORED);
 - zone-less timestamps are read in the zone Elastic's test used (its ``event.timezone``, else UTC, Elastic's
-  default), as a source's
-  ``timezone`` setting would be set, and year-less syslog times get the year Elastic's test ran in.
+  default), as a source's ``timezone`` setting would be set, and year-less syslog times get the year
+  Elastic's test ran in;
+- a JSON test event (``{"events": [...]}``) is an agent's event whose syslog header was already taken off:
+  its ``message`` is the line we parse and its own ``@timestamp`` is the arrival time we pass
+  (``ParseContext.received``); other pre-set fields of such events are not given to the parser.
 """
 
 from __future__ import annotations
@@ -65,6 +69,8 @@ class Report:
     equal: int = 0
     diffs: Counter[str] = field(default_factory=Counter)
     examples: dict[str, tuple[Any, Any]] = field(default_factory=dict)
+    #: every differing value: (input file name, record number from 1, field, ours, Elastic's).
+    details: list[tuple[str, int, str, Any, Any]] = field(default_factory=list)
 
     @property
     def agreement(self) -> float:
@@ -110,11 +116,18 @@ def _zone(name: Any) -> tzinfo | None:
 
 
 def _inputs(path: Path) -> list[str | None]:
+    return [line for line, _ in _inputs_timed(path)]
+
+
+def _inputs_timed(path: Path) -> list[tuple[str | None, datetime | None]]:
+    """Input records with the time their shipper stamped on them, if any: a JSON test event is what an
+    agent sent after taking the syslog header off, and its ``@timestamp`` is when the line arrived."""
     if path.suffix == ".json":
         events = json.loads(path.read_text(encoding="utf-8")).get("events", [])
-        return [e.get("message") if isinstance(e, dict) else None for e in events]
+        return [(e.get("message"), _instant(e.get("@timestamp"))) if isinstance(e, dict) else (None, None)
+                for e in events]
     text = path.read_bytes().decode("utf-8", errors="surrogateescape")
-    return [ln for ln in text.split("\n") if ln.strip()]
+    return [(ln, None) for ln in text.split("\n") if ln.strip()]
 
 
 def sample_lines(vendors: tuple[str, ...], wazuh: tuple[str, ...], per_file: int,
@@ -141,21 +154,23 @@ def compare_file(path: Path, fmt: str, report: Report) -> None:
     if not exp_path.exists():
         return
     expected = json.loads(exp_path.read_text(encoding="utf-8")).get("expected", [])
-    inputs = _inputs(path)
-    if len(inputs) != len(expected):
+    timed = _inputs_timed(path)
+    if len(timed) != len(expected):
         # Multi-line inputs joined by Elastic's input: pair by event.original instead of position.
         by_orig = {ecs.get(e, "event.original"): e for e in expected if isinstance(e, dict)}
-        pairs = [(ln, by_orig.get(ln)) for ln in inputs]
+        pairs = [(ln, by_orig.get(ln), stamped) for ln, stamped in timed]
     else:
-        pairs = list(zip(inputs, expected, strict=True))
-    for line, exp in pairs:
+        pairs = [(ln, e, stamped) for (ln, stamped), e in zip(timed, expected, strict=True)]
+    for n, (line, exp, stamped) in enumerate(pairs, 1):
         if line is None or exp is None:
             continue
         # Elastic's test ran with a configured zone for zone-less timestamps (recorded as event.timezone);
         # our sources have the same setting, so the comparison uses it.
-        # Syslog lines carry no year: Elastic used the year its test ran in, i.e. the line "arrived" then.
+        # Syslog lines carry no year: Elastic used the year its test ran in, i.e. the line "arrived" then
+        # (14 hours later than the expected time, so a line without any time of its own cannot agree by
+        # accident). A JSON test event stamped by its shipper arrived at that stamp.
         arrived = _instant(ecs.get(exp, "@timestamp")) or datetime(2024, 1, 1, tzinfo=UTC)
-        ctx = ParseContext(received=arrived + timedelta(hours=14),
+        ctx = ParseContext(received=stamped or arrived + timedelta(hours=14),
                            tz=_zone(ecs.get(exp, "event.timezone")) or UTC)
         report.records += 1
         line = line.rstrip("\n")
@@ -176,6 +191,7 @@ def compare_file(path: Path, fmt: str, report: Report) -> None:
             else:
                 report.diffs[key] += 1
                 report.examples.setdefault(key, (ours[key], tv))
+                report.details.append((path.name, n, key, ours[key], tv))
 
 
 def compare_vendor(vendor: str) -> Report:
@@ -187,7 +203,26 @@ def compare_vendor(vendor: str) -> Report:
     return report
 
 
+def print_diff(report: Report) -> None:
+    """Every differing value of one vendor, grouped by input file and record (``--diff VENDOR``)."""
+    last = None
+    for name, n, key, ours, theirs in report.details:
+        if (name, n) != last:
+            print(f"  {name} #{n}")
+            last = (name, n)
+        print(f"      {key}: ours={ours!r:.160}\n      {' ' * len(key)}  elastic={theirs!r:.160}")
+
+
 def main(argv: list[str]) -> int:
+    if argv[:1] == ["--diff"]:
+        if len(argv) < 2 or any(v not in VENDORS for v in argv[1:]):
+            print(f"usage: --diff VENDOR [VENDOR ...]; vendors: {' '.join(VENDORS)}", file=sys.stderr)
+            return 2
+        for v in argv[1:]:
+            r = compare_vendor(v)
+            print(f"{v}: {r.equal}/{r.compared} equal ({r.agreement:.1%}), {len(r.details)} differences")
+            print_diff(r)
+        return 0
     vendors = argv or list(VENDORS)
     print(f"{'vendor':22} {'records':>7} {'parsed':>7} {'fields':>7} {'equal':>7} {'agree':>7}")
     for v in vendors:

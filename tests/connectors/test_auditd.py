@@ -76,3 +76,37 @@ def test_rejects(line: str) -> None:
 
 def test_sniff() -> None:
     assert detect("type=CWD msg=audit(1481077231.371:479):  cwd=\"/home\"") == "auditd"
+
+
+def test_crypto_session_peer_is_source() -> None:
+    # sshd: addr/rport is the client, laddr/lport the server's own end.
+    d = one("type=CRYPTO_SESSION msg=audit(1481077041.515:406): pid=1298 uid=0 auid=4294967295 ses=4294967295 "
+            "msg='op=start direction=from-server cipher=aes128-ctr ksize=128 rport=63927 laddr=10.142.0.2 "
+            "lport=22 exe=\"/usr/sbin/sshd\" hostname=? addr=89.160.20.156 terminal=? res=success'")
+    assert d["source"] == {"address": "89.160.20.156", "ip": "89.160.20.156", "port": 63927}
+    assert d["destination"] == {"address": "10.142.0.2", "ip": "10.142.0.2", "port": 22}
+    assert sorted(d["related"]["ip"]) == ["10.142.0.2", "89.160.20.156"]
+
+
+def test_repeated_key_keeps_every_value() -> None:
+    d = one("type=USER_ACCT msg=audit(1610903553.814:593): pid=2948 uid=0 auid=1000 ses=14 msg='pam_tally2 "
+            "uid=1004 reset=0 exe=\"/sbin/pam_tally2\" hostname=localhost addr=127.0.0.1 terminal=/dev/pts/2 "
+            "res=success'")
+    assert d["auditd"]["log"]["uid"] == ["0", "1004"]
+    assert d["user"]["id"] == "1000" and d["process"]["pid"] == 2948  # ECS fields take the record's own key
+
+
+def test_records_of_one_event_in_one_message_are_merged() -> None:
+    msg = ("type=SYSCALL msg=audit(1481077231.371:479): arch=c000003e syscall=59 success=yes exit=0 a0=1def880 "
+           "items=2 ppid=1299 pid=1360 auid=1000 uid=0 comm=\"auditctl\" exe=\"/sbin/auditctl\" key=\"k\"\n"
+           "type=EXECVE msg=audit(1481077231.371:479): argc=3 a0=\"auditctl\" a1=\"-a\" a2=2D6C20782079\n"
+           "type=CWD msg=audit(1481077231.371:479):  cwd=\"/home/some_user\"\n"
+           "type=PATH msg=audit(1481077231.371:479): item=0 name=\"/sbin/auditctl\" inode=1 ouid=7 ogid=0")
+    d = one(msg)
+    assert d["event"]["action"] == "executed" and d["event"]["type"] == ["start"]
+    assert d["process"]["args"] == ["auditctl", "-a", "-l x y"] and d["process"]["args_count"] == 3
+    assert d["process"]["executable"] == "/sbin/auditctl" and d["process"]["working_directory"] == "/home/some_user"
+    assert d["file"]["path"] == "/sbin/auditctl"
+    # The first record's keys only: no EXECVE a0 over SYSCALL a0, no PATH owner as a user id.
+    assert d["auditd"]["log"]["a0"] == "1def880" and "type" not in d["auditd"]["log"]
+    assert "owner" not in d["user"] and d["event"]["original"] == msg

@@ -1,10 +1,9 @@
 """Firewall parsers against Elastic's pipeline-test expectations and Wazuh's decoder test lines.
 
-Thresholds sit just under the agreement measured when the parsers were written;
-the remaining differences are deliberate and listed in ``docs/parsers-firewalls.md``
-(mostly: lines without a zone are read in the source's zone, Vietnam by default,
-where Elastic's tests configured another zone; and test inputs whose IPs Elastic
-replaced by GeoIP test addresses in the expected documents only).
+The agreement is pinned at the figures measured (issue #3): the number of values equal to Elastic's
+may not fall and the number of differing values may not grow. Every remaining difference is deliberate
+and explained, record by record, in ``docs/parsers-firewalls.md``
+(``python -m tests.connectors.elastic_compare --diff VENDOR`` lists them).
 """
 
 from __future__ import annotations
@@ -17,13 +16,13 @@ import pytest
 from connectors.parsers import ParseContext, ParseError, parse_line
 from tests.connectors.elastic_compare import ELASTIC, SHARED, compare_vendor
 
-#: Elastic vendor directory -> minimum share of equal values among fields both sides produce.
-THRESHOLDS = {
-    "fortinet_fortigate": 0.995,
-    "pfsense": 0.87,
-    "iptables": 0.96,
-    "cisco_asa": 0.95,
-    "panw": 0.93,
+#: Elastic vendor directory -> (values equal to Elastic's, values that differ), as measured.
+PINNED = {
+    "fortinet_fortigate": (2057, 0),
+    "pfsense": (1227, 119),
+    "iptables": (750, 4),
+    "cisco_asa": (428, 12),
+    "panw": (499, 15),
 }
 
 WAZUH = SHARED / "logs" / "wazuh"
@@ -33,7 +32,7 @@ WAZUH_FILES = {"fortigate": "fortigate", "pfsense": "pfsense", "iptables": "ipta
 _LOG_LINE = re.compile(r"^log \d+ pass = (.*)$")
 
 
-@pytest.mark.parametrize("vendor", sorted(THRESHOLDS))
+@pytest.mark.parametrize("vendor", sorted(PINNED))
 def test_elastic_samples(vendor: str) -> None:
     if not (ELASTIC / vendor).is_dir():
         pytest.skip(f"Elastic test logs not found under {ELASTIC / vendor} (../shared is not checked out)")
@@ -43,8 +42,11 @@ def test_elastic_samples(vendor: str) -> None:
     assert report.records > 0
     assert report.dead == [], f"dead letters: {report.dead[:3]}"
     assert report.parsed == report.records
-    assert report.compared > 100
-    assert report.agreement >= THRESHOLDS[vendor], report.diffs.most_common(10)
+    min_equal, max_diff = PINNED[vendor]
+    differing = report.compared - report.equal
+    assert report.equal >= min_equal, f"{vendor}: {report.equal} equal values < {min_equal}"
+    assert differing <= max_diff, (f"{vendor}: {differing} differing values > {max_diff} "
+                                   f"(--diff {vendor}): {report.diffs.most_common(10)}")
 
 
 def _wazuh_lines() -> list[tuple[str, str, str]]:
