@@ -22,7 +22,7 @@ from typing import Any
 from soc import ecs
 
 from . import _srv_ecs, _srv_syslog
-from ._srv_http import ip_or_none, set_address
+from ._srv_http import set_address
 from .base import ParseContext
 
 NAME = "auth"
@@ -45,15 +45,7 @@ def _put_user_src(doc: dict[str, Any], g: dict[str, str | None]) -> None:
     user = g.get("user")
     if user:
         _srv_ecs.sub(doc, "user")["name"] = user
-    ip = g.get("ip")
-    if ip and ip != "-":
-        src = _srv_ecs.sub(doc, "source")
-        src["address"] = ip
-        addr = ip_or_none(ip)
-        if addr is not None:
-            src["ip"] = addr
-        else:
-            src["domain"] = ip
+    set_address(doc, "source", g.get("ip"))
     port = g.get("port")
     if port and port.isdigit() and len(port) <= 5:
         _srv_ecs.sub(doc, "source")["port"] = int(port)
