@@ -4,10 +4,11 @@ pySigma parses the rule and applies the value modifiers (``contains``, ``base64`
 ``windash``...), so values arrive here already transformed into typed objects
 (``SigmaString`` with wildcards, ``SigmaRegularExpression``, ``SigmaCIDRExpression``...).
 We turn each into a small matcher and, alongside, compute the rule's *required
-literals*: a set of lower-case strings of which at least one must occur in the
-event's values for the rule to possibly match (``None`` when no such set exists,
-e.g. under ``not`` or for a CIDR). The engine feeds these to an Aho-Corasick
-automaton so that an event is only evaluated against rules that can match it.
+literals*: clauses of strings of which at least one must occur in the event's
+JSON text (see ``event_haystack``; literals are written in that form) for the rule
+to possibly match (no clause when none exists, e.g. under ``not`` or for a CIDR).
+The engine feeds these to an Aho-Corasick automaton so that an event is only
+evaluated against rules that can match it.
 
 Semantics (Sigma specification): string comparisons are case-insensitive unless
 ``cased``; ``*`` and ``?`` are wildcards; a list of values is OR-linked unless
@@ -22,6 +23,8 @@ patterns RE2 cannot compile (back-references, look-around) reject the rule.
 from __future__ import annotations
 
 import ipaddress
+import itertools
+import math
 import re
 import threading
 from collections.abc import Callable, Iterator
@@ -31,6 +34,7 @@ from itertools import product
 from typing import Any
 
 import ahocorasick
+import orjson
 import re2
 from sigma.conditions import (
     ConditionAND,
@@ -83,14 +87,45 @@ class CompileError(ValueError):
 
 
 def to_str(v: Any) -> str | None:
-    """The string form of a scalar event value used for string comparisons (and the prefilter)."""
+    """The string form of a scalar event value used for string comparisons: as the value is written in JSON.
+
+    Numbers and booleans compare as their JSON text (``orjson``, which also writes the prefilter's haystack),
+    so string literals and the haystack agree by construction; NaN and infinities have no string form.
+    """
     if isinstance(v, str):
         return v
     if isinstance(v, bool):
         return "true" if v else "false"
-    if isinstance(v, (int, float)):
-        return str(v)
+    if isinstance(v, int):
+        return int.__repr__(v)
+    if isinstance(v, float):
+        return orjson.dumps(v).decode() if math.isfinite(v) else None
     return None
+
+
+_DECIMAL = re.compile(r"[ \t]*([+-]?)([0-9]*)(?:\.([0-9]*))?[ \t]*\Z")
+
+
+def decimal_equals(x: str, n: int) -> bool:
+    """Whether the string ``x`` is the integer ``n`` written in ASCII decimal (sign, leading zeros, ``.000``, spaces).
+
+    Deliberately narrower than ``float(x)`` (no exponent, underscores or non-ASCII digits): every match then
+    contains the digits of ``n``, which is what the prefilter searches for.
+    """
+    target = str(abs(n))  # compared as digit strings: no int() of an arbitrarily long value
+    if x.isdigit() and x.isascii():
+        return n >= 0 and (x.lstrip("0") or "0") == target
+    m = _DECIMAL.match(x)
+    if m is None:
+        return False
+    sign, whole, frac = m.groups()
+    if not whole and not frac:
+        return False
+    if frac and frac.strip("0"):
+        return False
+    if (whole.lstrip("0") or "0") != target:
+        return False
+    return n == 0 or (n < 0) == (sign == "-")
 
 
 def iter_scalars(doc: Any) -> Iterator[Any]:
@@ -111,6 +146,81 @@ def compile_re2(pattern: str) -> Any:
     except Exception as exc:  # re2 raises its own error type
         msg = exc.args[0].decode() if exc.args and isinstance(exc.args[0], bytes) else str(exc)
         raise CompileError(f"regular expression not supported by RE2 (linear-time engine): {msg}: {pattern!r}") from None
+
+
+_UNANCHORED = re2._Anchor.UNANCHORED
+_NO_MATCH = (-1, -1)
+
+
+def re2_search(pattern: str) -> Callable[[str], bool]:
+    """Whether ``pattern`` occurs in a string, by RE2 (linear time).
+
+    Calls the compiled RE2 object directly: the ``re2`` module's ``search`` builds a match object and maps
+    byte offsets back to characters, which costs more than the search itself on typical log values.
+    """
+    match = compile_re2(pattern)._regexp.Match
+
+    def search(s: str) -> bool:
+        b = s.encode()
+        return bool(match(_UNANCHORED, b, 0, len(b))[0] != _NO_MATCH)
+
+    return search
+
+
+# ---------------------------------------------------------------- combinators
+# Plain loops instead of ``all(f(ev) for f in fns)``: no generator per call, the hot path of rule evaluation.
+
+
+def all_of(fns: tuple[Matcher, ...]) -> Matcher:
+    if len(fns) == 1:
+        return fns[0]
+    if len(fns) == 2:
+        a, b = fns
+        return lambda ev: a(ev) and b(ev)
+
+    def m(ev: Event) -> bool:
+        for f in fns:  # noqa: SIM110 - see above
+            if not f(ev):
+                return False
+        return True
+
+    return m
+
+
+def any_of(fns: tuple[Matcher, ...]) -> Matcher:
+    if len(fns) == 1:
+        return fns[0]
+    if len(fns) == 2:
+        a, b = fns
+        return lambda ev: a(ev) or b(ev)
+
+    def m(ev: Event) -> bool:
+        for f in fns:  # noqa: SIM110 - see above
+            if f(ev):
+                return True
+        return False
+
+    return m
+
+
+def all_values(fns: tuple[ValueMatcher, ...]) -> ValueMatcher:
+    def m(x: Any, ev: Event) -> bool:
+        for f in fns:  # noqa: SIM110 - see above
+            if not f(x, ev):
+                return False
+        return True
+
+    return m
+
+
+def any_value(fns: tuple[ValueMatcher, ...]) -> ValueMatcher:
+    def m(x: Any, ev: Event) -> bool:
+        for f in fns:  # noqa: SIM110 - see above
+            if f(x, ev):
+                return True
+        return False
+
+    return m
 
 
 # ---------------------------------------------------------------- literals
@@ -157,54 +267,117 @@ def _string_literal(s: SigmaString) -> frozenset[str] | None:
     parts = [p.lower() for p in s.s if isinstance(p, str)]
     if not parts:
         return None
-    lit = max(parts, key=len)
-    return frozenset({lit}) if useful(lit) else None
+    return bare(max(parts, key=len))
 
 
-# Field-tagged literals. The field haystack is made of one segment per value, ``SEG + <path id> + TAG + value``,
-# followed by SEG, so a whole-value literal can name its field: ``SEG id TAG value SEG`` (equals),
-# ``SEG id TAG prefix`` (startswith) and ``suffix SEG`` (endswith). They hit far less often than bare substrings.
-SEG = "\x1f"
-TAG = "\x1e"
-_PATH_IDS: dict[str, int] = {}
+# Literals are searched in the event's JSON text (orjson, lower-cased; see ``event_haystack``), so each is
+# written as it appears there: JSON-escaped (``\\`` for a backslash). Escaping works character by character,
+# so a value containing a literal has a JSON form containing the literal's JSON form. Whole-value literals
+# carry their quotes: ``"value"`` (equals), ``"prefix`` (startswith), ``suffix"`` (endswith): they hit far
+# less often than bare substrings. A value that is not a string (number, boolean) appears without quotes,
+# so a literal that could be part of one (digits, ``.-+e``, part of true/false) stays bare.
+_NUMBER_CHARS = frozenset("0123456789.-+e")
 
 
-def path_id(path: str) -> int:
-    """A small number naming an accessor path in haystack segments (process-wide, stable while running)."""
-    pid = _PATH_IDS.get(path)
-    if pid is None:
-        pid = _PATH_IDS[path] = len(_PATH_IDS)
-    return pid
+def _json_form(lit: str) -> str | None:
+    # case-folded, as the haystack is: folding is context-free (unlike lower() of a final sigma) and maps
+    # what RE2's case-insensitive matching treats as equal (long s and s, micro sign and mu) to one form
+    try:
+        return orjson.dumps(lit).decode()[1:-1].casefold()
+    except TypeError:  # lone surrogates
+        return None
 
 
-def _tagged(pids: list[int], core: str, kind: str) -> frozenset[str] | None:
-    if kind == "eq":
-        return frozenset(f"{SEG}{i}{TAG}{core}{SEG}" for i in pids)
-    if kind == "sw":
-        return frozenset(f"{SEG}{i}{TAG}{core}" for i in pids) if core else None
-    return frozenset({core + SEG}) if useful(core) else None  # "ew"
+def _number_like(core: str) -> bool:
+    """Could ``core`` be (part of) how a number or a boolean is written (``to_str``)?"""
+    return set(core) <= _NUMBER_CHARS or core in "true" or core in "false"
+
+
+def bare(lit: str) -> frozenset[str] | None:
+    """A substring literal (lower-case), or None when it is too short to be worth searching for."""
+    if not useful(lit):
+        return None
+    j = _json_form(lit)
+    return frozenset({j}) if j else None
+
+
+def _bare_all(lits: frozenset[str] | None) -> frozenset[str] | None:
+    """One clause of several substring literals (None unless every one of them can be searched for)."""
+    if not lits:
+        return None
+    out: set[str] = set()
+    for x in lits:
+        b = bare(x)
+        if b is None:
+            return None
+        out |= b
+    return frozenset(out)
+
+
+def anchored(core: str, kind: str) -> frozenset[str] | None:
+    """Literal of a lower-case value that must equal (``eq``), start (``sw``), end (``ew``) or contain the value."""
+    if kind == "cont" or _number_like(core) or (kind != "eq" and not core):
+        return bare(core)
+    j = _json_form(core)
+    if j is None:
+        return None
+    return frozenset({f'"{j}"' if kind == "eq" else f'"{j}' if kind == "sw" else f'{j}"'})
 
 
 @lru_cache(maxsize=4096)
-def regex_literal(pattern: str) -> str | None:
-    """Longest run of literal characters every match of ``pattern`` must contain (top level only)."""
+def regex_literals(pattern: str) -> frozenset[str] | None:
+    """Lower-case literals one of which every match of ``pattern`` contains (None: none known).
+
+    Literal runs of the top-level sequence, of groups and of repetitions of at least one, and for an
+    alternation the union of one literal per branch; the set whose shortest literal is longest wins.
+    Python's parser reads the pattern; where its syntax differs from RE2's (POSIX classes ``[[:x:]]``,
+    ``{,n}``), or where it fails, no literal is claimed.
+    """
+    if "[:" in pattern or "{," in pattern:
+        return None
     try:
         parsed = re._parser.parse(pattern)  # type: ignore[attr-defined]
     except Exception:
         return None
-    literal_op = re._constants.LITERAL  # type: ignore[attr-defined]
-    best, run = "", []
+    best = _regex_sets(parsed)
+    if best is None or not all(useful(x) for x in best):
+        return None
+    return best
+
+
+def _regex_sets(parsed: Any) -> frozenset[str] | None:
+    c = re._constants  # type: ignore[attr-defined]
+    found: list[frozenset[str]] = []
+    run: list[str] = []
+
+    def flush() -> None:
+        if run:
+            found.append(frozenset({"".join(run).lower()}))
+            run.clear()
+
     for op, arg in parsed:
-        if op is literal_op:
+        if op is c.LITERAL:
             run.append(chr(arg))
             continue
-        if len(run) > len(best):
-            best = "".join(run)
-        run = []
-    if len(run) > len(best):
-        best = "".join(run)
-    best = best.lower()
-    return best if useful(best) else None
+        flush()
+        sub: frozenset[str] | None = None
+        if op is c.SUBPATTERN:
+            sub = _regex_sets(arg[-1])
+        elif op in (c.MAX_REPEAT, c.MIN_REPEAT, getattr(c, "POSSESSIVE_REPEAT", None)) and arg[0] >= 1:
+            sub = _regex_sets(arg[2])
+        elif op is getattr(c, "ATOMIC_GROUP", None):
+            sub = _regex_sets(arg)
+        elif op is c.BRANCH:
+            alts = [_regex_sets(a) for a in arg[1]]
+            if all(x is not None for x in alts):
+                sub = frozenset().union(*[x for x in alts if x is not None])
+        if sub:
+            found.append(sub)
+    flush()
+    usable = [f for f in found if f and all(useful(x) for x in f)]
+    if not usable:
+        return None
+    return max(usable, key=lambda f: (min(len(x) for x in f), -len(f)))
 
 
 # ---------------------------------------------------------------- values
@@ -268,7 +441,6 @@ class Compiler:
         self.paths: set[str] = set()
         #: required literals that come from keyword items (searched in every value of the event)
         self.keyword_literals: set[str] = set()
-        self._tag_pids: list[int] | None = None  # path ids of the field item being compiled (tagged literals)
 
     # -- fields
 
@@ -309,10 +481,10 @@ class Compiler:
         sw: list[str] = []
         ew: list[str] = []
         cont: list[str] = []
-        rx: list[Any] = []
+        rx: list[str] = []
+        anything = False
         cased: list[ValueMatcher] = []
         reqs: list[Req] = []
-        pids = self._tag_pids
         for s0 in values:
             for s in self._expand_placeholders(s0):
                 parts = s.s
@@ -328,21 +500,18 @@ class Compiler:
                 if not core and (lead or trail):
                     # '*' alone: any value (including empty string)
                     reqs.append(())
-                    rx.append(compile_re2(r"(?s)\A.*\z"))
+                    anything = True
                 elif all(isinstance(p, str) for p in core):
                     lit = "".join(p for p in core if isinstance(p, str)).lower()
                     kind = "cont" if lead and trail else "ew" if lead else "sw" if trail else "eq"
-                    if pids and kind != "cont":
-                        reqs.append(_leaf(_tagged(pids, lit, kind)))
-                    else:
-                        reqs.append(_leaf(frozenset({lit}) if useful(lit) else None))
+                    reqs.append(_leaf(anchored(lit, kind)))
                     if kind == "eq":
                         eq.add(lit)
                     else:
                         {"cont": cont, "ew": ew, "sw": sw}[kind].append(lit)
                 else:
                     reqs.append(_leaf(_string_literal(s)))
-                    rx.append(compile_re2(_wild_regex(s, lower=True)))
+                    rx.append(_wild_regex(s, lower=True))
         swt, ewt = tuple(sw), tuple(ew)
         contt = tuple(cont)
         cont_ac: Any = None
@@ -354,18 +523,23 @@ class Compiler:
                     cont_ac.add_word(c, c)
             cont_ac.make_automaton()
             contt = ("",) if any(not c for c in cont) else ()
-        rxt = tuple(r.search for r in rx)
+        for r in rx:
+            compile_re2(r)  # names the offending pattern if RE2 refuses it
+        # one RE2 pass for all the wildcard patterns of the list
+        rxs = re2_search("|".join(f"(?:{r})" for r in rx)) if rx else None
         casedt = tuple(cased)
 
         def m(x: Any, ev: Event) -> bool:
             s = to_str(x)
             if s is None:
                 return False
+            if anything:
+                return True
             if casedt:
                 for cm in casedt:
                     if cm(s, ev):
                         return True
-            low = s.lower()
+            low = lower(s)
             if low in eq:
                 return True
             if swt and low.startswith(swt):
@@ -378,7 +552,7 @@ class Compiler:
             if cont_ac is not None:
                 for _ in cont_ac.iter(low):
                     return True
-            return any(r(low) is not None for r in rxt)
+            return rxs is not None and rxs(low)
 
         return m, _union(reqs)
 
@@ -387,8 +561,8 @@ class Compiler:
         if all(isinstance(p, str) for p in parts):
             lit = "".join(p for p in parts if isinstance(p, str))
             return lambda x, ev: x == lit
-        r = compile_re2(_wild_regex(s, lower=False)).search
-        return lambda x, ev: r(x) is not None
+        r = re2_search(_wild_regex(s, lower=False))
+        return lambda x, ev: r(x)
 
     def value(self, v: SigmaType) -> tuple[ValueMatcher, Req]:
         if isinstance(v, SigmaString):
@@ -396,20 +570,20 @@ class Compiler:
         if isinstance(v, SigmaExpansion):
             subs = [self.value(x) for x in v.values]
             fns = tuple(f for f, _ in subs)
-            return (lambda x, ev: any(f(x, ev) for f in fns)), _union([r for _, r in subs])
+            return any_value(fns), _union([r for _, r in subs])
         if isinstance(v, SigmaRegularExpression):
             pat = str(v.regexp)
             flags = "".join(c for f, c in ((SigmaRegularExpressionFlag.IGNORECASE, "i"),
                                            (SigmaRegularExpressionFlag.MULTILINE, "m"),
                                            (SigmaRegularExpressionFlag.DOTALL, "s")) if f in v.flags)
-            search = compile_re2((f"(?{flags})" if flags else "") + pat).search
-            lit = regex_literal(pat)
+            search = re2_search((f"(?{flags})" if flags else "") + pat)
+            lits = regex_literals(pat)
 
             def mre(x: Any, ev: Event) -> bool:
                 s = to_str(x)
-                return s is not None and search(s) is not None
+                return s is not None and search(s)
 
-            return mre, _leaf(frozenset({lit}) if lit else None)
+            return mre, _leaf(_bare_all(lits))
         if isinstance(v, SigmaTimestampPart):
             part = _TS_PARTS[v.timestamp_part]
             want = v.number
@@ -431,6 +605,7 @@ class Compiler:
         if isinstance(v, SigmaNumber):
             n = v.number
             ns = str(n)
+            integer = isinstance(n, int)
 
             def mnum(x: Any, ev: Event) -> bool:
                 if isinstance(x, bool):
@@ -440,11 +615,17 @@ class Compiler:
                 if isinstance(x, str):
                     if x == ns:
                         return True
+                    if integer:
+                        if x.isdigit() and x[0] != "0":
+                            return False  # plain digits other than n's
+                        return decimal_equals(x, int(n))
                     f = _to_float(x)
                     return f is not None and f == n
                 return False
 
-            lit = ns if isinstance(n, int) and len(ns) >= MIN_LITERAL else None
+            # an equal value is written with these digits: an int, a float below 1e16 ("4742.0"), a decimal string
+            digits = str(abs(n)) if integer else ""
+            lit = digits if len(digits) >= MIN_LITERAL and abs(n) < 10**16 else None
             return mnum, _leaf(frozenset({lit}) if lit else None)
         if isinstance(v, SigmaCompareExpression):
             n = v.number.number
@@ -504,13 +685,7 @@ class Compiler:
         else:
             if it.field is None:
                 values = [_unanchored(v) for v in values]
-                self._tag_pids = None
-            else:
-                self._tag_pids = [path_id(p) for p in logsources.field_paths(self.key, it.field)]
-            try:
-                vm, req = self._values(values, and_linked)
-            finally:
-                self._tag_pids = None
+            vm, req = self._values(values, and_linked)
             if it.field is None:
                 m = self._keyword(values, and_linked)
             else:
@@ -534,10 +709,10 @@ class Compiler:
             if len(parts) == 1:
                 return parts[0]
             fns = tuple(f for f, _ in parts)
-            return (lambda x, ev: any(f(x, ev) for f in fns)), _union([r for _, r in parts])
+            return any_value(fns), _union([r for _, r in parts])
         subs = [self.value(v) for v in values]
         fns = tuple(f for f, _ in subs)
-        return (lambda x, ev: all(f(x, ev) for f in fns)), _best([r for _, r in subs])
+        return all_values(fns), _best([r for _, r in subs])
 
     def _field(self, get: Callable[[Event], Any], vm: ValueMatcher, values: list[SigmaType],
                and_linked: bool) -> Matcher:
@@ -558,7 +733,10 @@ class Compiler:
             if x is MISSING or x is None:
                 return False
             if isinstance(x, list):
-                return any(vm(e, ev) for e in x)
+                for e in x:  # noqa: SIM110 - no generator per call
+                    if vm(e, ev):
+                        return True
+                return False
             return vm(x, ev)
 
         return m
@@ -590,8 +768,8 @@ class Compiler:
             checks.append(om)
         fns = tuple(checks)
         if and_linked:
-            return (lambda ev: all(f(ev) for f in fns)), ()
-        return (lambda ev: any(f(ev) for f in fns)), ()
+            return all_of(fns), ()
+        return any_of(fns), ()
 
     def detection(self, det: SigmaDetection) -> tuple[Matcher, Req]:
         subs: list[tuple[Matcher, Req]] = []
@@ -601,9 +779,9 @@ class Compiler:
         if len(fns) == 1:
             return subs[0]
         if det.item_linking is ConditionOR:
-            return (lambda ev: any(f(ev) for f in fns)), _union([r for _, r in subs])
+            return any_of(fns), _union([r for _, r in subs])
         # evaluate the cheapest-to-reject items first: those with literals tend to fail fast
-        return (lambda ev: all(f(ev) for f in fns)), _best([r for _, r in subs])
+        return all_of(fns), _best([r for _, r in subs])
 
     # -- condition
 
@@ -625,8 +803,8 @@ class Compiler:
             subs = [dets[n] for n in names]
             fns = tuple(f for f, _ in subs)
             if node.cond_class is ConditionAND:
-                return (lambda ev: all(f(ev) for f in fns)), _best([r for _, r in subs])
-            return (lambda ev: any(f(ev) for f in fns)), _union([r for _, r in subs])
+                return all_of(fns), _best([r for _, r in subs])
+            return any_of(fns), _union([r for _, r in subs])
         if isinstance(node, ConditionNOT):
             inner, _ = self.condition(node.args[0], dets)
             return (lambda ev: not inner(ev)), ()
@@ -634,11 +812,8 @@ class Compiler:
             subs = [self.condition(a, dets) for a in node.args]
             fns = tuple(f for f, _ in subs)
             if isinstance(node, ConditionAND):
-                if len(fns) == 2:
-                    a, b = fns
-                    return (lambda ev: a(ev) and b(ev)), _best([r for _, r in subs])
-                return (lambda ev: all(f(ev) for f in fns)), _best([r for _, r in subs])
-            return (lambda ev: any(f(ev) for f in fns)), _union([r for _, r in subs])
+                return all_of(fns), _best([r for _, r in subs])
+            return any_of(fns), _union([r for _, r in subs])
         if isinstance(node, ConditionItem):
             raise CompileError(f"condition element {type(node).__name__} is not supported")
         raise CompileError(f"condition element {node!r} is not supported")
@@ -659,20 +834,22 @@ def _unanchored(v: SigmaType) -> SigmaType:
 
 
 class _Slot(threading.local):
-    hay_ev: Any = None
-    hay: str = ""
     sp_ev: Any = None
     spaced: dict[str, Any] = {}  # noqa: RUF012 - per-thread, replaced per event
+    #: the event whose field values ``vals`` holds (accessor id -> value), shared by every rule
+    acc_ev: Any = None
+    vals: dict[int, Any] = {}  # noqa: RUF012 - per-thread, replaced per event
 
 
 _slot = _Slot()
-HAY_SEP = "\x1f"
 
 
 def invalidate_view() -> None:
     """Forget per-event caches (call before evaluating an event object that may have been mutated)."""
-    _slot.hay_ev = None
     _slot.sp_ev = None
+    _slot.acc_ev = None
+    if len(_LOWER) > 4096:
+        _LOWER.clear()
 
 
 def _walk(doc: Any, out: list[str], strings_only: bool) -> None:
@@ -697,128 +874,88 @@ def _walk(doc: Any, out: list[str], strings_only: bool) -> None:
                 out.append(xs)
 
 
-PathTrie = dict[str, Any]
+#: a prune tree: key -> LEAF (keep the whole value) or a subtree; SPACED -> names written without their spaces
+PruneTree = dict[Any, Any]
+LEAF: Any = None
+SPACED: Any = object()
 
 
-def path_trie(paths: Any) -> PathTrie:
-    """A tree of the dotted ``paths`` (accessor syntax) for :func:`field_haystack`.
+def prune_tree(paths: Any) -> PruneTree:
+    """The tree of what the accessors of dotted ``paths`` can read, for :func:`pruned`.
 
-    A leaf is the path's id (:func:`path_id`). A dotted path is also a top-level leaf, as accessors try a
-    literal dotted key first; ``~a.b.Name`` (a key written with spaces) becomes the leaf ``~Name`` under ``a.b``.
-    A path that is a prefix of another one keeps both: its leaf sits under the key ``""`` of its node.
+    A dotted path is also kept as a top-level key (accessors try a literal dotted key first); ``~a.b.Name``
+    (a key written with spaces) keeps, under ``a.b``, every key that reads ``Name`` once its spaces are removed.
     """
-    root: PathTrie = {}
+    root: PruneTree = {}
     for p in sorted(paths):
-        pid = path_id(p)
         spaced = p.startswith("~")
         parts = p.lstrip("~").split(".")
         if len(parts) > 1 and not spaced:
-            _put(root, p, pid)
+            root[p] = LEAF
         node: Any = root
         for part in parts[:-1]:
-            nxt = node.get(part)
-            if not isinstance(nxt, dict):
-                nxt = node[part] = {} if nxt is None else {"": nxt}
-            node = nxt
-        _put(node, ("~" + parts[-1]) if spaced else parts[-1], pid)
+            if part in node and node[part] is LEAF:
+                break  # an ancestor is kept whole
+            node = node.setdefault(part, {})
+        else:
+            if spaced:
+                node.setdefault(SPACED, set()).add(parts[-1])
+            else:
+                node[parts[-1]] = LEAF  # replaces any subtree: the whole value is kept
     return root
 
 
-def _put(node: dict[str, Any], key: str, pid: int) -> None:
-    cur = node.get(key)
-    if isinstance(cur, dict):
-        cur[""] = pid
-    else:
-        node[key] = pid
-
-
-def _segments(v: Any, pid: int, out: list[str]) -> None:
-    """Segments of the value an accessor of path ``pid`` returns: a scalar, or each scalar of a list.
-
-    Objects (and objects or lists inside lists) are left out: no matcher that requires a literal accepts them.
-    """
-    if isinstance(v, str):
-        out.append(f"{SEG}{pid}{TAG}{v}")
-    elif isinstance(v, list):
-        for x in v:
-            xs = to_str(x)
-            if xs is not None:
-                out.append(f"{SEG}{pid}{TAG}{xs}")
-    elif v is not None and not isinstance(v, dict):
-        xs = to_str(v)
-        if xs is not None:
-            out.append(f"{SEG}{pid}{TAG}{xs}")
-
-
-def _collect(doc: dict[str, Any], node: PathTrie, out: list[str]) -> None:
-    for k, v in doc.items():
-        sub = node.get(k)
-        if sub is None:
-            if " " not in k:
-                continue
-            sub = node.get("~" + k.replace(" ", ""))
-            if sub is None:
-                continue
-        if type(sub) is int:
-            _segments(v, sub, out)
+def pruned(doc: dict[str, Any], tree: PruneTree) -> dict[str, Any]:
+    """The part of ``doc`` that accessors of the tree's paths can read (same nesting, other keys left out)."""
+    out: dict[str, Any] = {}
+    for k in doc.keys() & tree.keys():
+        sub = tree[k]
+        v = doc[k]
+        if sub is LEAF:
+            out[k] = v
         elif isinstance(v, dict):
-            _collect(v, sub, out)
-        elif "" in sub:
-            _segments(v, sub[""], out)
+            pv = pruned(v, sub)
+            if pv:
+                out[k] = pv
+    names = tree.get(SPACED)
+    if names:
+        for k, v in doc.items():
+            if " " in k and k.replace(" ", "") in names:
+                out[k] = v
+    return out
 
 
-def field_haystack(ev: Event, trie: PathTrie) -> str:
-    """The values at the paths of ``trie`` as tagged segments (each distinct one once), lower-cased and joined.
+def _null(_: Any) -> None:
+    return None
 
-    Every literal a field matcher requires occurs in the value it reads, so searching only the fields that a
-    bucket's rules read loses no candidate while skipping the ECS copies and metadata no rule looks at.
+
+def event_haystack(ev: Event, strip_original: bool = True) -> bytes | None:
+    """The event as case-folded JSON (UTF-8), the text the prefilter's literals are searched in; None if it has none.
+
+    One ``orjson`` call walks the event in native code (the engine passes the :func:`pruned` event for field
+    literals, and the whole event for keyword literals). ``event.original`` (the raw record, which repeats
+    the parsed fields) is left out when ``strip_original``: keywords do not search it. Values of types
+    JSON cannot write become ``null`` (no literal-requiring matcher accepts them); an event orjson refuses
+    (integers beyond 64 bits, lone surrogates, nesting deeper than 254) gives None: the engine then
+    evaluates every rule of the logsource.
     """
-    out: list[str] = []
-    _collect(ev, trie, out)
-    return ("".join(set(out)) + SEG).lower()
-
-
-def _walk_both(doc: dict[str, Any], node: PathTrie | None, fields: list[str], text: list[str]) -> None:
-    for k, v in doc.items():
-        sub = None
-        if node is not None:
-            sub = node.get(k)
-            if sub is None and " " in k:
-                sub = node.get("~" + k.replace(" ", ""))
-        if isinstance(v, str):
-            if v:
-                text.append(v)
-        elif isinstance(v, dict):
-            _walk_both(v, sub if isinstance(sub, dict) else None, fields, text)
-            continue
-        elif isinstance(v, list):
-            _walk(v, text, False)
-        elif v is not None:
-            xs = to_str(v)
-            if xs:
-                text.append(xs)
-        if sub is not None:
-            if type(sub) is int:
-                _segments(v, sub, fields)
-            elif "" in sub:
-                _segments(v, sub[""], fields)
-
-
-def haystacks(ev: Event, trie: PathTrie) -> tuple[str, str]:
-    """(:func:`field_haystack`, every value of the event joined and lower-cased) in one walk, for keyword literals."""
-    fields: list[str] = []
-    text: list[str] = []
-    inner = ev.get("event")
-    if isinstance(inner, dict) and "original" in inner:
-        # the raw record duplicates the parsed fields: keywords do not search it (a rule may read it as a field)
-        _walk_both({k: v for k, v in ev.items() if k != "event"}, trie, fields, text)
-        _walk_both({"event": {k: v for k, v in inner.items() if k != "original"}}, trie, fields, text)
-        orig = trie.get("event")
-        if isinstance(orig, dict) and "original" in orig:
-            _collect({"original": inner["original"]}, orig, fields)
-    else:
-        _walk_both(ev, trie, fields, text)
-    return ("".join(set(fields)) + SEG).lower(), HAY_SEP.join(text).lower()
+    if strip_original:
+        inner = ev.get("event")
+        if isinstance(inner, dict) and "original" in inner:
+            inner = inner.copy()
+            del inner["original"]
+            ev = ev.copy()
+            ev["event"] = inner
+    try:
+        raw = orjson.dumps(ev, default=_null)
+    except (orjson.JSONEncodeError, TypeError, ValueError):
+        try:  # keys that are not strings (rare): orjson's slower mode writes them as strings
+            raw = orjson.dumps(ev, default=_null, option=orjson.OPT_NON_STR_KEYS)
+        except (orjson.JSONEncodeError, TypeError, ValueError):
+            return None
+    if raw.isascii():
+        return raw.lower()  # the case fold of ASCII text
+    return raw.decode().casefold().encode()
 
 
 def event_strings(ev: Event) -> list[str]:
@@ -841,12 +978,54 @@ def _spaced(ev: Event, parent: tuple[str, ...]) -> dict[str, Any]:
     return out
 
 
+_ACCESSORS: dict[tuple[str, ...], Callable[[Event], Any]] = {}
+_ACCESSOR_IDS = itertools.count()  # unique even when two threads compile rules at once
+_UNSET: Any = object()
+#: lower-case forms of the strings of recent events (many rules lower the same CommandLine); pure, so never stale
+_LOWER: dict[str, str] = {}
+
+
+def lower(s: str) -> str:
+    low = _LOWER.get(s)
+    if low is None:
+        low = _LOWER[s] = s.lower()
+    return low
+
+
 def make_accessor(paths: list[str]) -> Callable[[Event], Any]:
     """A getter trying dotted ``paths`` in order (literal dotted keys, then nesting); ``MISSING`` if none.
 
     A path starting with ``~`` names a key written with spaces in the event (``~winlog.event_data.SourceName``
-    finds ``Source Name``); only ``winlog.event_data`` is used this way.
+    finds ``Source Name``); only ``winlog.event_data`` is used this way. One getter per list of paths is
+    shared by every rule, and remembers its value for the event at hand (until :func:`invalidate_view` or
+    another event), so a field many candidate rules test is looked up once.
     """
+    key = tuple(paths)
+    acc = _ACCESSORS.get(key)
+    if acc is None:
+        acc = _ACCESSORS[key] = _memo(next(_ACCESSOR_IDS), _lookup(paths))
+    return acc
+
+
+def _memo(aid: int, look: Callable[[Event], Any]) -> Callable[[Event], Any]:
+    slot = _slot
+
+    def get(ev: Event) -> Any:
+        if slot.acc_ev is ev:
+            vals = slot.vals
+            v = vals.get(aid, _UNSET)
+            if v is not _UNSET:
+                return v
+        else:
+            slot.acc_ev = ev
+            vals = slot.vals = {}
+        v = vals[aid] = look(ev)
+        return v
+
+    return get
+
+
+def _lookup(paths: list[str]) -> Callable[[Event], Any]:
     split = [(p, tuple(p.lstrip("~").split("."))) for p in paths]
 
     def get_one(ev: Event, p: str, parts: tuple[str, ...]) -> Any:

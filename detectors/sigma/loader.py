@@ -21,7 +21,7 @@ from sigma.modifiers import SigmaWideModifier, modifier_mapping
 from sigma.rule import SigmaDetection, SigmaRule
 
 from . import logsources
-from .compiler import CompileError, Compiler, Matcher, Req, detection_fields, union_reqs
+from .compiler import CompileError, Compiler, Matcher, Req, any_of, detection_fields, union_reqs
 from .correlation import CorrelationSpec
 from .logsources import LogsourceKey, UnsupportedLogsource
 from .yamlsafe import RuleYamlError, load_documents
@@ -160,7 +160,7 @@ def compile_detection_rule(rule: SigmaRule, *, ignore_logsource: bool, field_map
     else:
         fns = tuple(f for f, _ in conds)
         reqs = [r for _, r in conds]
-        m = lambda ev: any(f(ev) for f in fns)  # noqa: E731
+        m = any_of(fns)
         req = union_reqs(reqs)
     return comp, key, m, req, dets
 

@@ -1,13 +1,21 @@
-"""The prefilter (field-tagged literals, keyword text, logsource signature) never loses a hit, and narrows.
+"""The prefilter (JSON-form literals, pruned field text, keyword text, logsource signature) never loses a hit.
 
 Every case checks the prefiltered path against naive evaluation of every rule (``hits``), and some check
-that a rule is *not* a candidate when its literal sits in a field the rule does not read.
+that a rule is *not* a candidate when its literal only occurs in a form or a place the rule cannot match.
 """
 
 from __future__ import annotations
 
 from detectors.sigma import SigmaEngine
-from detectors.sigma.compiler import field_haystack, path_trie
+from detectors.sigma.compiler import (
+    anchored,
+    bare,
+    decimal_equals,
+    event_haystack,
+    prune_tree,
+    pruned,
+    to_str,
+)
 
 from .test_semantics import DET, engine_for, hits, proc
 
@@ -16,12 +24,18 @@ def _det(*lines: str) -> str:
     return "\n".join(DET + x for x in lines)
 
 
-def test_equals_literal_names_its_field(write_rule):
+def test_equals_literal_is_a_whole_value(write_rule):
     eng = engine_for(write_rule, _det("sel:", "    Image: 'C:\\Tools\\x.exe'", "condition: sel"))
     assert hits(eng, proc(Image="c:\\tools\\X.EXE"))
-    # the same text in another field: not even a candidate (a bare substring literal would be one)
-    ev = proc(Image="c:\\other.exe", CommandLine="c:\\tools\\x.exe")
+    # the text inside a longer value: not even a candidate (a bare substring literal would be one)
+    ev = proc(Image="c:\\other.exe", CommandLine="run c:\\tools\\x.exe now")
     assert eng.candidates(ev) == []
+    assert not hits(eng, ev)
+    # the same whole value in a field no rule of the logsource reads: not searched at all
+    ev = proc(Image="c:\\other.exe", Unread="c:\\tools\\x.exe")
+    assert eng.candidates(ev) == []
+    # ... but in another field the rule reads it is a candidate, and evaluation decides
+    ev = proc(Image="c:\\other.exe", ParentImage="c:\\tools\\x.exe")
     assert not hits(eng, ev)
     # a longer value is not equal
     assert not hits(eng, proc(Image="c:\\tools\\x.exe.bak"))
@@ -65,9 +79,54 @@ def test_keys_with_spaces_and_literal_dotted_keys(write_rule):
 
 def test_numbers_written_differently(write_rule):
     eng = engine_for(write_rule, _det("sel:", "    ProcessId: 4242", "condition: sel"))
-    for v in (4242, "4242", " 4242", "4242.0", 4242.0):
+    for v in (4242, "4242", " 4242", "4242.0", 4242.0, "+04242.00", ["1", "4242"]):
         assert hits(eng, proc(ProcessId=v)), v
-    assert not hits(eng, proc(ProcessId="42420"))
+    # decimal strings only (documented): what float() would also accept is not a number here
+    for v in ("42420", "4.242e3", "4_242", "\uff14\uff12\uff14\uff12", "4242.5", -4242, "1" * 5000):
+        assert not hits(eng, proc(ProcessId=v)), v
+    neg = engine_for(write_rule, _det("sel:", "    ProcessId: -17", "condition: sel"))
+    assert hits(neg, proc(ProcessId="-17")) and hits(neg, proc(ProcessId=-17.0))
+    assert not hits(neg, proc(ProcessId="17"))
+
+
+def test_floats_compare_as_written_in_json(write_rule):
+    eng = engine_for(write_rule, _det("sel:", "    Ratio: '0.000015'", "condition: sel"))
+    assert hits(eng, proc(Ratio=1.5e-05))
+    assert not hits(eng, proc(Ratio=float("nan")))
+    flag = engine_for(write_rule, _det("sel:", "    Flag|startswith: 'tr'", "condition: sel"))
+    assert hits(flag, proc(Flag=True))
+
+
+def test_regex_literals_from_groups_and_alternations(write_rule):
+    eng = engine_for(write_rule, _det("sel:", "    CommandLine|re: '-[a-z]{3}\\.workers\\.dev|\\.up\\.railway\\.(app|io)'",
+                                      "condition: sel"))
+    assert hits(eng, proc(CommandLine="curl https://x-abc.workers.dev/a"))
+    assert hits(eng, proc(CommandLine="curl https://y.up.railway.io"))
+    ev = proc(CommandLine="curl https://example.com")
+    assert eng.candidates(ev) == []  # a literal was found for each branch: not evaluated on every event
+    assert not hits(eng, ev)
+    # syntax Python's parser reads differently from RE2 claims no literal (the rule is always evaluated)
+    posix = engine_for(write_rule, _det("sel:", "    CommandLine|re: '[[:digit:]]abc'", "condition: sel"))
+    assert hits(posix, proc(CommandLine="x5abc"))
+    rep = engine_for(write_rule, _det("sel:", "    CommandLine|re: 'ab{,2}c'", "condition: sel"))
+    assert hits(rep, proc(CommandLine="ab{,2}c")) and not hits(rep, proc(CommandLine="abc"))
+
+
+def test_case_folds_that_lower_case_misses(write_rule):
+    # RE2's case-insensitive matching folds the long s into s; the haystack and literals are case-folded too
+    eng = engine_for(write_rule, _det("sel:", "    CommandLine|re: '(?i)password'", "condition: sel"))
+    assert hits(eng, proc(CommandLine="PA\u017f\u017fWORD"))
+    # a final capital sigma lower-cases by context; folding does not depend on it
+    sig = engine_for(write_rule, _det("sel:", "    CommandLine|contains: '\u039f\u0394\u039f\u03a3 x'", "condition: sel"))
+    assert hits(sig, proc(CommandLine="\u039f\u0394\u039f\u03a3 X"))
+    assert hits(sig, proc(CommandLine="x\u03bf\u03b4\u03bf\u03c2 x"))
+
+
+def test_long_counted_repetition_is_fast_enough(write_rule):
+    eng = engine_for(write_rule, _det("sel:", "    CommandLine|re: '.{1000,}'", "condition: sel"))
+    assert hits(eng, proc(CommandLine="A" * 3000))
+    assert not hits(eng, proc(CommandLine="A" * 999))
+    assert not hits(eng, proc(CommandLine=("A" * 600 + "\n") * 3))  # '.' does not cross lines
 
 
 def test_keywords_search_fields_no_rule_reads(write_rule):
@@ -99,13 +158,48 @@ def test_single_non_ascii_character_is_a_literal(write_rule):
     assert hits(eng, proc(CommandLine="p\u0410ssword"))  # upper case Cyrillic A
 
 
-def test_haystack_tags_values_with_their_paths():
-    trie = path_trie(["winlog.event_data.Image", "Image", "~winlog.event_data.SourceName", "a", "a.b"])
-    hay = field_haystack({"winlog": {"event_data": {"Image": "C:\\X", "Other": "skip", "Source Name": "RTP"}},
-                          "a": {"b": ["y", 3, {"deep": "no"}]}, "Image": "top"}, trie)
-    assert "skip" not in hay and "no" not in hay
-    for text in ("\\x:\\x", "rtp", "y", "3", "top"):
-        assert text.replace("\\x:\\x", "c:\\x") in hay
+def test_pruned_event_keeps_what_accessors_read():
+    tree = prune_tree(["winlog.event_data.Image", "Image", "~winlog.event_data.SourceName", "a", "a.b"])
+    ev = {"winlog": {"event_data": {"Image": "C:\\X", "Other": "skip", "Source Name": "RTP"}, "x": "skip"},
+          "a": {"b": ["y", 3, {"deep": "kept whole"}]}, "Image": "top", "winlog.event_data.Image": "dotted",
+          "other": "skip"}
+    view = pruned(ev, tree)
+    assert view == {"winlog": {"event_data": {"Image": "C:\\X", "Source Name": "RTP"}},
+                    "a": {"b": ["y", 3, {"deep": "kept whole"}]}, "Image": "top",
+                    "winlog.event_data.Image": "dotted"}
+    hay = event_haystack(view, False)
+    assert hay is not None and b"skip" not in hay and b'"c:\\\\x"' in hay
+
+
+def test_haystack_is_lower_case_json_without_the_raw_record():
+    ev = {"event": {"original": "RAW Secret", "code": 4688}, "msg": "Tab\there \"Q\" \u00c9", "n": 1.5e-05,
+          "big": 2**70}
+    assert event_haystack(ev) is None  # beyond 64 bits: the engine evaluates every rule instead
+    del ev["big"]
+    hay = event_haystack(ev)
+    assert hay is not None
+    text = hay.decode()
+    assert "raw secret" not in text and '"code":4688' in text
+    assert bare('tab\there "q" \u00e9') is not None
+    assert next(iter(bare('tab\there "q" \u00e9') or ())) in text
+    # numbers: string comparisons see them as written in JSON, as the haystack does
+    assert to_str(1.5e-05) in text and to_str(float("nan")) is None
+    assert next(iter(anchored("4688", "eq") or ())) == "4688"  # could be a number: no quotes
+    assert next(iter(anchored("cmd.exe", "eq") or ())) == '"cmd.exe"'
+    assert decimal_equals(" +04688.000 ", 4688) and not decimal_equals("4.688e3", 4688)
+
+
+def test_raw_record_searched_when_a_rule_reads_it(write_rule):
+    eng = engine_for(write_rule, _det("sel:", "    event.original|contains: 'evil'", "condition: sel"),
+                     ignore_logsource=True, field_mapping=False)
+    assert hits(eng, {"event": {"original": "an EVIL line"}})
+
+
+def test_event_without_json_form_is_evaluated_naively(write_rule):
+    eng = engine_for(write_rule, _det("sel:", "    CommandLine|contains: whoami", "condition: sel"))
+    ev = proc(CommandLine="whoami /all", Huge=2**80)
+    assert hits(eng, ev)
+    assert not hits(eng, proc(CommandLine="hostname", Huge=2**80))
 
 
 def test_bucket_cache_follows_the_logsource(write_rule):
