@@ -13,10 +13,26 @@ import json
 import shutil
 import tempfile
 from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
 
 from detectors.anomaly.evaluation import evaluate_scenario
 from detectors.anomaly.scenario import Scenario, default_start
 from soc.config import Settings
+
+
+def print_table(r: dict[str, Any], kinds: tuple[str, ...]) -> None:
+    t = Table(title=f"Entity model on the generated city: {r['scored_days']} scored days, "
+                    f"{r['entity_windows']:,} entity windows")
+    for c in ("detector", "alerts", "on attacks", "detected", *kinds, "false alerts/day"):
+        t.add_column(c, justify="right")
+    for name, v in r.items():
+        if isinstance(v, dict) and "per_kind" in v:
+            t.add_row(name, str(v["alerts"]), str(v["true_alerts"]), f"{v['detected']}/{v['injections']}",
+                      *[v["per_kind"].get(k, "-") for k in kinds], f"{v['false_alerts_per_day']:.2f}")
+    Console(width=160).print(t)
 
 
 def main() -> None:
@@ -39,6 +55,7 @@ def main() -> None:
                       seed=args.seed)
         r = evaluate_scenario(s, sc, args.train_days, progress=lambda m: print("  ..", m, flush=True))
         print(json.dumps(r, indent=2))
+        print_table(r, sc.attacks)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

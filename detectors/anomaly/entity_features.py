@@ -4,9 +4,13 @@ Features follow the Beehive study of enterprise proxy logs (Yen et al., ACSAC
 2013) and Elastic's rare/high-count ML jobs: volume and spread of traffic,
 new and rare destinations, bytes out, denied share, failed logins, off-hours
 share and beaconing (regular gaps between connections to one destination).
-Each window is then compared with the entity's own history (robust z-score
+Each window is then compared with the entity's own history *in the same time
+slot* (working hours on weekdays, or off-hours and weekends: a robust z-score
 against its baseline median) and with its peers in the same window (the
-other hosts/users of the same agency; all agencies for agencies).
+other hosts/users of the same agency; all agencies for agencies). The model
+sees, per feature, how far the window stands above *both* references (the
+smaller of the two deviations): behaviour unusual for this entity but shared
+by its peers, or usual for it but not for its peers, is not what we look for.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from datetime import datetime
 from typing import Any
 
 #: Bump on any change of the features below; models record it.
-FEATURE_SCHEMA = "entity-v2"
+FEATURE_SCHEMA = "entity-v3"
 
 #: (feature, label, kind) of the window aggregates; kind "log" features are modelled as log1p.
 BASE: list[tuple[str, str, str]] = [
@@ -34,10 +38,12 @@ BASE: list[tuple[str, str, str]] = [
 ]
 BASE_NAMES = [b[0] for b in BASE]
 LOGGED = {n for n, _, k in BASE if k in ("count", "bytes")}
-#: What the forests see: how far *above* its own usual value and above its peers' each feature is (robust
-#: z, one-sided: less activity than usual is not a threat, and one-sided inputs let an Isolation Forest
-#: isolate a single extreme feature quickly instead of drowning it in the noise of ordinary dips).
-FEATURE_NAMES: list[str] = [f"self_{n}" for n in BASE_NAMES] + [f"peer_{n}" for n in BASE_NAMES]
+#: What the forests see, per base feature: how far the window stands *above* both its own usual value (same
+#: slot) and its peers' - the smaller of the two one-sided robust z-scores, or the one available. One-sided:
+#: less activity than usual is not a threat. One value per feature (not two): with 24 noisy inputs an
+#: Isolation Forest rarely picks the one feature on which an exfiltration stands out, and the minimum keeps
+#: what neither the entity's habits nor its peers explain.
+FEATURE_NAMES: list[str] = [f"dev_{n}" for n in BASE_NAMES]
 
 ENTITY_COLUMNS = ["ts", "source_ip", "destination_ip", "destination_port", "source_bytes", "destination_bytes",
                   "url_domain", "destination_domain", "event_category", "event_action", "event_outcome",
@@ -47,11 +53,19 @@ ENTITY_COLUMNS = ["ts", "source_ip", "destination_ip", "destination_port", "sour
 RARE_DOMAIN_SOURCES = 2
 #: A destination needs this many connections in a window before its regularity counts as beaconing.
 BEACON_MIN_CONNECTIONS = 6
-#: Windows of history an entity needs before its own baseline is used (else only peers speak).
+#: Windows of history (in the same slot) an entity needs before its own baseline is used (else peers only).
 MIN_HISTORY = 3
-#: Peers needed in a window before the peer comparison is used.
+#: Other peers active in a window needed before the peer comparison is used.
 MIN_PEERS = 3
 Z_CLIP = 20.0
+#: Smallest scale of a log1p count/bytes feature: z = 1 is then at least a 65% change. Counts that are
+#: usually 0 (failed logins) otherwise get a tiny spread and one failure looks like a 20-sigma event.
+LOG_FLOOR = 0.5
+#: Smallest scale of a share (deny ratio, off-hours share, beaconing regularity).
+RATIO_FLOOR = 0.05
+#: The deny ratio counts this many extra allowed events, so that one denied connection out of one is 20%
+#: rather than 100%: small windows are noisy. (Not the off-hours share: within a slot it is what it is.)
+RATIO_PSEUDO_EVENTS = 4
 _DENY = "(?i)deny|denied|drop|block|reject|refused|prohibit"
 
 
@@ -130,7 +144,7 @@ def window_features(rows: Any, windows: list[str], tz: str, work_hours: tuple[in
             F.countDistinct("domain").alias("distinct_domains"),
             F.coalesce(F.sum("source_bytes"), F.lit(0)).alias("bytes_out"),
             F.coalesce(F.sum("destination_bytes"), F.lit(0)).alias("bytes_in"),
-            F.avg("denied").alias("deny_ratio"),
+            (F.sum("denied") / (F.count(F.lit(1)) + RATIO_PSEUDO_EVENTS)).alias("deny_ratio"),
             F.sum("failed").alias("failed_logins"),
             F.avg("off").alias("off_hours_ratio"),
         )
@@ -156,7 +170,22 @@ def window_features(rows: Any, windows: list[str], tz: str, work_hours: tuple[in
         out = agg if out is None else out.unionByName(agg)
     if out is None:
         raise ValueError("no window kinds given")
-    return out.select("etype", "key", "peer", "wkind", "wstart", *BASE_NAMES)
+    return out.select("etype", "key", "peer", "wkind", "wstart", _slot(tz, work_hours).alias("slot"), *BASE_NAMES)
+
+
+def _slot(tz: str, work_hours: tuple[int, int]) -> Any:
+    """``work`` for a weekday window in working hours (a weekday for day windows), else ``off``.
+
+    Own history is compared within a slot: a host's 10:00 hour is judged against its working hours, not
+    against a median dragged down by its quiet nights.
+    """
+    from pyspark.sql import functions as F
+
+    local = F.from_utc_timestamp(F.col("wstart"), tz)
+    weekday = ~F.dayofweek(local).isin(1, 7)
+    in_hours = (F.hour(local) >= work_hours[0]) & (F.hour(local) < work_hours[1])
+    work = F.when(F.col("wkind") == "day", weekday).otherwise(weekday & in_hours)
+    return F.when(work, F.lit("work")).otherwise(F.lit("off"))
 
 
 def modelled(col: str) -> Any:
@@ -167,7 +196,7 @@ def modelled(col: str) -> Any:
 
 
 def self_stats(windows_df: Any) -> Any:
-    """Per (etype, key, wkind): median and robust scale of each modelled feature, and history length."""
+    """Per (etype, key, wkind, slot): median and robust scale of each modelled feature, and history length."""
     from pyspark.sql import functions as F
 
     aggs = [F.count(F.lit(1)).alias("hist_n")]
@@ -177,25 +206,30 @@ def self_stats(windows_df: Any) -> Any:
                  ((F.percentile_approx(v, 0.75, 1000) - F.percentile_approx(v, 0.25, 1000)) / 1.349)
                  .alias(f"iqr_{n}"),
                  F.stddev_pop(v).alias(f"sd_{n}")]
-    return windows_df.groupBy("etype", "key", "wkind").agg(*aggs)
+    return windows_df.groupBy("etype", "key", "wkind", "slot").agg(*aggs)
 
 
 def peer_stats(windows_df: Any) -> Any:
-    """Per (etype, peer, wkind, wstart): median and scale of each feature among the peers of that window."""
+    """Per (etype, peer, wkind, wstart): median, IQR, sum and sum of squares of each feature among the peers.
+
+    The sums let :func:`with_deviations` compute each entity's peer spread *without* the entity itself: an
+    outlier among 8 peers otherwise inflates the standard deviation it is measured with, and its peer z-score
+    can never exceed about 6.
+    """
     from pyspark.sql import functions as F
 
-    aggs = [F.count(F.lit(1)).alias("peer_n")]
+    aggs = [F.count(F.lit(1)).alias("peer_all")]
     for n in BASE_NAMES:
         v = modelled(n)
         aggs += [F.percentile_approx(v, 0.5, 1000).alias(f"pmed_{n}"),
                  ((F.percentile_approx(v, 0.75, 1000) - F.percentile_approx(v, 0.25, 1000)) / 1.349)
                  .alias(f"piqr_{n}"),
-                 F.stddev_pop(v).alias(f"psd_{n}")]
+                 F.sum(v).alias(f"psum_{n}"), F.sum(v * v).alias(f"psq_{n}")]
     return windows_df.groupBy("etype", "peer", "wkind", "wstart").agg(*aggs)
 
 
 def global_scales(windows_df: Any) -> dict[tuple[str, str, str], float]:
-    """Spread of each modelled feature over all windows of a kind: the floor of per-entity scales."""
+    """Spread of each modelled feature over all windows of a kind (a quarter of it floors per-entity scales)."""
     from pyspark.sql import functions as F
 
     aggs = [F.stddev_pop(modelled(n)).alias(n) for n in BASE_NAMES]
@@ -206,29 +240,46 @@ def global_scales(windows_df: Any) -> dict[tuple[str, str, str], float]:
     return out
 
 
+def floor_of(n: str, spread: float) -> float:
+    """Smallest scale of base feature ``n``: a quarter of its spread over all windows, at least the kind's floor."""
+    return max(0.25 * spread, LOG_FLOOR if n in LOGGED else RATIO_FLOOR)
+
+
 def with_deviations(windows_df: Any, selfs: Any, peers: Any, floors: dict[tuple[str, str, str], float]) -> Any:
-    """Add ``v_*`` (modelled value), ``self_*`` and ``peer_*`` (clipped robust z) and the usual values."""
+    """Add ``v_*`` (modelled value), ``zself_*``/``zpeer_*`` (clipped robust z), their one-sided ``self_*``/
+    ``peer_*``, the model's ``dev_*`` (the smaller one-sided z where both references exist) and the usual values.
+
+    ``peer_n`` is the number of *other* entities of the peer group active in the window.
+    """
     from pyspark.sql import functions as F
 
-    df = (windows_df.join(selfs, ["etype", "key", "wkind"], "left")
+    df = (windows_df.join(selfs, ["etype", "key", "wkind", "slot"], "left")
           .join(peers, ["etype", "peer", "wkind", "wstart"], "left"))
     floor_map = F.create_map(*[x for (et, wk, n), v in floors.items()
-                               for x in (F.lit(f"{et}|{wk}|{n}"), F.lit(max(0.25 * v, 0.05)))])
+                               for x in (F.lit(f"{et}|{wk}|{n}"), F.lit(floor_of(n, v)))])
+    others = F.coalesce(F.col("peer_all"), F.lit(1)) - 1
+    has_self = F.coalesce(F.col("hist_n"), F.lit(0)) >= MIN_HISTORY
+    has_peer = others >= MIN_PEERS
     cols = []
     for n in BASE_NAMES:
         v = modelled(n)
-        fl = F.coalesce(floor_map[F.concat_ws("|", F.col("etype"), F.col("wkind"), F.lit(n))], F.lit(0.05))
-        s_scale = F.greatest(F.coalesce(F.col(f"iqr_{n}"), F.lit(0.0)), F.coalesce(F.col(f"sd_{n}"), F.lit(0.0)) * 0.5, fl)
-        p_scale = F.greatest(F.coalesce(F.col(f"piqr_{n}"), F.lit(0.0)), F.coalesce(F.col(f"psd_{n}"), F.lit(0.0)) * 0.5, fl)
-        selfz = F.when(F.coalesce(F.col("hist_n"), F.lit(0)) >= MIN_HISTORY, (v - F.col(f"med_{n}")) / s_scale)
-        peerz = F.when(F.col("peer_n") >= MIN_PEERS, (v - F.col(f"pmed_{n}")) / p_scale)
+        fl = F.coalesce(floor_map[F.concat_ws("|", F.col("etype"), F.col("wkind"), F.lit(n))],
+                        F.lit(floor_of(n, 0.0)))
+        # peers' spread without this entity (leave-one-out moments; none when it is alone in its group)
+        loo_mean = F.when(others > 0, (F.col(f"psum_{n}") - v) / others)
+        loo_var = F.when(others > 0, (F.col(f"psq_{n}") - v * v) / others) - loo_mean * loo_mean
+        loo_sd = F.sqrt(F.greatest(loo_var, F.lit(0.0)))
+        s_scale = F.greatest(F.coalesce(F.col(f"iqr_{n}"), F.lit(0.0)),
+                             F.coalesce(F.col(f"sd_{n}"), F.lit(0.0)) * 0.5, fl)
+        p_scale = F.greatest(F.coalesce(F.col(f"piqr_{n}"), F.lit(0.0)), F.coalesce(loo_sd, F.lit(0.0)) * 0.5, fl)
         clip = lambda c: F.greatest(F.lit(-Z_CLIP), F.least(F.lit(Z_CLIP), F.coalesce(c, F.lit(0.0))))  # noqa: E731
-        cols += [v.alias(f"v_{n}"), clip(selfz).alias(f"zself_{n}"), clip(peerz).alias(f"zpeer_{n}"),
-                 F.greatest(F.lit(0.0), clip(selfz)).alias(f"self_{n}"),
-                 F.greatest(F.lit(0.0), clip(peerz)).alias(f"peer_{n}"),
-                 F.when(F.coalesce(F.col("hist_n"), F.lit(0)) >= MIN_HISTORY, F.col(f"med_{n}"))
-                 .alias(f"usual_{n}"),
-                 F.when(F.col("peer_n") >= MIN_PEERS, F.col(f"pmed_{n}")).alias(f"peerusual_{n}")]
-    return df.select("etype", "key", "peer", "wkind", "wstart",
-                     F.coalesce(F.col("hist_n"), F.lit(0)).alias("hist_n"),
-                     F.coalesce(F.col("peer_n"), F.lit(0)).alias("peer_n"), *cols)
+        selfz = clip(F.when(has_self, (v - F.col(f"med_{n}")) / s_scale))
+        peerz = clip(F.when(has_peer, (v - F.col(f"pmed_{n}")) / p_scale))
+        s1, p1 = F.greatest(F.lit(0.0), selfz), F.greatest(F.lit(0.0), peerz)
+        dev = F.when(has_self & has_peer, F.least(s1, p1)).when(has_self, s1).when(has_peer, p1).otherwise(0.0)
+        cols += [v.alias(f"v_{n}"), selfz.alias(f"zself_{n}"), peerz.alias(f"zpeer_{n}"),
+                 s1.alias(f"self_{n}"), p1.alias(f"peer_{n}"), dev.alias(f"dev_{n}"),
+                 F.when(has_self, F.col(f"med_{n}")).alias(f"usual_{n}"),
+                 F.when(has_peer, F.col(f"pmed_{n}")).alias(f"peerusual_{n}")]
+    return df.select("etype", "key", "peer", "wkind", "wstart", "slot",
+                     F.coalesce(F.col("hist_n"), F.lit(0)).alias("hist_n"), others.alias("peer_n"), *cols)

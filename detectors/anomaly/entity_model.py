@@ -1,4 +1,15 @@
-"""Train and apply the per-entity-window model (one Isolation Forest per entity type and window kind)."""
+"""Train and apply the per-entity-window model (one Isolation Forest per entity type and window kind).
+
+A window's score is the larger of two views of its deviations (``entity_features.FEATURE_NAMES``):
+
+* the forest's score - how easily the window is isolated from the baseline windows, which finds unusual
+  *combinations* of moderate deviations;
+* the deviation score - how far its most deviant feature stands above both its own and its peers' usual
+  value, on the same 0.5-1 scale. A forest cannot tell *how far* beyond the baseline's range a value lies
+  (a split never falls outside the training values), so a 400 MB upload by a host that usually sends 10 kB
+  would score no higher than the noisiest ordinary window; the magnitude has to be scored on its own.
+  :data:`DEV_AT_THRESHOLD` deviations map to the default alert threshold 0.7.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +24,22 @@ from sklearn.ensemble import IsolationForest
 from detectors.anomaly import entity_features as xf
 from detectors.anomaly.errors import EmptyWindowError
 from detectors.anomaly.event_model import baseline_percentile, quantiles
+
+#: Robust deviations (above both references) that score 0.7, the default alert threshold.
+DEV_AT_THRESHOLD = 6.0
+_TAU = DEV_AT_THRESHOLD / float(np.log(0.5 / 0.3))  # 1 - 0.5 * exp(-6 / tau) == 0.7
+
+
+def deviation_score(max_dev: np.ndarray) -> np.ndarray:
+    """Largest deviation -> 0.5 (none) .. 1 (extreme), on the forest's scale."""
+    return 1.0 - 0.5 * np.exp(-np.clip(max_dev, 0.0, None) / _TAU)  # type: ignore[no-any-return]
+
+
+def window_scores(forest: IsolationForest, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(score, forest score, largest deviation) of the rows of ``x`` (finite, :data:`FEATURE_NAMES` order)."""
+    f = -forest.score_samples(x)
+    md = x.max(axis=1) if x.shape[1] else np.zeros(len(x))
+    return np.maximum(f, deviation_score(md)), f, md
 
 
 @dataclass
@@ -107,13 +134,13 @@ def fit(spark: Any, df: Any, *, start: datetime, types: list[str], windows: list
         x = np.nan_to_num(x, nan=0.0, posinf=xf.Z_CLIP, neginf=-xf.Z_CLIP)
         forests[group] = IsolationForest(n_estimators=n_estimators, max_samples=min(256, len(x)),
                                          random_state=seed, n_jobs=1).fit(x)
-        base[group] = quantiles(-forests[group].score_samples(x))
+        base[group] = quantiles(window_scores(forests[group], x)[0])
     if not forests:
         raise EmptyWindowError(f"too few entity windows to train on ({counts}); at least 10 per entity type and "
                                "window kind are needed - widen the training window")
     model = EntityModel(
         forests=forests,
-        selfs=selfs.toPandas().sort_values(["etype", "key", "wkind"]).reset_index(drop=True),
+        selfs=selfs.toPandas().sort_values(["etype", "key", "wkind", "slot"]).reset_index(drop=True),
         first_seen=first_seen.toPandas().sort_values(["etype", "key", "domain"]).reset_index(drop=True),
         popular_domains=sorted(r["domain"] for r in popular.collect()),
         floors=floors, grace_start=grace, tz=tz, work_hours=work_hours, entity_types=list(types),
@@ -148,11 +175,13 @@ def deviations(spark: Any, df: Any, model: EntityModel) -> tuple[Any, Any]:
 def score_udf(model_bc: Any) -> Any:
     from pyspark.sql.functions import pandas_udf
 
-    @pandas_udf("score double, pct double")  # type: ignore[call-overload]
+    @pandas_udf("score double, pct double, forest double, max_dev double")  # type: ignore[call-overload]
     def _score(batch: pd.DataFrame) -> pd.DataFrame:
         m: EntityModel = model_bc.value
         out = np.full(len(batch), np.nan)
         pct = np.full(len(batch), np.nan)
+        fs = np.full(len(batch), np.nan)
+        md = np.full(len(batch), np.nan)
         groups = (batch["etype"].astype(str) + "/" + batch["wkind"].astype(str)).to_numpy()
         x = np.nan_to_num(batch[xf.FEATURE_NAMES].to_numpy(dtype="float64"), nan=0.0,
                           posinf=xf.Z_CLIP, neginf=-xf.Z_CLIP)
@@ -161,50 +190,72 @@ def score_udf(model_bc: Any) -> Any:
             if forest is None:
                 continue
             sel = groups == g
-            out[sel] = -forest.score_samples(x[sel])
+            out[sel], fs[sel], md[sel] = window_scores(forest, x[sel])
             pct[sel] = baseline_percentile(m.baseline_scores.get(str(g), np.zeros(0)), out[sel])
-        return pd.DataFrame({"score": out, "pct": pct})
+        return pd.DataFrame({"score": out, "pct": pct, "forest": fs, "max_dev": md})
 
     return _score
 
 
 def scored(dev: Any, model_bc: Any) -> Any:
-    """``dev`` with ``score`` and ``pct`` (share of the baseline windows scoring lower) columns."""
+    """``dev`` with ``score``, ``pct`` (share of the baseline windows scoring lower), ``forest`` and
+    ``max_dev`` (the two views the score is the larger of) columns."""
     from pyspark.sql import functions as F
 
     return (dev.withColumn("_s", score_udf(model_bc)(F.struct("etype", "wkind",
                                                               *[F.col(c) for c in xf.FEATURE_NAMES])))
-            .withColumn("score", F.col("_s.score")).withColumn("pct", F.col("_s.pct")).drop("_s"))
+            .select("*", *[F.col(f"_s.{c}").alias(c) for c in ("score", "pct", "forest", "max_dev")])
+            .drop("_s"))
 
 
 UNIT = {"host": "this host", "user": "this user", "agency": "this agency"}
 
 
+def _slot_words(row: dict[str, Any]) -> str:
+    if row.get("wkind") == "day":
+        return "on weekdays" if row.get("slot") == "work" else "at weekends"
+    return "in working hours" if row.get("slot") == "work" else "off-hours"
+
+
 def explain(row: dict[str, Any], top: int = 3) -> list[dict[str, Any]]:
-    """Features furthest above the entity's own usual value (or its peers'), in words."""
+    """The features the model saw furthest above usual (``dev_*``), in words, with both references.
+
+    Falls back to the larger of the self/peer deviations when no feature stands above both (the forest can
+    also isolate a window on a combination of moderate deviations).
+    """
     from detectors.anomaly.event_features import describe_value
 
     cand = []
     for n, label, kind in xf.BASE:
+        d = float(row.get(f"dev_{n}") or 0.0)
         s, p = float(row.get(f"self_{n}") or 0.0), float(row.get(f"peer_{n}") or 0.0)
-        z, ref = (s, "self") if s >= p else (p, "peer")
-        if z > 1.0:
-            cand.append((z, n, label, kind, ref))
-    cand.sort(key=lambda c: c[0], reverse=True)
+        cand.append((d, max(s, p), n, label, kind))
+    strong = [c for c in cand if c[0] > 1.0]
+    chosen = sorted(strong or [c for c in cand if c[1] > 1.0], key=lambda c: (c[0], c[1]), reverse=True)[:top]
     out = []
-    for z, n, label, kind, ref in cand[:top]:
+    for d, z, n, label, kind in chosen:
         value = raw_value(row, n)
-        usual_m = row.get(f"usual_{n}") if ref == "self" else row.get(f"peerusual_{n}")
-        usual = float(np.expm1(usual_m)) if (usual_m is not None and n in xf.LOGGED) else usual_m
-        who = UNIT.get(str(row["etype"]), "this entity") if ref == "self" else \
-            f"its peers ({row['peer']}) in the same {row['wkind']}"
+        usual_self, usual_peer = _usual(row, f"usual_{n}", n), _usual(row, f"peerusual_{n}", n)
         fmt = "bytes" if kind == "bytes" else ("count" if kind == "count" else "plain")
-        text = f"{label} {describe_value(fmt, value)}"
-        if usual is not None:
-            text += f" vs a usual {describe_value(fmt, float(usual))} for {who}"
-        out.append({"feature": n, "value": value, "usual": None if usual is None else float(usual),
-                    "compared_with": ref, "deviation": round(z, 2), "text": text})
+        refs = []
+        if usual_self is not None:
+            refs.append(f"a usual {describe_value(fmt, usual_self)} for {UNIT.get(str(row['etype']), 'this entity')} "
+                        f"{_slot_words(row)}")
+        if usual_peer is not None:
+            refs.append(f"{describe_value(fmt, usual_peer)} for its peers ({row['peer']}) in the same {row['wkind']}")
+        text = f"{label} {describe_value(fmt, value)}" + (" vs " + " and ".join(refs) if refs else "")
+        compared = "+".join(r for r, u in (("self", usual_self), ("peer", usual_peer)) if u is not None) or "none"
+        out.append({"feature": n, "value": value, "usual": usual_self if usual_self is not None else usual_peer,
+                    "peer_usual": usual_peer, "compared_with": compared,
+                    "deviation": round(d if strong else z, 2), "text": text})
     return out
+
+
+def _usual(row: dict[str, Any], col: str, n: str) -> float | None:
+    u = row.get(col)
+    if u is None:
+        return None
+    return float(np.expm1(u)) if n in xf.LOGGED else float(u)
 
 
 def raw_value(row: dict[str, Any], n: str) -> float:

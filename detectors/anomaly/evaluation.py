@@ -101,10 +101,13 @@ def evaluate_scenario(settings: Any, sc: Any, train_days: int, *, z_threshold: f
 
     ``sc`` (a :class:`scenario.Scenario`) is generated into ``settings.events_dir``; the models are
     trained on its first ``train_days`` days and every later day is scored. An injection is detected when an
-    alert concerns its entity in a window overlapping the attack; every other alert counts as false. The
+    alert concerns its host or user (the entities an analyst would investigate) in a window overlapping the
+    attack. An alert on any entity the attack's events carry (host, user, agency) overlapping it is true - the
+    agency's hour *does* contain the attack - and every other alert counts as false. The
     baseline alerts when an entity window's largest one-sided robust z-score (against its own history or its
     peers, the same deviations the forest sees) reaches ``z_threshold``; it is also compared at the forest's
-    alert count (same budget).
+    alert count (same budget). ``forest_part_alone`` shows what the Isolation Forest finds without the
+    deviation score the model combines it with (``entity_model`` module docstring).
     """
     from datetime import timedelta
 
@@ -128,7 +131,7 @@ def evaluate_scenario(settings: Any, sc: Any, train_days: int, *, z_threshold: f
     bc = spark.sparkContext.broadcast(loaded.model)
     zcols = [F.col(f"zself_{b}") for b in xf.BASE_NAMES] + [F.col(f"zpeer_{b}") for b in xf.BASE_NAMES]
     pdf = (entity_model.scored(dev, bc).withColumn("zmax", F.greatest(*zcols))
-           .select("etype", "key", "wkind", "wstart", "score", "pct", "zmax").toPandas())
+           .select("etype", "key", "wkind", "wstart", "score", "pct", "forest", "zmax").toPandas())
     wf.unpersist()
     step(f"scored {len(pdf):,} entity windows")
     days = (s1 - s0).days
@@ -140,16 +143,23 @@ def evaluate_scenario(settings: Any, sc: Any, train_days: int, *, z_threshold: f
         al = pdf[flag]
         true_idx: set[int] = set()
         per_kind: dict[str, list[bool]] = {}
+        overlap_all = (pd.to_datetime(al["wstart"], utc=True), pd.to_datetime(al["wend"], utc=True))
         for i in inj:
             start, end = pd.Timestamp(i.start), pd.Timestamp(i.end)
-            hit = al[(al["etype"] == i.entity_type) & (al["key"] == i.entity)
-                     & (pd.to_datetime(al["wstart"], utc=True) < end)
-                     & (pd.to_datetime(al["wend"], utc=True) > start)]
-            true_idx |= set(hit.index.tolist())
-            per_kind.setdefault(i.kind, []).append(len(hit) > 0)
-        # an alert on an attacked entity overlapping its attack is true; every other alert is false
+            overlap = (overlap_all[0] < end) & (overlap_all[1] > start)
+            involved = i.involved or [(i.entity_type, i.entity)]
+            on = pd.Series(False, index=al.index)
+            detect = pd.Series(False, index=al.index)
+            for et, val in involved:
+                m = (al["etype"] == et) & (al["key"] == val) & overlap
+                on |= m
+                if et != "agency":
+                    detect |= m
+            true_idx |= set(al.index[on].tolist())
+            per_kind.setdefault(i.kind, []).append(bool(detect.any()))
         false = len(al) - len(true_idx)
-        return {"alerts": int(len(al)), "detected": sum(sum(v) for v in per_kind.values()),
+        return {"alerts": int(len(al)), "true_alerts": len(true_idx),
+                "detected": sum(sum(v) for v in per_kind.values()),
                 "injections": len(inj), "detection_rate": round(sum(sum(v) for v in per_kind.values())
                                                                  / max(1, len(inj)), 3),
                 "per_kind": {k: f"{sum(v)}/{len(v)}" for k, v in per_kind.items()},
@@ -160,5 +170,6 @@ def evaluate_scenario(settings: Any, sc: Any, train_days: int, *, z_threshold: f
     zrank = pdf["zmax"].rank(ascending=False, method="first").to_numpy()
     return {"scored_days": days, "entity_windows": int(len(pdf)),
             "isolation_forest": judge(iso_flag),
+            "forest_part_alone": judge((pdf["forest"] >= cfg.threshold).to_numpy()),
             f"zscore_baseline_at_{z_threshold:g}": judge((pdf["zmax"] >= z_threshold).to_numpy()),
             "zscore_baseline_same_budget": judge(zrank <= k)}

@@ -162,3 +162,69 @@ def score_udf(model_bc: Any) -> Any:
         return out
 
     return _score
+
+
+#: Row kinds of :func:`top_hits`' output: one count row per Arrow batch, and that batch's best alerting rows.
+COUNTS, HIT = "counts", "hit"
+
+
+def top_hits_schema() -> str:
+    return ("kind string, events long, scored long, above long, event_id string, doc string, ts_ms long, "
+            "score double, pct double, " + ", ".join(f"{n} double" for n in ef.FEATURE_NAMES) + ", "
+            + ", ".join(f"{k} string" for k in ef.RARITY_KEYS.values()))
+
+
+def top_hits(model_bc: Any, threshold: float, quantile: float, k: int) -> Any:
+    """A ``mapInPandas`` function scoring each batch and keeping only its counts and ``k`` best alerting rows.
+
+    The global top ``k`` is among the union of every batch's top ``k``, so one pass over the events gives
+    both the run's counts and its alerts: scoring is not repeated for a second Spark action, and what
+    travels back is bounded by batches x ``k``, whatever the number of events.
+    """
+    def run(batches: Any) -> Any:
+        m: EventModel = model_bc.value
+        for pdf in batches:
+            scores, feats, keys = m.score_frame(pdf)
+            pct = m.percentile(scores)
+            hit = ((scores >= threshold) | (pct >= quantile)) & ~np.isnan(scores)
+            counts = pd.DataFrame({"kind": [COUNTS], "events": [len(pdf)],
+                                   "scored": [int((~np.isnan(scores)).sum())], "above": [int(hit.sum())]})
+            yield _typed(counts)
+            if not hit.any():
+                continue
+            idx = np.flatnonzero(hit)
+            idx = idx[np.argsort(-scores[idx], kind="stable")[:k]]
+            out = feats.iloc[idx].reset_index(drop=True)
+            out.insert(0, "kind", HIT)
+            out["event_id"] = pdf["event_id"].iloc[idx].astype("object").to_numpy()
+            out["doc"] = pdf["doc"].iloc[idx].astype("object").to_numpy() if "doc" in pdf else None
+            ts = pd.to_datetime(pdf["ts"].iloc[idx], utc=True, errors="coerce")
+            out["ts_ms"] = pd.array([t.value // 1_000_000 if pd.notna(t) else None for t in ts], dtype="Int64")
+            out["score"] = scores[idx]
+            out["pct"] = pct[idx]
+            for key in ef.RARITY_KEYS.values():
+                out[key] = keys[key].iloc[idx].astype(str).to_numpy()
+            yield _typed(out)
+
+    return run
+
+
+_HIT_TYPES = dict(c.split(" ") for c in top_hits_schema().split(", "))
+
+
+def _typed(pdf: pd.DataFrame) -> pd.DataFrame:
+    """All output columns, in schema order, with dtypes Arrow converts plainly.
+
+    pandas 3 stores text as Arrow-backed strings, which pyspark's ``mapInPandas`` cannot serialise: text goes
+    back to plain Python objects (None for missing), integers to nullable Int64.
+    """
+    out = pdf.reindex(columns=list(_HIT_TYPES))
+    for c, t in _HIT_TYPES.items():
+        if t == "string":
+            col = out[c].astype(object)
+            out[c] = col.where(col.notna(), None).astype(object)
+        elif t == "long":
+            out[c] = pd.array(out[c], dtype="Int64")
+        else:
+            out[c] = out[c].astype("float64")
+    return out

@@ -1,7 +1,7 @@
 """Scheduled anomaly runs inside ``soc run``: a background thread every ``anomaly.schedule_minutes``.
 
-Each run (``run_once``) retrains the models when the newest is missing or older
-than ``anomaly.retrain_hours`` (on the ``baseline_days`` before now), then scores
+Each run (``run_once``) retrains the models when the newest is missing, older
+than ``anomaly.retrain_hours`` or of another feature schema (on the ``baseline_days`` before now), then scores
 the events since the previous run's end and hands the alerts to ``on_alerts``
 (the lead's alert flow). Missing Java disables the scheduler with one clear log
 line; an empty window is only noted. Nothing here stops the rest of the service.
@@ -16,12 +16,13 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from detectors.anomaly import model_store, service
+from detectors.anomaly import entity_features, event_features, model_store, service
 from detectors.anomaly.errors import AnomalyError, EmptyWindowError, SparkUnavailableError
 from soc.config import Settings
 
 log = logging.getLogger(__name__)
 AlertSink = Callable[[list[dict[str, Any]]], None]
+CURRENT_SCHEMA = {"event": event_features.FEATURE_SCHEMA, "entity": entity_features.FEATURE_SCHEMA}
 
 
 class AnomalyScheduler:
@@ -41,7 +42,10 @@ class AnomalyScheduler:
             folder = model_store.latest(self.settings.data_dir, family)
         except AnomalyError:
             return None
-        created = json.loads((folder / "manifest.json").read_text(encoding="utf-8")).get("created")
+        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+        if manifest.get("feature_schema") != CURRENT_SCHEMA.get(family):
+            return None  # trained by an older version of the features: retrain now rather than fail each run
+        created = manifest.get("created")
         try:
             return now - datetime.fromisoformat(str(created))
         except ValueError:

@@ -97,14 +97,15 @@ def train(settings: Settings, start: datetime, end: datetime, progress: Progress
         step("event model saved")
     if "entity" in cfg.families:
         df = read_events(spark, settings.events_dir, start, end, xf.ENTITY_COLUMNS)
+        eexcl = _exclusions(verdicts, "entity")
         emodel, counts = entity_model.fit(
             spark, df, start=start, types=list(cfg.entity_types), windows=list(cfg.windows),
             tz=settings.timezone, work_hours=cfg.work_hours, seed=cfg.seed, n_estimators=cfg.n_estimators,
-            max_rows=cfg.train_max_rows, progress=step,
-            exclude=_exclusions(verdicts, "entity"))
+            max_rows=cfg.train_max_rows, progress=step, exclude=eexcl)
         folder = model_store.save(settings.data_dir, "entity", emodel, {
             "feature_schema": xf.FEATURE_SCHEMA, "features": xf.FEATURE_NAMES, "training_window": window,
-            "seed": cfg.seed, "rows": counts.get("entity_windows", 0), "groups": sorted(emodel.forests),
+            "seed": cfg.seed, "rows": counts.get("entity_windows", 0), "excluded_verdicts": len(eexcl),
+            "groups": sorted(emodel.forests),
             "entity_types": emodel.entity_types, "windows": emodel.windows,
             "params": {"n_estimators": cfg.n_estimators, "max_rows": cfg.train_max_rows}})
         result["entity"] = {"path": str(folder), **counts}
@@ -126,15 +127,18 @@ def score_events(settings: Settings, start: datetime, end: datetime, summary: Ru
     spark = get_spark(cfg)
     df = read_events(spark, settings.events_dir, start, end, [*ef.EVENT_COLUMNS, "doc"])
     bc = spark.sparkContext.broadcast(loaded.model)
-    cols = ef.EVENT_COLUMNS
-    scored = df.withColumn("_a", event_model.score_udf(bc)(F.struct(*[F.col(c) for c in cols])))
-    hit = (F.col("_a.score") >= cfg.threshold) | (F.col("_a.pct") >= cfg.alert_quantile)
-    stats = scored.agg(F.count(F.lit(1)).alias("events"), F.count("_a.score").alias("scored"),
-                       F.sum(hit.cast("int")).alias("above")).collect()[0]
-    top = (scored.where(hit).orderBy(F.desc("_a.score"), F.asc("event_id"))
-           .limit(cfg.max_alerts_per_run).select("doc", "ts", "_a.*").collect())
+    k = cfg.max_alerts_per_run
+    # one pass: each batch yields its counts and its k best alerting rows (see event_model.top_hits)
+    res = df.mapInPandas(event_model.top_hits(bc, cfg.threshold, cfg.alert_quantile, k),
+                         schema=event_model.top_hits_schema()).persist()
+    stats = (res.where(F.col("kind") == event_model.COUNTS)
+             .agg(F.sum("events").alias("events"), F.sum("scored").alias("scored"), F.sum("above").alias("above"))
+             .collect()[0])
+    top = (res.where(F.col("kind") == event_model.HIT).orderBy(F.desc("score"), F.asc("event_id")).limit(k)
+           .collect())
+    res.unpersist()
     bc.unpersist()
-    summary.family_stats["event"] = {"events": stats["events"], "scored": stats["scored"],
+    summary.family_stats["event"] = {"events": stats["events"] or 0, "scored": stats["scored"] or 0,
                                      "above_threshold": stats["above"] or 0, "model": loaded.manifest["version"]}
     alerts = []
     for r in top:
@@ -146,7 +150,7 @@ def score_events(settings: Settings, start: datetime, end: datetime, summary: Ru
         feats = {n: float(d[n]) for n in ef.FEATURE_NAMES}
         top_f = loaded.model.explain(feats, d)
         score = float(d["score"])
-        ts = d["ts"]
+        ts = datetime.fromtimestamp((d["ts_ms"] or 0) / 1000, UTC)
         alerts.append(make_alert(
             kind="anomaly",
             rule={"id": "anomaly-event", "name": "Unusual connection or request", "level": _level(score, cfg.threshold),
@@ -199,13 +203,14 @@ def score_entities(settings: Settings, start: datetime, end: datetime, summary: 
             rule={"id": f"anomaly-entity-{et}-{d['wkind']}",
                   "name": f"Unusual behaviour of a {et} over one {d['wkind']}",
                   "level": _level(score, cfg.threshold), "tags": ["anomaly", f"entity.{et}"],
-                  "description": "Isolation Forest over the window's behaviour against the entity's history and "
+                  "description": "Isolation Forest and largest deviation of the window's behaviour from the entity's history and "
                                  "its peers", "author": "soc anomaly model"},
             events=[],
             entity={"type": et, "value": str(d["key"])},
             timestamp=_iso(ws),
             match={"family": "entity", "score": round(score, 4), "threshold": cfg.threshold,
                    "baseline_percentile": round(float(d["pct"]), 4),
+                   "forest_score": round(float(d["forest"]), 4), "max_deviation": round(float(d["max_dev"]), 2),
                    "model": loaded.manifest["version"],
                    "window": {"kind": d["wkind"], "start": _iso(ws), "end": _iso(we)},
                    "peer_group": d["peer"], "history_windows": int(d["hist_n"]), "peers": int(d["peer_n"]),

@@ -80,3 +80,19 @@ def test_cli_refuses_a_model_from_another_schema(tmp_path: Path) -> None:
     r = CliRunner().invoke(app, ["anomaly", "score", "--input", str(src), "--format", "json",
                                  "--per-event", str(tmp_path / "o.jsonl"), "--model", str(old)])
     assert r.exit_code == 1 and "feature schema" in r.output
+
+
+def test_scheduler_retrains_a_model_of_another_schema(tmp_path: Path) -> None:
+    """After an upgrade of the features, the scheduler treats the old model as missing instead of failing."""
+    from datetime import UTC, datetime
+
+    from detectors.anomaly.scheduler import AnomalyScheduler
+    from soc.config import Settings
+
+    sched = AnomalyScheduler(Settings(data_dir=tmp_path), lambda _alerts: None)
+    now = datetime.now(UTC)
+    _save(tmp_path, feature_schema="event-v0")
+    assert sched._model_age("event", now) is None
+    _save(tmp_path)
+    age = sched._model_age("event", now)
+    assert age is not None and abs(age.total_seconds()) < 600

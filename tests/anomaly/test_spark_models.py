@@ -97,3 +97,31 @@ def test_spark_and_pandas_paths_agree(trained: dict[str, Any], spark_settings: A
     want_s = dict(zip(pdf["event_id"], want, strict=True))
     assert len(got) == len(pdf) > 50
     assert np.allclose([want_s[i] for i in got.index], got.to_numpy(), equal_nan=True)
+
+
+def test_one_pass_event_scoring_returns_counts_and_the_best_hits(trained: dict[str, Any], spark_settings: Any) -> None:
+    """``top_hits`` (what ``score_events`` runs): per-batch counts and top rows equal the pandas computation."""
+    import numpy as np
+    from pyspark.sql import functions as F
+
+    sc = trained["sc"]
+    spark = get_spark(spark_settings.anomaly)
+    df = read_events(spark, spark_settings.events_dir, sc.start + timedelta(days=4), sc.start + timedelta(days=5),
+                     [*ef.EVENT_COLUMNS, "doc"])
+    model = model_store.load(model_store.latest(spark_settings.data_dir, "event"), family="event",
+                             feature_schema=ef.FEATURE_SCHEMA, features=ef.FEATURE_NAMES).model
+    bc = spark.sparkContext.broadcast(model)
+    threshold, k = 0.6, 5
+    res: Any = df.mapInPandas(event_model.top_hits(bc, threshold, 0.9999, k),
+                              schema=event_model.top_hits_schema()).toPandas()
+    pdf: Any = df.toPandas()
+    want, _, _ = model.score_frame(pdf)
+    pct = model.percentile(want)
+    hit = ((want >= threshold) | (pct >= 0.9999)) & ~np.isnan(want)
+    counts = res[res["kind"] == event_model.COUNTS]
+    assert counts["events"].sum() == len(pdf) and counts["scored"].sum() == int((~np.isnan(want)).sum())
+    assert counts["above"].sum() == int(hit.sum()) > k
+    hits = res[res["kind"] == event_model.HIT].sort_values("score", ascending=False).head(k)
+    assert np.allclose(hits["score"].to_numpy(), np.sort(want[hit])[::-1][:k])
+    assert hits["doc"].str.startswith("{").all() and hits["ts_ms"].notna().all()
+    assert df.where(F.col("event_id").isin(hits["event_id"].tolist())).count() == k
