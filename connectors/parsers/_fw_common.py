@@ -197,12 +197,39 @@ def registered_domain(name: str) -> dict[str, str]:
 
 
 _PRIV_CACHE: dict[str, bool | None] = {}
+_PRIV_BLOCKS: dict[int, bool] = {}
+#: /24 blocks that are not wholly private or wholly public (``192.0.0.0/29``, ``192.0.0.170/31``, the broadcast
+#: address): every other private, loopback or link-local range is a union of whole /24 blocks.
+_MIXED_BLOCKS = frozenset((0xC00000, 0xFFFFFF))
+
+
+def _ipv4_int(text: str) -> int | None:
+    """A canonical dotted-quad IPv4 address as an integer (anything else: None, for ``ipaddress`` to judge)."""
+    parts = text.split(".")
+    if len(parts) != 4:
+        return None
+    n = 0
+    for p in parts:
+        if not (p.isdigit() and p.isascii()) or len(p) > 3 or (len(p) > 1 and p[0] == "0") or int(p) > 255:
+            return None
+        n = n << 8 | int(p)
+    return n
 
 
 def _private(ip: str) -> bool | None:
+    """Private, loopback or link-local (``ipaddress``'s definitions); None when ``ip`` is not an address.
+
+    Cached per address, and for IPv4 per /24 block: a city network has far more addresses than blocks."""
     hit = _PRIV_CACHE.get(ip, _MISS)
     if hit is not _MISS:
         return hit  # type: ignore[return-value]
+    n = _ipv4_int(ip)
+    if n is not None and (n >> 8) not in _MIXED_BLOCKS:
+        block = _PRIV_BLOCKS.get(n >> 8)
+        if block is None:
+            a4 = ipaddress.IPv4Address(n)
+            block = _PRIV_BLOCKS[n >> 8] = a4.is_private or a4.is_loopback or a4.is_link_local
+        return block
     try:
         a = ipaddress.ip_address(ip)
         out: bool | None = a.is_private or a.is_loopback or a.is_link_local
