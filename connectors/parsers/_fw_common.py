@@ -229,6 +229,8 @@ def _private(ip: str) -> bool | None:
         if block is None:
             a4 = ipaddress.IPv4Address(n)
             block = _PRIV_BLOCKS[n >> 8] = a4.is_private or a4.is_loopback or a4.is_link_local
+        if len(_PRIV_CACHE) < 65536:
+            _PRIV_CACHE[ip] = block
         return block
     try:
         a = ipaddress.ip_address(ip)
