@@ -244,14 +244,28 @@ def _best(reqs: list[Req]) -> Req:
     return tuple(out)
 
 
+#: most clauses an OR contributes (a product of its children's clause counts is cut down to this)
+MAX_OR_CLAUSES = 32
+
+
 def _union(reqs: list[Req]) -> Req:
-    """OR: one clause, the union of one clause per child; no constraint if a child has none."""
-    lits: set[str] = set()
-    for r in reqs:
-        if not r:
-            return ()
-        lits |= max(r, key=_local_score)
-    return (frozenset(lits),)
+    """OR: clauses of the union of one clause per child; no constraint if a child has none.
+
+    ``(a and b) or (c and d)`` requires ``a|c``, ``a|d``, ``b|c`` and ``b|d`` (distribution): each such
+    clause holds on its own, so any subset of them is sound. Children keep their best clauses (longest
+    shortest literal) until the product is at most :data:`MAX_OR_CLAUSES`; clauses that contain another one
+    add nothing and are dropped. More clauses let the engine trigger on a rare one and check the others
+    (``powershell.exe and pester`` or ``cmd.exe and pester`` gives the clause ``pester``).
+    """
+    if not reqs or any(not r for r in reqs):
+        return ()
+    kept = [sorted(r, key=_local_score, reverse=True) for r in reqs]
+    while math.prod(len(k) for k in kept) > MAX_OR_CLAUSES:
+        longest = max(kept, key=len)
+        longest.pop()
+    clauses = {frozenset().union(*combo) for combo in product(*kept)}
+    minimal = [c for c in clauses if not any(o < c for o in clauses)]
+    return tuple(sorted(minimal, key=lambda c: (-len(c), sorted(c))))
 
 
 def union_reqs(reqs: list[Req]) -> Req:
@@ -572,18 +586,7 @@ class Compiler:
             fns = tuple(f for f, _ in subs)
             return any_value(fns), _union([r for _, r in subs])
         if isinstance(v, SigmaRegularExpression):
-            pat = str(v.regexp)
-            flags = "".join(c for f, c in ((SigmaRegularExpressionFlag.IGNORECASE, "i"),
-                                           (SigmaRegularExpressionFlag.MULTILINE, "m"),
-                                           (SigmaRegularExpressionFlag.DOTALL, "s")) if f in v.flags)
-            search = re2_search((f"(?{flags})" if flags else "") + pat)
-            lits = regex_literals(pat)
-
-            def mre(x: Any, ev: Event) -> bool:
-                s = to_str(x)
-                return s is not None and search(s)
-
-            return mre, _leaf(_bare_all(lits))
+            return self.regex_values([v])
         if isinstance(v, SigmaTimestampPart):
             part = _TS_PARTS[v.timestamp_part]
             want = v.number
@@ -698,13 +701,40 @@ class Compiler:
                 self.keyword_literals.update(clause)
         return m, req
 
+    def regex_values(self, values: list[SigmaRegularExpression]) -> tuple[ValueMatcher, Req]:
+        """OR-linked regular expressions as one RE2 search of their alternation (one pass, one encoding).
+
+        Each pattern is first compiled alone (so an error names it) and then becomes a group with its own
+        flags, ``(?i:...)``: an alternation matches where one of its branches does.
+        """
+        branches: list[str] = []
+        reqs: list[Req] = []
+        for v in values:
+            pat = str(v.regexp)
+            flags = "".join(c for f, c in ((SigmaRegularExpressionFlag.IGNORECASE, "i"),
+                                           (SigmaRegularExpressionFlag.MULTILINE, "m"),
+                                           (SigmaRegularExpressionFlag.DOTALL, "s")) if f in v.flags)
+            compile_re2((f"(?{flags})" if flags else "") + pat)
+            branches.append(f"(?{flags}:{pat})")
+            reqs.append(_leaf(_bare_all(regex_literals(pat))))
+        search = re2_search(branches[0] if len(branches) == 1 else "|".join(branches))
+
+        def mre(x: Any, ev: Event) -> bool:
+            s = to_str(x)
+            return s is not None and search(s)
+
+        return mre, _union(reqs)
+
     def _values(self, values: list[SigmaType], and_linked: bool) -> tuple[ValueMatcher, Req]:
         if not and_linked:
             strs = [v for v in values if isinstance(v, SigmaString)]
-            others = [self.value(v) for v in values if not isinstance(v, SigmaString)]
+            rxs = [v for v in values if isinstance(v, SigmaRegularExpression)]
+            others = [self.value(v) for v in values if not isinstance(v, (SigmaString, SigmaRegularExpression))]
             parts: list[tuple[ValueMatcher, Req]] = []
             if strs:
                 parts.append(self.string_values(strs))
+            if rxs:
+                parts.append(self.regex_values(rxs))
             parts.extend(others)
             if len(parts) == 1:
                 return parts[0]
@@ -773,7 +803,10 @@ class Compiler:
 
     def detection(self, det: SigmaDetection) -> tuple[Matcher, Req]:
         subs: list[tuple[Matcher, Req]] = []
-        for it in det.detection_items:
+        items: list[Any] = list(det.detection_items)
+        if det.item_linking is ConditionOR and len(items) > 1:
+            items = self._merge_or_items(items, subs)
+        for it in items:
             subs.append(self.detection(it) if isinstance(it, SigmaDetection) else self.item(it))
         fns = tuple(f for f, _ in subs)
         if len(fns) == 1:
@@ -782,6 +815,28 @@ class Compiler:
             return any_of(fns), _union([r for _, r in subs])
         # evaluate the cheapest-to-reject items first: those with literals tend to fail fast
         return all_of(fns), _best([r for _, r in subs])
+
+    def _merge_or_items(self, items: list[Any], subs: list[tuple[Matcher, Req]]) -> list[Any]:
+        """OR-linked items on one field (``- CommandLine|re: a`` / ``- CommandLine|re: b``) as one item.
+
+        A field matches one of several items exactly when it matches one of their values, so their values
+        become one OR-linked list (strings grouped, regular expressions in one RE2 pass). Only plain items
+        merge: not negated, values OR-linked, no null/exists. Appends the merged matchers to ``subs`` and
+        returns the items left as they were.
+        """
+        groups: dict[str, list[SigmaType]] = {}
+        rest: list[Any] = []
+        for it in items:
+            if (isinstance(it, SigmaDetectionItem) and it.field is not None and not it.negated
+                    and (it.value_linking is not ConditionAND or len(it.value) == 1)
+                    and not any(isinstance(v, (SigmaNull, SigmaExists)) for v in it.value)):
+                groups.setdefault(it.field, []).extend(it.value)
+            else:
+                rest.append(it)
+        for fld, values in groups.items():
+            vm, req = self._values(values, False)
+            subs.append((self._field(self.accessor(fld), vm, values, False), req))
+        return rest
 
     # -- condition
 
@@ -792,15 +847,7 @@ class Compiler:
                 raise CompileError(f"condition names a detection that does not exist: {name!r}")
             return dets[name]
         if isinstance(node, ConditionSelector):
-            pat = node.pattern
-            if pat == "them":
-                names = [n for n in dets if not n.startswith("_")]
-            else:
-                rx = re.compile(re.escape(pat).replace(r"\*", ".*"))
-                names = [n for n in dets if rx.fullmatch(n) and (pat.startswith("_") or not n.startswith("_"))]
-            if not names:
-                raise CompileError(f"condition selector '{' '.join(node.args)}' matches no detection")
-            subs = [dets[n] for n in names]
+            subs = [dets[n] for n in _selector_names(node, dets)]
             fns = tuple(f for f, _ in subs)
             if node.cond_class is ConditionAND:
                 return all_of(fns), _best([r for _, r in subs])
@@ -817,6 +864,44 @@ class Compiler:
         if isinstance(node, ConditionItem):
             raise CompileError(f"condition element {type(node).__name__} is not supported")
         raise CompileError(f"condition element {node!r} is not supported")
+
+
+def _selector_names(node: ConditionSelector, dets: dict[str, Any]) -> list[str]:
+    """The detections ``1 of``/``all of`` PATTERN refers to (``them``: all but those starting with ``_``)."""
+    pat = node.pattern
+    if pat == "them":
+        names = [n for n in dets if not n.startswith("_")]
+    else:
+        rx = re.compile(re.escape(pat).replace(r"\*", ".*"))
+        names = [n for n in dets if rx.fullmatch(n) and (pat.startswith("_") or not n.startswith("_"))]
+    if not names:
+        raise CompileError(f"condition selector '{' '.join(node.args)}' matches no detection")
+    return names
+
+
+def implied_results(node: Any, dets: dict[str, Any], want: bool = True,
+                    out: dict[str, bool] | None = None) -> dict[str, bool]:
+    """Detections whose result follows from the condition ``node`` evaluating to ``want``.
+
+    For ``sel and not filter`` that matched, ``sel`` matched and ``filter`` did not: an alert's explanation
+    then needs no second evaluation of those. Only what pure boolean logic forces is recorded (an AND that
+    is true, an OR that is false, through NOT); detections under a true OR stay unknown.
+    """
+    if out is None:
+        out = {}
+    if isinstance(node, ConditionIdentifier):
+        if node.identifier in dets:
+            out[node.identifier] = want
+    elif isinstance(node, ConditionSelector):
+        if (node.cond_class is ConditionAND) is want:
+            for n in _selector_names(node, dets):
+                out[n] = want
+    elif isinstance(node, ConditionNOT):
+        implied_results(node.args[0], dets, not want, out)
+    elif isinstance(node, ConditionAND if want else ConditionOR):
+        for a in node.args:
+            implied_results(a, dets, want, out)
+    return out
 
 
 def _unanchored(v: SigmaType) -> SigmaType:
@@ -925,21 +1010,56 @@ def pruned(doc: dict[str, Any], tree: PruneTree) -> dict[str, Any]:
     return out
 
 
+def value_extractor(tree: PruneTree) -> Callable[[dict[str, Any], list[Any]], None]:
+    """Appends to a list every value of an event the accessors of the tree's paths can read (see :func:`pruned`).
+
+    Specialised to one tree at bucket build time: each node is a closure holding the keys kept whole (a set)
+    and the subtrees to descend into (a short tuple), so there is no set intersection or tree lookup per key
+    and event. The prefilter searches the JSON of these values only: keys are not values, and left out they
+    neither lengthen the text nor hit literals (``logon`` in ``SubjectLogonId``).
+    """
+    leaves = frozenset(k for k, v in tree.items() if k is not SPACED and v is LEAF)
+    subs = tuple((k, value_extractor(v)) for k, v in tree.items() if k is not SPACED and v is not LEAF)
+    names = tree.get(SPACED) or None
+    n_leaves = len(leaves)
+
+    def extract(doc: dict[str, Any], out: list[Any]) -> None:
+        if names is not None:
+            for k, v in doc.items():
+                if k in leaves or (" " in k and k.replace(" ", "") in names):
+                    out.append(v)
+        elif len(doc) <= n_leaves:
+            for k, v in doc.items():
+                if k in leaves:
+                    out.append(v)
+        else:
+            for k in leaves:
+                if k in doc:
+                    out.append(doc[k])
+        for k, sub in subs:
+            v = doc.get(k)
+            if isinstance(v, dict):
+                sub(v, out)
+
+    return extract
+
+
 def _null(_: Any) -> None:
     return None
 
 
-def event_haystack(ev: Event, strip_original: bool = True) -> bytes | None:
+def event_haystack(ev: Event | list[Any], strip_original: bool = True) -> bytes | None:
     """The event as case-folded JSON (UTF-8), the text the prefilter's literals are searched in; None if it has none.
 
-    One ``orjson`` call walks the event in native code (the engine passes the :func:`pruned` event for field
-    literals, and the whole event for keyword literals). ``event.original`` (the raw record, which repeats
-    the parsed fields) is left out when ``strip_original``: keywords do not search it. Values of types
+    One ``orjson`` call walks the event in native code (the engine passes the list of values its rules read,
+    from :func:`value_extractor`, for field literals, and the whole event for keyword literals).
+    ``event.original`` (the raw record, which repeats the parsed fields) is left out of an event when
+    ``strip_original``: keywords do not search it. Values of types
     JSON cannot write become ``null`` (no literal-requiring matcher accepts them); an event orjson refuses
     (integers beyond 64 bits, lone surrogates, nesting deeper than 254) gives None: the engine then
     evaluates every rule of the logsource.
     """
-    if strip_original:
+    if strip_original and isinstance(ev, dict):
         inner = ev.get("event")
         if isinstance(inner, dict) and "original" in inner:
             inner = inner.copy()
@@ -973,7 +1093,8 @@ def _spaced(ev: Event, parent: tuple[str, ...]) -> dict[str, Any]:
     cur: Any = ev
     for part in parent:
         cur = cur.get(part) if isinstance(cur, dict) else None
-    out = {k.replace(" ", ""): v for k, v in cur.items() if " " in k} if isinstance(cur, dict) else {}
+    out = ({k.replace(" ", ""): v for k, v in cur.items() if isinstance(k, str) and " " in k}
+           if isinstance(cur, dict) else {})
     slot.sp_ev, slot.spaced = ev, out
     return out
 
@@ -1072,5 +1193,5 @@ def parse_condition(cond: Any) -> Any:
     return cond.parse(postprocess=False)
 
 
-__all__ = ["MISSING", "CompileError", "Compiler", "ConditionOR", "Req", "union_reqs", "detection_fields", "iter_scalars",
-           "make_accessor", "parse_condition", "to_str"]
+__all__ = ["MISSING", "CompileError", "Compiler", "ConditionOR", "Req", "union_reqs", "detection_fields", "implied_results",
+           "iter_scalars", "make_accessor", "parse_condition", "to_str"]

@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,7 +29,7 @@ from detectors.base import make_alert
 from soc.storage.schema import parse_ts
 
 from . import logsources
-from .compiler import MISSING, PruneTree, event_haystack, invalidate_view, prune_tree, pruned
+from .compiler import MISSING, PruneTree, event_haystack, invalidate_view, prune_tree, value_extractor
 from .correlation import CorrelationSpec, CorrelationState
 from .loader import CompiledRule, RuleError, RuleSet, load_rules, rule_files
 from .suppressions import Suppression, compile_suppressions, first_match
@@ -47,33 +47,49 @@ class _Finder:
     Small sets get a DFA (fastest); large ones a contiguous NFA, as fast on our events and a tenth of the memory.
     """
 
-    __slots__ = ("_ac", "_offset")
+    __slots__ = ("_ac", "_gate", "_offset")
 
-    def __init__(self, literals: list[str], offset: int = 0) -> None:
+    def __init__(self, literals: list[str], offset: int = 0, *, gated: bool = False) -> None:
         impl = ahocorasick_rs.Implementation
+        pats = [x.encode() for x in literals]
         self._ac = ahocorasick_rs.BytesAhoCorasick(
-            [x.encode() for x in literals], implementation=impl.DFA if len(literals) <= 500 else impl.ContiguousNFA)
+            pats, implementation=impl.DFA if len(literals) <= 500 else impl.ContiguousNFA)
+        # For a text where the literals seldom occur (keywords in the whole event): a leftmost-first search
+        # stops at the first occurrence of any literal and uses the crate's SIMD prefilter (an overlapping
+        # search cannot), so "no match" costs a third; only then is the overlapping search needed.
+        self._gate = ahocorasick_rs.BytesAhoCorasick(pats, matchkind=ahocorasick_rs.MatchKind.LeftmostFirst) \
+            if gated else None
         self._offset = offset
 
     def find(self, text: bytes) -> set[int]:
+        gate = self._gate
+        if gate is not None and not gate.find_matches_as_indexes(text):
+            return set()
         off = self._offset
         if off:
             return {m[0] + off for m in self._ac.find_matches_as_indexes(text, overlapping=True)}
         return {m[0] for m in self._ac.find_matches_as_indexes(text, overlapping=True)}
 
 
+def _no_values(doc: dict[str, Any], out: list[Any]) -> None:
+    return None
+
+
 @dataclass
 class _Bucket:
     rules: list[int] = field(default_factory=list)
     always: list[int] = field(default_factory=list)
-    #: what the bucket's rules read: field literals are searched in the JSON of that part of the event only
+    #: what the bucket's rules read: field literals are searched in the JSON of those values only
     tree: PruneTree = field(default_factory=dict)
+    extract: Callable[[dict[str, Any], list[Any]], None] = _no_values
     #: literals searched in the read part / in the whole event (keyword literals)
     fields: _Finder | None = None
     text: _Finder | None = None
-    #: literal id (field literals first, then keyword literals) -> the rules whose trigger clause contains it,
-    #: each with its other clauses as frozensets of literal ids (all must intersect the found set), or None
-    triggers: list[tuple[tuple[int, tuple[frozenset[int], ...] | None], ...]] = field(default_factory=list)
+    #: literal id (field literals first, then keyword literals) -> the rules whose trigger clause contains it:
+    #: those with no other clause to check (added at once), then those with other clauses as frozensets of
+    #: literal ids (all must intersect the found set; the rarest first, so a miss is seen early)
+    triggers: list[tuple[frozenset[int], tuple[tuple[int, tuple[frozenset[int], ...]], ...]]] = field(
+        default_factory=list)
 
 
 def _clause_cost(clause: frozenset[str], df: Counter[str]) -> float:
@@ -179,12 +195,13 @@ class SigmaEngine:
             kws = r.compiler.keyword_literals
             # secondary clauses narrow candidates further, but only those made of longer literals:
             # short ones ("20", ".exe") would flood the automaton with hits on every event
-            rest = tuple(frozenset(lid(x, x in kws) for x in c) for c in r.req
-                         if c is not trigger and min(len(x) for x in c) >= CHECK_MIN_LITERAL
-                         and (use_text or kws.isdisjoint(c)))
+            others = sorted((c for c in r.req if c is not trigger and min(len(x) for x in c) >= CHECK_MIN_LITERAL
+                             and (use_text or kws.isdisjoint(c))), key=lambda c: _clause_cost(c, df))
+            rest = tuple(frozenset(lid(x, x in kws) for x in c) for c in others)
             if rest:
                 checks[idx] = rest
         b.tree = prune_tree(paths)
+        b.extract = value_extractor(b.tree)
         if lit_ids:
             # renumber: field literals first, so that each finder's pattern index is (offset +) the literal id
             order = sorted(lit_ids.items(), key=lambda kv: (kv[0][0], kv[1]))
@@ -194,11 +211,12 @@ class SigmaEngine:
             if flits:
                 b.fields = _Finder(flits)
             if tlits:
-                b.text = _Finder(tlits, offset=len(flits))
+                b.text = _Finder(tlits, offset=len(flits), gated=True)
             rest_of = {idx: tuple(frozenset(new[i] for i in c) for c in rest) for idx, rest in checks.items()}
-            b.triggers = [()] * len(order)
+            b.triggers = [(frozenset(), ())] * len(order)
             for old, rs in enumerate(triggers):
-                b.triggers[new[old]] = tuple((idx, rest_of.get(idx)) for idx in rs)
+                b.triggers[new[old]] = (frozenset(idx for idx in rs if idx not in rest_of),
+                                        tuple((idx, rest_of[idx]) for idx in rs if idx in rest_of))
         return b
 
     @property
@@ -271,9 +289,13 @@ class SigmaEngine:
             return list(b.always)
         found: set[int] = set()
         if b.fields is not None:
-            view = pruned(event, b.tree)
-            if view:
-                hay = event_haystack(view, False)
+            values: list[Any] = []
+            try:
+                b.extract(event, values)
+            except TypeError:  # a key that is not a string where spaced names are looked for
+                return list(b.rules)
+            if values:
+                hay = event_haystack(values, False)
                 if hay is None:
                     return list(b.rules)  # no JSON form: evaluate every rule of the logsource
                 found = b.fields.find(hay)
@@ -287,15 +309,15 @@ class SigmaEngine:
         cand = set(b.always)
         triggers = b.triggers
         for lit in found:
-            for idx, rest in triggers[lit]:
+            plain, checked = triggers[lit]
+            if plain:
+                cand |= plain
+            for idx, rest in checked:
                 if idx in cand:
                     continue
-                if rest is not None:
-                    for c in rest:
-                        if c.isdisjoint(found):
-                            break
-                    else:
-                        cand.add(idx)
+                for c in rest:
+                    if c.isdisjoint(found):
+                        break
                 else:
                     cand.add(idx)
         return sorted(cand)
@@ -365,7 +387,8 @@ class SigmaEngine:
                 continue
             self.stats["matches"] += 1
             if r.standalone:
-                alert = make_alert(kind="sigma", rule=r.alert_rule(), events=[event], match=self.explain(r, event))
+                alert = make_alert(kind="sigma", rule=r.alert_rule(), events=[event],
+                                   match=self.explain(r, event, matched=True))
                 self._emit(alert, alerts)
             if r.correlations:
                 if ts is None:
@@ -419,15 +442,22 @@ class SigmaEngine:
 
     # -- explanation
 
-    def explain(self, rule: CompiledRule, event: dict[str, Any]) -> dict[str, Any]:
-        """Which selections matched and the event values of the fields they test."""
+    def explain(self, rule: CompiledRule, event: dict[str, Any], *, matched: bool = False) -> dict[str, Any]:
+        """Which selections matched and the event values of the fields they test.
+
+        ``matched``: the caller knows the rule's condition is true for ``event``; detections whose result
+        that implies (``sel`` and ``filter`` of ``sel and not filter``) are then not evaluated again.
+        """
         selections = []
         values: dict[str, Any] = {}
+        implied = rule.implied if matched else {}
         for name, (m, _) in rule.detections.items():
-            try:
-                ok = m(event)
-            except Exception:  # explanation must never break alerting
-                ok = False
+            ok = implied.get(name)
+            if ok is None:
+                try:
+                    ok = m(event)
+                except Exception:  # explanation must never break alerting
+                    ok = False
             if not ok:
                 continue
             selections.append(name)

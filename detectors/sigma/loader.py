@@ -21,7 +21,16 @@ from sigma.modifiers import SigmaWideModifier, modifier_mapping
 from sigma.rule import SigmaDetection, SigmaRule
 
 from . import logsources
-from .compiler import CompileError, Compiler, Matcher, Req, any_of, detection_fields, union_reqs
+from .compiler import (
+    CompileError,
+    Compiler,
+    Matcher,
+    Req,
+    any_of,
+    detection_fields,
+    implied_results,
+    union_reqs,
+)
 from .correlation import CorrelationSpec
 from .logsources import LogsourceKey, UnsupportedLogsource
 from .yamlsafe import RuleYamlError, load_documents
@@ -72,6 +81,8 @@ class CompiledRule:
     standalone: bool = True
     filters: list[Matcher] = field(default_factory=list)
     correlations: list[tuple[str, int]] = field(default_factory=list)  # (correlation id, ref position)
+    #: detection name -> its result whenever the rule's condition is true (see ``compiler.implied_results``)
+    implied: dict[str, bool] = field(default_factory=dict)
 
     def alert_rule(self) -> dict[str, Any]:
         return {"id": self.id, "name": self.title, "level": self.level, "tags": self.tags,
@@ -136,7 +147,8 @@ def _ls(rule: SigmaRule | SigmaFilter) -> dict[str, str]:
 def compile_detection_rule(rule: SigmaRule, *, ignore_logsource: bool, field_mapping: bool,
                            placeholders: dict[str, list[str]] | None) -> tuple[Compiler, LogsourceKey | None,
                                                                                   Matcher, Req,
-                                                                                  dict[str, tuple[Matcher, Req]]]:
+                                                                                  dict[str, tuple[Matcher, Req]],
+                                                                                  dict[str, bool]]:
     ls = rule.logsource
     try:
         key: LogsourceKey | None = logsources.rule_key(ls.product, ls.category, ls.service)
@@ -147,12 +159,14 @@ def compile_detection_rule(rule: SigmaRule, *, ignore_logsource: bool, field_map
     comp = Compiler(key, field_mapping=field_mapping, placeholders=placeholders)
     dets = {name: comp.detection(d) for name, d in rule.detection.detections.items()}
     conds = []
+    trees = []
     for c in rule.detection.parsed_condition:
         try:
             tree = c.parse(postprocess=False)
         except SigmaError as exc:
             raise CompileError(f"condition {c.condition!r}: {exc}") from None
         conds.append(comp.condition(tree, dets))
+        trees.append(tree)
     if not conds:
         raise CompileError("rule has no condition")
     if len(conds) == 1:
@@ -162,7 +176,9 @@ def compile_detection_rule(rule: SigmaRule, *, ignore_logsource: bool, field_map
         reqs = [r for _, r in conds]
         m = any_of(fns)
         req = union_reqs(reqs)
-    return comp, key, m, req, dets
+    # what a match implies about each detection (explanations skip re-evaluating those)
+    implied = implied_results(trees[0], dets) if len(trees) == 1 else {}
+    return comp, key, m, req, dets, implied
 
 
 def load_rules(paths: Iterable[str | Path], *, ignore_logsource: bool = False, field_mapping: bool = True,
@@ -230,7 +246,7 @@ def _compile_all(rs: RuleSet, pending: list[_Pending], *, ignore_logsource: bool
             rs.errors.append(RuleError(p.path, p.line, f"duplicate rule id {rid} (already loaded from {seen_ids[rid]})"))
             continue
         try:
-            comp, key, m, req, dets = compile_detection_rule(
+            comp, key, m, req, dets, implied = compile_detection_rule(
                 rule, ignore_logsource=ignore_logsource, field_mapping=field_mapping, placeholders=placeholders)
         except (UnsupportedLogsource, CompileError) as exc:
             rs.errors.append(RuleError(p.path, p.line, str(exc)))
@@ -248,7 +264,8 @@ def _compile_all(rs: RuleSet, pending: list[_Pending], *, ignore_logsource: bool
             description=_str(rule.description), author=_str(rule.author),
             falsepositives=[str(x) for x in (rule.falsepositives or [])], path=p.path, line=p.line,
             logsource=_ls(rule), key=None if ignore_logsource else key, match=m, req=req, detections=dets,
-            det_fields={n: detection_fields(d) for n, d in rule.detection.detections.items()}, compiler=comp)
+            det_fields={n: detection_fields(d) for n, d in rule.detection.detections.items()}, compiler=comp,
+            implied=implied)
         rs.rules.append(cr)
         by_ref[rid] = f"r:{cr.idx}"
         if rule.name:

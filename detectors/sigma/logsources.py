@@ -205,17 +205,37 @@ def event_signature(event: dict[str, Any]) -> Signature:
         return ("w", ch.lower(), _event_id(winlog.get("event_id")))
     ev = event.get("event")
     ev = ev if isinstance(ev, dict) else {}
-    dataset = ev.get("dataset")
     ftype = _get(event, "fortinet.firewall.type") if "fortinet" in event or "fortinet.firewall.type" in event else None
-    pname = _get(event, "process.name")
+    raw = (ev.get("module"), ev.get("dataset"), _frozen(ev.get("category")), _frozen(ev.get("type")),
+           _get(event, "observer.type"), ftype, _get(event, "host.os.type"), _get(event, "host.os.family"),
+           _get(event, "process.name"), _get(event, "dns.question.name") is not None)
+    try:
+        # the raw values repeat: normalised once per distinct tuple (typed: 1 and True are not one key)
+        return _other_signature(*raw)
+    except TypeError:  # a value that cannot be hashed (a dict where a string belongs)
+        return _other_signature.__wrapped__(*raw)
+
+
+class _StrList(tuple):  # type: ignore[type-arg]
+    """A list of strings from an event, hashable (a tuple value in the event stays a plain tuple)."""
+
+
+def _frozen(v: Any) -> Any:
+    """A list of strings as a :class:`_StrList` (hashable; unlike 1 and True, no two distinct strings are equal)."""
+    if isinstance(v, list):
+        return _StrList(v) if all(type(x) is str for x in v) else v  # otherwise unhashable: not cached
+    return v
+
+
+@lru_cache(maxsize=4096, typed=True)
+def _other_signature(module: Any, dataset: Any, category: Any, etype: Any, otype: Any, ftype: Any, os_type: Any,
+                     os_family: Any, pname: Any, dns: bool) -> Signature:
     pname_l = pname.lower() if isinstance(pname, str) else None
-    return ("o", _norm(ev.get("module")), isinstance(dataset, str) and dataset.strip().lower().endswith(".auth"),
-            _lower_set(ev.get("category")), _lower_set(ev.get("type")),
-            _norm(_get(event, "observer.type")),
-            ftype.lower() if isinstance(ftype, str) else None,
-            _norm(_get(event, "host.os.type")) or _norm(_get(event, "host.os.family")),
-            pname_l if pname_l in _PNAME_SERVICES else None,
-            _get(event, "dns.question.name") is not None)
+    return ("o", _norm(module), isinstance(dataset, str) and dataset.strip().lower().endswith(".auth"),
+            _lower_set(list(category) if type(category) is _StrList else category),
+            _lower_set(list(etype) if type(etype) is _StrList else etype),
+            _norm(otype), ftype.lower() if isinstance(ftype, str) else None,
+            _norm(os_type) or _norm(os_family), pname_l if pname_l in _PNAME_SERVICES else None, dns)
 
 
 def _lower_set(v: Any) -> frozenset[str]:

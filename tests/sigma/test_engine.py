@@ -152,3 +152,50 @@ detection:
     ok = {"winlog": {"channel": "Microsoft-Windows-Sysmon/Operational", "event_id": "1",
                      "event_data": {"CommandLine": "very evil"}}}
     assert eng.process(ok)
+
+
+def test_explanation_implied_by_the_condition(write_rule):
+    """What a true condition forces (AND, NOT, ``all of``, a false OR) is not re-evaluated; OR branches are."""
+    from detectors.sigma.compiler import implied_results, parse_condition
+
+    path = write_rule("""
+    title: implied
+    logsource: {product: windows, category: process_creation}
+    detection:
+        sel: {Image|endswith: '\\x.exe'}
+        a: {CommandLine|contains: 'aaa'}
+        b: {CommandLine|contains: 'bbb'}
+        f1: {User: 'system'}
+        f2: {ParentImage|endswith: '\\svc.exe'}
+        condition: sel and (a or b) and not (f1 or f2)
+    level: high
+    """)
+    eng = SigmaEngine([path.parent])
+    (rule,) = eng.compiled_rules
+    assert rule.implied == {"sel": True, "f1": False, "f2": False}
+    ev = {"winlog": {"channel": "Microsoft-Windows-Sysmon/Operational", "event_id": "1",
+                     "event_data": {"Image": "c:\\x.exe", "CommandLine": "run bbb", "User": "bob"}}}
+    (alert,) = eng.process(ev)
+    assert alert["match"]["selections"] == ["sel", "b"]
+    assert eng.explain(rule, ev) == eng.explain(rule, ev, matched=True)
+    # a false AND implies nothing; 'all of' forces each, '1 of' under a false NOT forces each false
+    from sigma.rule import SigmaRule
+
+    def implied(cond: str) -> dict[str, bool]:
+        r = SigmaRule.from_yaml(f"""
+title: c
+logsource: {{product: windows}}
+detection:
+    s1: {{a: 1}}
+    s2: {{b: 2}}
+    _x: {{c: 3}}
+    condition: {cond}
+""")
+        dets = dict.fromkeys(r.detection.detections)
+        return implied_results(parse_condition(r.detection.parsed_condition[0]), dets)
+
+    assert implied("not (s1 and s2)") == {}
+    assert implied("all of s*") == {"s1": True, "s2": True}
+    assert implied("not 1 of them") == {"s1": False, "s2": False}
+    assert implied("1 of them") == {}
+    assert implied("s1 or s2") == {}

@@ -210,3 +210,90 @@ def test_bucket_cache_follows_the_logsource(write_rule):
     for _ in range(2):  # second round served from the signature cache
         assert hits(eng, sysmon1)
         assert not hits(eng, sysmon3)
+
+
+def test_field_text_holds_values_not_keys(write_rule):
+    """Literals are searched in the values the rules read: a key name is no hit."""
+    eng = engine_for(write_rule, _det("sel:", "    CommandLine|contains: 'commandline'", "condition: sel"))
+    ev = proc(CommandLine="whoami")
+    assert eng.candidates(ev) == []  # the key "CommandLine" would have been a hit in the JSON of a dict
+    assert not hits(eng, ev)
+    assert hits(eng, proc(CommandLine="x /commandline y"))
+    b = eng._event_bucket(ev)
+    assert b is not None
+    values: list = []
+    b.extract({"winlog": {"event_data": {"CommandLine": "v", "Other": "skip"}, "x": "skip"}}, values)
+    assert values == ["v"]
+
+
+def test_value_extractor_equals_pruned_view():
+    from detectors.sigma.compiler import iter_scalars, value_extractor
+
+    tree = prune_tree(["winlog.event_data.Image", "Image", "~winlog.event_data.SourceName", "a", "a.b", "x.y.z"])
+    ev = {"winlog": {"event_data": {"Image": "C:\\X", "Other": "skip", "Source Name": "RTP"}, "x": "skip"},
+          "a": {"b": ["y", 3, {"deep": "kept whole"}]}, "Image": "top", "winlog.event_data.Image": "dotted",
+          "other": "skip", "x": {"y": "not a dict"}}
+    values: list = []
+    value_extractor(tree)(ev, values)
+    assert sorted(map(repr, iter_scalars(values))) == sorted(map(repr, iter_scalars(pruned(ev, tree))))
+    assert "skip" not in values
+
+
+def test_or_of_ands_gives_a_rare_clause(write_rule):
+    """``(a and p) or (b and p)`` requires ``p``: a common image alone does not make the rule a candidate."""
+    eng = engine_for(write_rule, _det(
+        "ps:", "    Image|endswith: '\\powershell.exe'", "    CommandLine|contains|all: ['Pester', 'Get-Help']",
+        "cmd:", "    Image|endswith: '\\cmd.exe'", "    CommandLine|contains|all: ['pester', ';']",
+        "condition: ps or cmd"))
+    (rule,) = eng.compiled_rules
+    assert frozenset({"pester"}) in rule.req
+    ev = proc(Image="c:\\windows\\powershell.exe", CommandLine="powershell -c get-help x")
+    assert eng.candidates(ev) == []
+    assert not hits(eng, ev)
+    assert hits(eng, proc(Image="c:\\windows\\powershell.exe", CommandLine="Invoke-Pester; get-help"))
+    assert hits(eng, proc(Image="c:\\windows\\cmd.exe", CommandLine="pester;x"))
+    assert not hits(eng, proc(Image="c:\\windows\\cmd.exe", CommandLine="pester x"))
+
+
+def test_many_or_branches_stay_bounded(write_rule):
+    from detectors.sigma.compiler import MAX_OR_CLAUSES
+
+    sels = []
+    for i in range(6):
+        sels += [f"s{i}:", f"    CommandLine|contains|all: ['aa{i}x', 'bb{i}y', 'cc{i}z']"]
+    eng = engine_for(write_rule, _det(*sels, "condition: 1 of s*"))
+    (rule,) = eng.compiled_rules
+    assert 1 <= len(rule.req) <= MAX_OR_CLAUSES  # 3**6 combinations cut down
+    assert hits(eng, proc(CommandLine="AA5X bb5y cc5z"))
+    assert not hits(eng, proc(CommandLine="aa5x bb4y cc3z"))
+
+
+def test_overlapping_keyword_literals_are_all_found(write_rule):
+    """The keyword text is first checked for any literal (leftmost-first), then searched for all of them."""
+    eng = engine_for(write_rule, _det("k1:", "    - 'abcd'", "k2:", "    - 'bcdef'", "condition: k1 and k2"),
+                     logsource="product: linux")
+    ev = {"event": {"module": "system"}, "msg": "xxABCDEFxx"}
+    assert hits(eng, ev)
+    assert not hits(eng, {"event": {"module": "system"}, "msg": "xxabcdxx"})
+    assert eng.candidates({"event": {"module": "system"}, "msg": "nothing"}) == []
+
+
+def test_key_that_is_not_a_string_is_no_error(write_rule):
+    eng = engine_for(write_rule, _det("sel:", "    SourceName: 'rtp'", "condition: sel"),
+                     logsource="product: windows, service: windefend")
+    ev = {"winlog": {"channel": "Microsoft-Windows-Windows Defender/Operational", "event_id": "1116",
+                     "event_data": {"Source Name": "RTP", 5: "five"}}}
+    assert hits(eng, ev)
+
+
+def test_event_signature_cache_keeps_distinct_values_apart():
+    """Signatures of non-Windows events are normalised once per distinct raw tuple, without conflating values."""
+    from detectors.sigma.logsources import event_signature
+
+    a = event_signature({"event": {"module": "Zeek", "category": ["Network", "DNS"]}})
+    assert a == event_signature({"event": {"module": "zeek ", "category": ["network", "dns"]}})
+    assert a[3] == frozenset({"network", "dns"})
+    assert event_signature({"event": {"module": True}})[1] == "true"
+    assert event_signature({"event": {"module": 1}})[1] == "1"  # 1 == True, but not the same signature
+    # unhashable values (a dict where a string belongs) are normalised without the cache
+    assert event_signature({"event": {"category": [{"x": 1}]}, "observer": {"type": {"a": 1}}})[5] == "{'a': 1}"

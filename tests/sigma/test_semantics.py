@@ -287,3 +287,43 @@ def test_long_contains_list(write_rule):
     assert hits(eng, proc(CommandLine="run C:\\x\\TOOL039.EXE -q"))
     assert hits(eng, proc(CommandLine="tool000.exe"))
     assert not hits(eng, proc(CommandLine="tool040.exe"))
+
+
+def test_or_linked_items_on_one_field_merge(write_rule):
+    """``- F|re: a`` / ``- F|re: b`` / ``- F: c`` is one OR over F's values (one RE2 pass), flags kept per pattern."""
+    eng = engine_for(write_rule, DET + "sel:\n"
+                     + DET + "    - CommandLine|re: 'ab+c'\n"
+                     + DET + "    - CommandLine|re|i: 'X{2}Y'\n"
+                     + DET + "    - CommandLine|endswith: '.ps1'\n"
+                     + DET + "    - Image|re: '^z+$'\n"
+                     + DET + "condition: sel")
+    assert hits(eng, proc(CommandLine="--abbbc--"))
+    assert not hits(eng, proc(CommandLine="--ABC--"))  # no i flag on the first pattern
+    assert hits(eng, proc(CommandLine="--xxy--"))
+    assert hits(eng, proc(CommandLine="run A.PS1"))
+    assert hits(eng, proc(Image="zzz"))
+    assert not hits(eng, proc(Image="zzz\nx", CommandLine="nothing"))
+    # a negated or AND-linked item is not merged
+    eng = engine_for(write_rule, DET + "sel:\n"
+                     + DET + "    - CommandLine|contains|all: ['aa', 'bb']\n"
+                     + DET + "    - CommandLine|re: 'cc'\n"
+                     + DET + "condition: sel")
+    assert not hits(eng, proc(CommandLine="aa only"))
+    assert hits(eng, proc(CommandLine="bb aa"))
+    assert hits(eng, proc(CommandLine="xccx"))
+
+
+def test_bad_pattern_in_a_merged_list_is_named(write_rule):
+    path = write_rule("""
+    title: bad
+    logsource: {product: windows, category: process_creation}
+    detection:
+        sel:
+            - CommandLine|re: 'ok'
+            - CommandLine|re: '(?<=x)y'
+        condition: sel
+    """)
+    eng = SigmaEngine.from_paths([path.parent])
+    assert not eng.compiled_rules
+    (err,) = eng.errors
+    assert "(?<=x)y" in err[2]
