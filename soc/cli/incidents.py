@@ -237,12 +237,13 @@ def assessor_cmd(agency: str = typer.Option(..., "--agency", help="Agency id fro
 
     if fmt not in ("html", "pdf", "csv"):
         fail("--format is html, pdf or csv")
+    eng = _engine()
     try:
-        d_to = date.fromisoformat(end) if end else date.today()
+        # "Today" in the regulatory profile's zone: the report reads its dates there (Vietnam is UTC+7).
+        d_to = date.fromisoformat(end) if end else eng.clock().astimezone(eng.tz).date()
         d_from = date.fromisoformat(start) if start else d_to - timedelta(days=90)
     except ValueError as exc:
         fail(f"dates are YYYY-MM-DD: {exc}")
-    eng = _engine()
     with eng.state.session() as s:
         try:
             rep = assessor_report(eng, s, agency, d_from, d_to)

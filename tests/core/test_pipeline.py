@@ -198,7 +198,11 @@ def test_a_killed_worker_process_loses_nothing_and_the_pool_comes_back(tmp_path:
         first = p.process(recs, batch="b1")
         assert p.pool.parallel_batches == 1
         for child in psutil.Process().children(recursive=True):  # as the OOM killer would
-            if "spawn_main" in " ".join(child.cmdline()):  # the worker, not multiprocessing's resource tracker
+            try:
+                cmdline = " ".join(child.cmdline())
+            except psutil.Error:  # a process of an earlier test, already gone (zombie)
+                continue
+            if "spawn_main" in cmdline:  # the worker, not multiprocessing's resource tracker
                 os.kill(child.pid, signal.SIGKILL)
         second = p.process(recs, batch="b2")  # the dead worker is noticed: prepared in-process
         third = p.process(recs, batch="b3")  # and a new worker does the next batch

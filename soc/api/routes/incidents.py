@@ -8,7 +8,7 @@ audited. ``/ack/{token}`` is public: the signed link itself is the credential.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from html import escape
 from typing import Any, Literal
 
@@ -304,7 +304,7 @@ def assessor_report(agency: str, from_: date | None = Query(None, alias="from"),
                     engine: IncidentEngine = Depends(_engine)) -> Response:
     if not who.can_see_agency(agency):
         raise HTTPException(404, f"agency {agency!r} not found")
-    end = to or datetime.now(UTC).date()
+    end = to or engine.clock().astimezone(engine.tz).date()  # "today" where the report reads its dates
     start = from_ or (end - timedelta(days=90))
     with engine.state.session() as s:
         try:
