@@ -108,3 +108,21 @@ def add_related(doc: dict[str, Any]) -> None:
         append(doc, "related.user", get(doc, f))
     for f in ("host.name", "host.hostname", "destination.domain", "source.domain", "url.domain"):
         append(doc, "related.hosts", get(doc, f))
+
+
+def ipv4_int(text: str) -> int | None:
+    """A canonical dotted-quad IPv4 address as an integer, or None (anything else: let ``ipaddress`` judge).
+
+    On hot paths (enrichment, ``network.direction``) this is several times cheaper than ``ipaddress``."""
+    parts = text.split(".")
+    if len(parts) != 4:
+        return None
+    n = 0
+    for p in parts:
+        if not (p.isdigit() and p.isascii()) or len(p) > 3 or (len(p) > 1 and p[0] == "0"):
+            return None
+        b = int(p)
+        if b > 255:
+            return None
+        n = n << 8 | b
+    return n

@@ -18,6 +18,8 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationError, field_validator
 
+from soc.ecs import ipv4_int
+
 
 class InventoryError(Exception):
     pass
@@ -114,22 +116,6 @@ def _field(doc: dict[str, Any], top: str, leaf: str, dotted: str) -> Any:
     return doc.get(dotted)
 
 
-def _ipv4_int(ip: str) -> int | None:
-    """A plain dotted-quad IPv4 address as an integer, or None (anything else goes through ``ipaddress``)."""
-    parts = ip.split(".")
-    if len(parts) != 4:
-        return None
-    n = 0
-    for p in parts:
-        if not p.isdigit() or not p.isascii() or len(p) > 3 or (len(p) > 1 and p[0] == "0"):
-            return None
-        b = int(p)
-        if b > 255:
-            return None
-        n = n << 8 | b
-    return n
-
-
 class Inventory:
     """Lookup of the agency and system an event belongs to."""
 
@@ -189,7 +175,7 @@ class Inventory:
         return cls(InventoryModel())
 
     def _lookup_ip(self, ip: str) -> tuple[Agency, System] | None:
-        n = _ipv4_int(ip)
+        n = ipv4_int(ip)
         if n is None:
             try:
                 addr = ipaddress.ip_address(ip)

@@ -14,6 +14,8 @@ import struct
 from datetime import UTC, timedelta, timezone, tzinfo
 from typing import Any
 
+from soc.ecs import ipv4_int
+
 from .syslog_header import FACILITIES, SEVERITIES, Syslog
 
 #: IANA protocol number -> ECS ``network.transport`` name (what Elastic's pipelines emit).
@@ -203,19 +205,6 @@ _PRIV_BLOCKS: dict[int, bool] = {}
 _MIXED_BLOCKS = frozenset((0xC00000, 0xFFFFFF))
 
 
-def _ipv4_int(text: str) -> int | None:
-    """A canonical dotted-quad IPv4 address as an integer (anything else: None, for ``ipaddress`` to judge)."""
-    parts = text.split(".")
-    if len(parts) != 4:
-        return None
-    n = 0
-    for p in parts:
-        if not (p.isdigit() and p.isascii()) or len(p) > 3 or (len(p) > 1 and p[0] == "0") or int(p) > 255:
-            return None
-        n = n << 8 | int(p)
-    return n
-
-
 def _private(ip: str) -> bool | None:
     """Private, loopback or link-local (``ipaddress``'s definitions); None when ``ip`` is not an address.
 
@@ -223,7 +212,7 @@ def _private(ip: str) -> bool | None:
     hit = _PRIV_CACHE.get(ip, _MISS)
     if hit is not _MISS:
         return hit  # type: ignore[return-value]
-    n = _ipv4_int(ip)
+    n = ipv4_int(ip)
     if n is not None and (n >> 8) not in _MIXED_BLOCKS:
         block = _PRIV_BLOCKS.get(n >> 8)
         if block is None:
