@@ -42,7 +42,7 @@ from connectors.parsers.syslog_header import iso
 from connectors.record import Record
 from soc import ecs
 from soc.inventory import Inventory, InventoryModel
-from soc.storage.schema import DOC, parse_ts, partition, row_values, to_table
+from soc.storage.schema import DOC, docs_table, parse_ts, warm_up
 
 log = logging.getLogger("soc.pipeline")
 
@@ -157,18 +157,14 @@ class Preparer:
         """Prepare ``records``; ``first`` is the index of ``records[0]`` among the batch's records."""
         reasons: list[str | None] = []
         counts: list[int] = []
-        newest: list[datetime | None] = []
-        rows: list[list[Any]] = []
-        partitions: list[tuple[str, str]] = []
         seqs: list[int] = []
-        kept: list[dict[str, Any]] = []
+        docs: list[dict[str, Any]] = []
         enrich = self.inventory.enrich
         for i, rec in enumerate(records, first):
-            docs, reason = self.parse(rec)
+            parsed, reason = self.parse(rec)
             reasons.append(reason)
-            counts.append(len(docs))
-            latest: datetime | None = None
-            for j, doc in enumerate(docs):
+            counts.append(len(parsed))
+            for j, doc in enumerate(parsed):
                 enrich(doc)
                 if batch is not None:
                     soc = doc.get("soc")
@@ -176,16 +172,15 @@ class Preparer:
                         soc["batch"] = batch
                         soc["batch_seq"] = i * SEQ_STRIDE + j
                     seqs.append(i * SEQ_STRIDE + j)
-                row = row_values(doc)
-                partitions.append(partition(row))
-                if latest is None or row[0] > latest:
-                    latest = row[0]
-                rows.append(row)
-                if keep_docs:
-                    kept.append(doc)
-            newest.append(latest)
-        return Prepared(reasons=reasons, counts=counts, newest=newest, table=to_table(rows),
-                        partitions=partitions, seqs=seqs, docs=kept if keep_docs else None)
+                docs.append(doc)
+        table, partitions, times = docs_table(docs)
+        newest: list[datetime | None] = []
+        k = 0
+        for n in counts:
+            newest.append(max(times[k:k + n]) if n else None)
+            k += n
+        return Prepared(reasons=reasons, counts=counts, newest=newest, table=table,
+                        partitions=partitions, seqs=seqs, docs=docs if keep_docs else None)
 
 
 # -- worker processes -------------------------------------------------------------------------------
@@ -195,6 +190,7 @@ _WORKER: Preparer | None = None
 def _init_worker(model: InventoryModel, default_tz: str) -> None:
     global _WORKER
     _WORKER = Preparer(Inventory(model), default_tz)
+    warm_up()
 
 
 def _work(records: list[tuple[str, str, str, float, str | None, str | None, str | None]], batch: str | None,
@@ -247,6 +243,7 @@ class PreparePool:
 
     def start(self) -> None:
         """Start the workers now (imports take a second or two each) rather than on the first large batch."""
+        warm_up()  # for batches prepared in-process
         pool = self._get_pool()
         if pool is not None:
             try:

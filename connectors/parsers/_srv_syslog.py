@@ -40,6 +40,16 @@ _FAST = re.compile(
 _TWO_DAYS = timedelta(days=2)
 
 
+def _year_of(received: datetime, tz: Any) -> int:
+    """The year of ``received`` in ``tz``. Two zones (or local time, for a naive ``received``) are
+    under 48 hours apart, so the year can differ only within two days of New Year: the conversion
+    is skipped on every other day."""
+    month, day = received.month, received.day
+    if (month == 1 and day <= 2) or (month == 12 and day >= 30):
+        return received.astimezone(tz).year
+    return received.year
+
+
 @lru_cache(maxsize=4096)
 def _bsd_in_year(mon: str, day: str, time: str, tz: Any, year: int, received: datetime) -> datetime | None:
     return bsd_time(mon, day.strip(), time, str(year), None, tz, received)
@@ -48,9 +58,7 @@ def _bsd_in_year(mon: str, day: str, time: str, tz: Any, year: int, received: da
 def _bsd_cached(mon: str, day: str, time: str, tz: Any, received: datetime) -> datetime | None:
     """``bsd_time`` without a year, cached per (timestamp, zone, year) rather than per arrival time:
     the pipeline gives every record its own ``received``, so keying on it would never hit."""
-    # The year of ``received`` in ``tz``: away from January and December no zone offset changes it.
-    year = received.year if 1 < received.month < 12 else received.astimezone(tz).year
-    dt = _bsd_in_year(mon, day, time, tz, year, _EPOCH)
+    dt = _bsd_in_year(mon, day, time, tz, _year_of(received, tz), _EPOCH)
     if dt is not None and dt - received > _TWO_DAYS and not (dt.month == 2 and dt.day == 29):
         # A December line read in January: it belongs to the previous year (as ``bsd_time`` does).
         dt = dt.replace(year=dt.year - 1)
@@ -58,6 +66,38 @@ def _bsd_cached(mon: str, day: str, time: str, tz: Any, received: datetime) -> d
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+#: (mon, day, time, tz, year) -> (timestamp, its ISO string): one dict look-up per line for the
+#: header time and ``@timestamp`` together; cleared when full (lines arrive roughly in time order).
+_STAMPS: dict[tuple[str, str, str, Any, int], tuple[datetime | None, str]] = {}
+#: The same key -> the previous year's timestamp, for dates ahead of their arrival time.
+_PREV_STAMPS: dict[tuple[str, str, str, Any, int], tuple[datetime, str]] = {}
+
+
+def _fast_stamp(mon: str, day: str, time: str, tz: Any, received: datetime) -> tuple[datetime, str] | None:
+    """``(_bsd_cached(...), iso(...))`` with both halves cached; ``None`` for an impossible date."""
+    key = (mon, day, time, tz, _year_of(received, tz))
+    hit = _STAMPS.get(key)
+    if hit is None:
+        got = _bsd_in_year(mon, day, time, tz, key[4], _EPOCH)
+        hit = (got, iso(got) if got is not None else "")
+        if len(_STAMPS) >= 4096:
+            _STAMPS.clear()
+        _STAMPS[key] = hit
+    dt = hit[0]
+    if dt is None:
+        return None
+    if dt - received > _TWO_DAYS and not (dt.month == 2 and dt.day == 29):
+        # As in _bsd_cached: a date ahead of arrival is last year's (importing old logs: every line).
+        prev = _PREV_STAMPS.get(key)
+        if prev is None:
+            last = dt.replace(year=dt.year - 1)
+            prev = (last, iso(last))
+            if len(_PREV_STAMPS) >= 4096:
+                _PREV_STAMPS.clear()
+            _PREV_STAMPS[key] = prev
+        return prev
+    return dt, hit[1]
 
 
 def fast_split(line: str, ctx: ParseContext) -> Syslog:
@@ -102,6 +142,59 @@ def start(line: str, ctx: ParseContext, dataset: str, module: str = "system") ->
     line = line.rstrip("\r\n")
     if not line or line.isspace():
         raise ParseError("empty line")
+    m = _FAST.match(line)
+    if m is not None:
+        pri, mon, day, time, host, tag, pid = m.groups()
+        # Fast path: the usual BSD header, written straight into the document, as ``_slow_start``
+        # does (same result, checked by a test). A "-" tag (no program) takes the general path.
+        pam_mod = None
+        if "(" in tag:
+            mp = _PAM_TAG.match(tag)
+            if mp:
+                tag, pam_mod = mp.group("prog", "mod")  # the old "su(pam_unix)" tag style
+        stamp = _fast_stamp(mon, day, time, ctx.tz, ctx.received) if tag != "-" else None
+        if stamp is not None:
+            syslog: dict[str, Any] = {}
+            pri_i = None
+            if pri is not None:
+                pri_i = int(pri)
+                if pri_i <= 191:
+                    fac, sev = pri_i >> 3, pri_i & 7
+                    syslog["priority"] = pri_i
+                    syslog["facility"] = ({"code": fac, "name": FACILITIES[fac]} if fac < len(FACILITIES)
+                                          else {"code": fac})
+                    syslog["severity"] = {"code": sev, "name": SEVERITIES[sev]}
+                else:
+                    pri_i = None
+            syslog["hostname"] = host
+            syslog["appname"] = tag
+            proc: dict[str, Any] = {"name": tag}
+            if pid and pid != "-":
+                syslog["procid"] = pid
+                if pid.isdecimal() and len(pid) <= 18:  # isdigit() also passes "²", which int() refuses
+                    proc["pid"] = int(pid)
+            msg = line[m.end():]
+            if msg.startswith("[ID "):
+                ms = _SOLARIS_ID.match(msg)
+                if ms:
+                    msg = msg[ms.end():]
+            doc: dict[str, Any] = {
+                "@timestamp": stamp[1],
+                "event": {"original": line, "kind": "event", "dataset": dataset, "module": module},
+                "soc": {"input": ctx.source},
+            }
+            if pam_mod is not None:
+                doc["system"] = {"auth": {"pam": {"module": pam_mod}}}
+            doc["log"] = {"syslog": syslog}
+            doc["host"] = {"hostname": host, "name": host}
+            doc["process"] = proc
+            doc["message"] = msg
+            return doc, Syslog(pri_i, stamp[0], host, tag, pid, None, None, {}, msg)
+    return _slow_start(line, ctx, dataset, module)
+
+
+def _slow_start(line: str, ctx: ParseContext, dataset: str, module: str) -> tuple[dict[str, Any], Syslog]:
+    """``start`` for every header shape: ``fast_split``, then the fields from the ``Syslog``."""
     sl = fast_split(line, ctx)
     doc: dict[str, Any] = {
         "@timestamp": iso_cached(sl.timestamp if sl.timestamp is not None else ctx.received),
@@ -123,7 +216,7 @@ def start(line: str, ctx: ParseContext, dataset: str, module: str = "system") ->
     if app:
         proc: dict[str, Any] = {"name": app}
         pid = fields.get("procid")
-        if pid and pid.isdigit() and len(pid) <= 18:
+        if pid and pid.isdecimal() and len(pid) <= 18:
             proc["pid"] = int(pid)
         doc["process"] = proc
     msg = sl.message

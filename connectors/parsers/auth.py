@@ -22,7 +22,7 @@ from typing import Any
 from soc import ecs
 
 from . import _srv_ecs, _srv_syslog
-from ._srv_http import set_address
+from ._srv_http import ip_or_none, set_address
 from .base import ParseContext
 
 NAME = "auth"
@@ -42,13 +42,24 @@ def sniff(line: str) -> bool:
 
 
 def _put_user_src(doc: dict[str, Any], g: dict[str, str | None]) -> None:
-    user = g.get("user")
+    _user_src(doc, g.get("user"), g.get("ip"), g.get("port"))
+
+
+def _user_src(doc: dict[str, Any], user: str | None, ip: str | None, port: str | None) -> None:
+    """``user.name``, ``source.address/ip/domain`` (as ``set_address``) and ``source.port``."""
     if user:
         _srv_ecs.sub(doc, "user")["name"] = user
-    set_address(doc, "source", g.get("ip"))
-    port = g.get("port")
+    src = None
+    if ip and ip != "-":
+        src = _srv_ecs.sub(doc, "source")
+        src["address"] = ip
+        canon = ip_or_none(ip)
+        if canon is not None:
+            src["ip"] = canon
+        else:
+            src["domain"] = ip
     if port and port.isdigit() and len(port) <= 5:
-        _srv_ecs.sub(doc, "source")["port"] = int(port)
+        (src if src is not None else _srv_ecs.sub(doc, "source"))["port"] = int(port)
 
 
 def _auth_event(doc: dict[str, Any], outcome: str | None, action: str | None = None,
@@ -94,49 +105,64 @@ _SSH_GENERIC = re.compile(r"(?P<event>.+?) user (?P<user>\S+) from (?P<ip>[^\s\[
 
 
 def _sshd(doc: dict[str, Any], msg: str) -> bool:
-    m = _SSH_LOGIN.match(msg)
-    if m:
-        ev = m.group("event")
-        g = m.groupdict()
-        _put_user_src(doc, g)
-        ssh: dict[str, Any] = {"event": ev, "method": m.group("method")}
-        if m.group("sig"):
-            ssh["signature"] = m.group("sig")
-        _srv_ecs.sub(_srv_ecs.sub(doc, "system"), "auth")["ssh"] = ssh
-        if ev == "Accepted":
-            _auth_event(doc, "success", "ssh_login", ["authentication", "session"])
-        elif ev == "Failed":
-            _auth_event(doc, "failure", "ssh_login")
-        else:
-            _auth_event(doc, None, "ssh_login")
-        return True
-    for rx, event, outcome, action in _SSH_TABLE:
-        m = rx.match(msg)
+    # Every pattern but the generic one starts with a fixed word: only the patterns for the
+    # message's first word are tried, in table order, so the result is the one trying all gives.
+    sp = msg.find(" ")
+    word = msg[:sp] if sp >= 0 else msg
+    if word in _SSH_LOGIN_WORDS:
+        m = _SSH_LOGIN.match(msg)
         if m:
-            g = m.groupdict()
-            _put_user_src(doc, g)
-            if event:
-                ecs.put(doc, "system.auth.ssh.event", event)
-            if g.get("host"):
-                ecs.put(doc, "source.domain", g["host"])
-            if rx is _SSH_NOID:
-                ecs.put(doc, "system.auth.ssh.dropped_ip", g["ip"])
-            elif rx is _SSH_RECV_DISC:
-                ecs.put(doc, "system.auth.ssh.disconnect.code", g["code"])
-                ecs.put(doc, "system.auth.ssh.disconnect.reason", g["reason"])
-            elif rx is _SSH_NOTALLOWED:
-                ecs.put(doc, "system.auth.ssh.failure_reason", g["reason"])
-            elif rx is _SSH_SUBSYS:
-                ecs.put(doc, "system.auth.ssh.subsystem", g["sub"])
-            if action == "ssh_login":
-                _auth_event(doc, outcome, action)
-            elif action:
-                doc["event"]["category"] = ["network"] if action != "ssh_break_in_attempt" else ["intrusion_detection"]
-                doc["event"]["type"] = ["connection"] if action != "ssh_break_in_attempt" else ["info"]
-                doc["event"]["action"] = action
-                if outcome:
-                    doc["event"]["outcome"] = outcome
+            ev, method, _invalid, user, ip, port, sig = m.groups()
+            _user_src(doc, user, ip, port)
+            ssh: dict[str, Any] = {"event": ev, "method": method}
+            if sig:
+                ssh["signature"] = sig
+            if "system" in doc:
+                _srv_ecs.sub(_srv_ecs.sub(doc, "system"), "auth")["ssh"] = ssh
+            else:
+                doc["system"] = {"auth": {"ssh": ssh}}
+            if ev == "Accepted":
+                _auth_event(doc, "success", "ssh_login", ["authentication", "session"])
+            elif ev == "Failed":
+                _auth_event(doc, "failure", "ssh_login")
+            else:
+                _auth_event(doc, None, "ssh_login")
             return True
+    else:
+        for rx, event, outcome, action in _SSH_BY_WORD.get(word, ()):
+            m = rx.match(msg)
+            if m:
+                g = m.groupdict()
+                _put_user_src(doc, g)
+                # ``system.auth.ssh.*`` as ecs.put would write it (empty values left out).
+                ssh_f: dict[str, Any] = {}
+                if event:
+                    ssh_f["event"] = event
+                host = g.get("host")
+                if host:
+                    _srv_ecs.sub(doc, "source")["domain"] = host
+                if rx is _SSH_NOID:
+                    ssh_f["dropped_ip"] = g["ip"]
+                elif rx is _SSH_RECV_DISC:
+                    reason = g["reason"]
+                    ssh_f["disconnect"] = {"code": g["code"], "reason": reason} if reason else {"code": g["code"]}
+                elif rx is _SSH_NOTALLOWED:
+                    if g["reason"]:
+                        ssh_f["failure_reason"] = g["reason"]
+                elif rx is _SSH_SUBSYS:
+                    ssh_f["subsystem"] = g["sub"]
+                if ssh_f:
+                    _srv_ecs.sub(_srv_ecs.sub(doc, "system"), "auth")["ssh"] = ssh_f
+                if action == "ssh_login":
+                    _auth_event(doc, outcome, action)
+                elif action:
+                    ev_ = doc["event"]
+                    ev_["category"] = ["network"] if action != "ssh_break_in_attempt" else ["intrusion_detection"]
+                    ev_["type"] = ["connection"] if action != "ssh_break_in_attempt" else ["info"]
+                    ev_["action"] = action
+                    if outcome:
+                        ev_["outcome"] = outcome
+                return True
     m = _SSH_GENERIC.match(msg)
     if m:
         g = m.groupdict()
@@ -146,7 +172,8 @@ def _sshd(doc: dict[str, Any], msg: str) -> bool:
     return False
 
 
-_SSH_TABLE: list[tuple[re.Pattern[str], str | None, str | None, str | None]] = [
+_SshRule = tuple[re.Pattern[str], str | None, str | None, str | None]
+_SSH_TABLE: list[_SshRule] = [
     (_SSH_INVALID, "Invalid", "failure", "ssh_login"),
     (_SSH_MAXAUTH, "Failed", "failure", "ssh_login"),
     (_SSH_NOTALLOWED, "Failed", "failure", "ssh_login"),
@@ -162,6 +189,20 @@ _SSH_TABLE: list[tuple[re.Pattern[str], str | None, str | None, str | None]] = [
     (_SSH_READERR, None, "failure", "ssh_disconnect"),
     (_SSH_SUBSYS, None, None, None),
 ]
+_SSH_LOGIN_WORDS = frozenset({"Accepted", "Failed", "Postponed"})
+#: The first word(s) each pattern of ``_SSH_TABLE`` can start with (a test checks that this
+#: dispatch gives what trying the whole table gives).
+_SSH_FIRST_WORDS: dict[re.Pattern[str], tuple[str, ...]] = {
+    _SSH_INVALID: ("Invalid", "invalid"), _SSH_MAXAUTH: ("error:",), _SSH_NOTALLOWED: ("User",),
+    _SSH_INPUT_INVALID: ("input_userauth_request:",), _SSH_NOID: ("Did",),
+    _SSH_RECV_DISC: ("error:", "Received"), _SSH_DISC: ("Disconnected",), _SSH_CLOSED: ("Connection",),
+    _SSH_REVERSE: ("reverse",), _SSH_MAPS: ("Address",), _SSH_NEGOTIATE: ("fatal:", "Unable"),
+    _SSH_BADPROTO: ("Bad",), _SSH_READERR: ("Read",), _SSH_SUBSYS: ("subsystem",),
+}
+_SSH_BY_WORD: dict[str, list[_SshRule]] = {}
+for _rule in _SSH_TABLE:
+    for _word in _SSH_FIRST_WORDS[_rule[0]]:
+        _SSH_BY_WORD.setdefault(_word, []).append(_rule)
 
 # --- PAM ------------------------------------------------------------------------------------
 
@@ -263,10 +304,12 @@ def _pam(doc: dict[str, Any], msg: str) -> bool:
         return False
     m = _PAM.match(msg)
     if m:
-        ecs.put(doc, "system.auth.pam.module", m.group("mod"))
-        ecs.put(doc, "system.auth.pam.service", m.group("svc"))
-        ecs.put(doc, "system.auth.pam.type", m.group("kind"))
-        _pam_body(doc, m.group("rest"), m.group("kind"))
+        mod, svc, kind, rest = m.groups()  # all non-empty: written as ecs.put would
+        pam = _srv_ecs.sub(_srv_ecs.sub(_srv_ecs.sub(doc, "system"), "auth"), "pam")
+        pam["module"] = mod
+        pam["service"] = svc
+        pam["type"] = kind
+        _pam_body(doc, rest, kind)
         return True
     if old_style or msg.startswith("PAM "):
         # Old ``su(pam_unix)[123]: authentication failure; ...`` style, or sshd's "PAM N more ...".
@@ -304,14 +347,18 @@ def _sudo(doc: dict[str, Any], msg: str) -> bool:
             fields[k] = v
         else:
             errors.append(part)
-    ecs.put(doc, "user.name", m.group("user"))
-    ecs.put(doc, "process.name", ecs.get(doc, "process.name") or "sudo")
-    ecs.put(doc, "system.auth.sudo.tty", fields.get("TTY"))
-    ecs.put(doc, "system.auth.sudo.pwd", fields.get("PWD"))
-    ecs.put(doc, "system.auth.sudo.user", fields.get("USER"))
-    ecs.put(doc, "system.auth.sudo.group", fields.get("GROUP"))
-    ecs.put(doc, "user.effective.name", fields.get("USER"))
-    ecs.put(doc, "system.auth.sudo.command", cmd)
+    # Written directly (what ecs.put would write: empty values are left out).
+    user = _srv_ecs.sub(doc, "user")
+    user["name"] = m.group("user")
+    proc = _srv_ecs.sub(doc, "process")
+    proc["name"] = proc.get("name") or "sudo"
+    sudo = {k: v for k, v in (("tty", fields.get("TTY")), ("pwd", fields.get("PWD")),
+                              ("user", fields.get("USER")), ("group", fields.get("GROUP")), ("command", cmd)) if v}
+    if sudo:
+        _srv_ecs.sub(_srv_ecs.sub(_srv_ecs.sub(doc, "system"), "auth"), "sudo").update(sudo)
+    run_as = fields.get("USER")
+    if run_as:
+        _srv_ecs.sub(user, "effective")["name"] = run_as
     ev = doc["event"]
     ev["category"] = ["process"]
     ev["type"] = ["start"]
@@ -475,16 +522,20 @@ def _chkpwd(doc: dict[str, Any], msg: str) -> bool:
 _ANY_AUTHFAIL = re.compile(
     r"(?i).*?\bauthentication fail(?:ed|ure)\b(?:.*? for (?:user )?(?P<user>[^\s;,]+))?(?:.*? from (?P<ip>[0-9A-Fa-f.:]+))?")
 _ANY_CONN = re.compile(r"(?i).*?\bconnection from (?P<ip>[0-9A-Fa-f.:]+[0-9A-Fa-f])")
+_HINT_AUTHFAIL = re.compile(r"(?i)authentication fail")
+_HINT_CONN = re.compile(r"(?i)connection from")
 
 
 def _other(doc: dict[str, Any], msg: str) -> bool:
     """Programs without their own handler (ftpd, klogind...): authentication failures and peers."""
-    m = _ANY_AUTHFAIL.match(msg)
+    # Each pattern needs its phrase somewhere: a plain search for it (several times cheaper than the
+    # lazy ``.*?`` scan) skips lines that cannot match.
+    m = _ANY_AUTHFAIL.match(msg) if _HINT_AUTHFAIL.search(msg) else None
     if m:
         _put_user_src(doc, m.groupdict())
         _auth_event(doc, "failure", "authentication_failure")
         return True
-    m = _ANY_CONN.match(msg)
+    m = _ANY_CONN.match(msg) if _HINT_CONN.search(msg) else None
     if m:
         _put_user_src(doc, m.groupdict())
         return True
@@ -524,5 +575,88 @@ def parse(line: str, ctx: ParseContext) -> dict[str, Any]:
                 break
     if not handled:
         _other(doc, msg)
-    _srv_ecs.related(doc)
+    _related(doc)
     return doc
+
+
+#: Top-level objects ``_srv_ecs.related`` reads that this parser never writes.
+_FOREIGN = frozenset({"destination", "client", "server", "observer", "url"})
+
+
+def _related(doc: dict[str, Any]) -> None:
+    """``_srv_ecs.related`` for the shapes this parser writes (string values in ``source``,
+    ``user``, ``host``; at most ``related.user`` already set); anything else goes to it."""
+    get = doc.get
+    src, user, host, old = get("source"), get("user"), get("host"), get("related")
+    users: list[Any]
+    if old is None:
+        users = []
+    elif old.__class__ is dict and len(old) == 1 and old.get("user").__class__ is list:
+        users = list(old["user"])
+    else:
+        _srv_ecs.related(doc)
+        return
+    if not _FOREIGN.isdisjoint(doc):
+        _srv_ecs.related(doc)
+        return
+    ips: list[Any] = []
+    hosts: list[Any] = []
+    if src is not None:
+        if src.__class__ is not dict or "user" in src:
+            _srv_ecs.related(doc)
+            return
+        v = src.get("ip")
+        if v:
+            if v.__class__ is not str:
+                _srv_ecs.related(doc)
+                return
+            ips.append(v)
+    if host is not None and (host.__class__ is not dict or "ip" in host):
+        _srv_ecs.related(doc)
+        return
+    if user is not None:
+        if user.__class__ is not dict:
+            _srv_ecs.related(doc)
+            return
+        names = [user.get("name")]
+        if "target" in user or "effective" in user:
+            for sub_key in ("target", "effective"):
+                u = user.get(sub_key)
+                if u is not None:
+                    if u.__class__ is not dict:
+                        _srv_ecs.related(doc)
+                        return
+                    names.append(u.get("name"))
+        for v in names:
+            if v:
+                if v.__class__ is not str:
+                    _srv_ecs.related(doc)
+                    return
+                if v not in users:
+                    users.append(v)
+    if host is not None:
+        for k in ("name", "hostname"):
+            v = host.get(k)
+            if v:
+                if v.__class__ is not str:
+                    _srv_ecs.related(doc)
+                    return
+                if v not in hosts:
+                    hosts.append(v)
+    if src is not None:
+        v = src.get("domain")
+        if v:
+            if v.__class__ is not str:
+                _srv_ecs.related(doc)
+                return
+            if v not in hosts:
+                hosts.append(v)
+    if ips or users or hosts:
+        rel: dict[str, Any] = {}
+        if ips:
+            rel["ip"] = ips
+        if users:
+            rel["user"] = users
+        if hosts:
+            rel["hosts"] = hosts
+        doc["related"] = rel

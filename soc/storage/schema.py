@@ -12,7 +12,8 @@ Files live under ``<data_dir>/events/day=YYYY-MM-DD/dataset=<event.dataset>/*.pa
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
@@ -129,20 +130,20 @@ def _int(v: Any) -> int | None:
 def dumps(doc: dict[str, Any]) -> str:
     """The ``doc`` column: the whole event as compact JSON text."""
     try:
+        return orjson.dumps(doc, default=str).decode()
+    except (orjson.JSONEncodeError, TypeError):
+        pass
+    try:  # keys that are not text (rare, and the option slows every document down)
         return orjson.dumps(doc, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
     except (orjson.JSONEncodeError, TypeError):
         # Lone surrogates (invalid input kept as it came) or exotic values: the slow, escaping path.
         return json.dumps(doc, ensure_ascii=True, default=str, separators=(",", ":"))
 
 
-def row_values(doc: dict[str, Any]) -> list[Any]:
-    """One event as the values of :data:`COLUMNS`, in order (lists joined with commas, bad numbers null),
-    followed by its ``event.dataset`` (:data:`DATASET`, the partition; not a column).
-
-    On the hot path: columns are grouped by top-level key at import and walked with plain dict lookups;
-    flat dotted keys (``{"source.ip": ...}``, as some JSON inputs carry) are looked up only when the
-    nested path is absent.
-    """
+def row_values_generic(doc: dict[str, Any]) -> list[Any]:
+    """What :func:`row_values` gives, written as a loop over :data:`COLUMNS`: the reference its generated
+    form is tested against, and the path for events with flat dotted keys (``{"source.ip": ...}``, as some
+    JSON inputs carry), which are looked up only when the nested path is absent."""
     out: list[Any] = [None] * (len(_NAMES) + 1)
     flat: bool | None = None
     for top, fields in _PLAN:
@@ -174,6 +175,58 @@ def row_values(doc: dict[str, Any]) -> list[Any]:
     return out
 
 
+
+def _compile_row_values() -> Callable[[dict[str, Any]], list[Any]]:
+    """:func:`row_values_generic` unrolled for :data:`COLUMNS`: one straight run of dict lookups, each
+    intermediate object fetched once. The source is built from this module's own constants (field names
+    as ``repr`` literals), never from input, and runs ~3x faster than the loop (it is on every event's path).
+    """
+    tree: dict[str, Any] = {}
+    for i, (col, (field, _)) in enumerate(COLUMNS.items()):
+        if col != "doc":
+            *parents, leaf = field.split(".")
+            node = tree
+            for part in parents:
+                node = node.setdefault(part, {})
+            node[leaf] = (i, "ts" if col == "ts" else "int" if col in _INT_COLUMNS else "str")
+    tree.setdefault("event", {})["dataset"] = (DATASET, "raw")
+    code = ["def row_values(doc):",
+            "    try:",
+            "        if '.' in ''.join(doc):",
+            "            return generic(doc)",
+            "    except TypeError:  # a key that is not text",
+            "        return generic(doc)",
+            f"    out = [None] * {len(_NAMES) + 1}"]
+    convert = {"str": "v if v.__class__ is str and v.isascii() else text(v)",
+               "int": "v if v.__class__ is int and INT_MIN <= v < INT_MAX else to_int(v)",
+               "ts": "parse_ts(v)", "raw": "v"}
+    names = iter(f"d{n}" for n in range(1000))
+
+    def emit(var: str, node: dict[str, Any], pad: str) -> None:
+        for key, sub in node.items():
+            if isinstance(sub, tuple):
+                idx, kind = sub
+                code.extend((f"{pad}v = {var}.get({key!r})", f"{pad}if v is not None:",
+                             f"{pad}    out[{idx}] = {convert[kind]}"))
+            else:
+                child = next(names)
+                code.extend((f"{pad}{child} = {var}.get({key!r})", f"{pad}if {child}.__class__ is dict:"))
+                emit(child, sub, pad + "    ")
+
+    emit("doc", tree, "    ")
+    code.extend((f"    out[{DOC}] = dumps(doc)", "    return out"))
+    scope: dict[str, Any] = {"generic": row_values_generic, "text": _text, "to_int": _int, "parse_ts": parse_ts,
+                             "dumps": dumps, "INT_MIN": _INT_MIN, "INT_MAX": _INT_MAX}
+    exec(compile("\n".join(code), f"<{__name__}.row_values>", "exec"), scope)  # noqa: S102
+    fn: Callable[[dict[str, Any]], list[Any]] = scope["row_values"]
+    fn.__doc__ = """One event as the values of :data:`COLUMNS`, in order (lists joined with commas, bad numbers null),
+    followed by its ``event.dataset`` (:data:`DATASET`, the partition; not a column)."""
+    return fn
+
+
+row_values = _compile_row_values()
+
+
 def to_row(doc: dict[str, Any]) -> dict[str, Any]:
     """One event as a row of :data:`COLUMNS` (a dict; :func:`to_table` is the fast path for batches)."""
     return dict(zip(_NAMES, row_values(doc)[:DATASET], strict=True))
@@ -183,11 +236,18 @@ def to_table(rows: list[list[Any]]) -> pa.Table:
     """Rows from :func:`row_values` as one Arrow table of :data:`SCHEMA`, built column by column."""
     if not rows:
         return SCHEMA.empty_table()
-    columns = list(zip(*rows, strict=True))[:DATASET]
-    return pa.Table.from_arrays([pa.array(col, type=SCHEMA.field(i).type) for i, col in enumerate(columns)],
+    columns: list[Any] = list(zip(*rows, strict=True))[:DATASET]
+    # Times as epoch milliseconds: Arrow converts datetime objects through pandas, whose import alone
+    # costs each process over a second.
+    columns[0] = pa.array([None if t is None else (t - _EPOCH) // _MS for t in columns[0]], type=pa.int64())
+    return pa.Table.from_arrays([columns[0].cast(SCHEMA.field(0).type)]
+                                + [pa.array(col, type=SCHEMA.field(i).type)
+                                   for i, col in enumerate(columns) if i],
                                 schema=SCHEMA)
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MS = timedelta(milliseconds=1)
 _SAFE = str.maketrans({c: "_" for c in "/\\:*?\"<>| ="})
 _DAYS: dict[datetime, str] = {}
 
@@ -205,3 +265,18 @@ def partition(row: list[Any]) -> tuple[str, str]:
             _DAYS.clear()
         day = _DAYS[minute] = minute.astimezone(UTC).date().isoformat()
     return day, str(row[DATASET] or "unknown").translate(_SAFE)[:80] or "unknown"
+
+
+
+def docs_table(docs: list[dict[str, Any]]) -> tuple[pa.Table, list[tuple[str, str]], list[datetime]]:
+    """Events as one :data:`SCHEMA` table, the partition of each (as :func:`partition` gives) and each
+    event's time (``@timestamp``, or when it was filed if it has none)."""
+    rows = [row_values(doc) for doc in docs]
+    partitions = [partition(row) for row in rows]
+    return to_table(rows), partitions, [row[0] for row in rows]
+
+
+def warm_up() -> None:
+    """Pay now the one-off costs of the first :func:`to_table`: Arrow imports pandas on its first array
+    (over a second), which would otherwise stall the first batch a process handles."""
+    to_table([row_values({"@timestamp": "2026-01-01T00:00:00Z"})])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 import pytest
@@ -176,3 +177,115 @@ def test_fast_related_matches_soc_ecs() -> None:
             assert a.get("related") == b.get("related"), line
             n += 1
     assert n > 100
+
+
+def _sample_auth_lines() -> list[str]:
+    """Real auth lines (loghub OpenSSH/Linux, Elastic's system/auth tests) and the fuzz corpus."""
+    from tests.connectors.elastic_compare import SHARED
+    from tests.connectors.test_fuzz_servers import REAL
+
+    lines = list(REAL)
+    for rel in ("loghub/OpenSSH/OpenSSH_2k.log", "loghub/Linux/Linux_2k.log"):
+        p = SHARED / "logs" / rel
+        if p.is_file():
+            lines += p.read_text(errors="replace").splitlines()
+    for p in sorted((SHARED / "logs" / "elastic" / "system" / "auth").glob("*.log")):
+        lines += p.read_text(errors="replace").splitlines()
+    return lines
+
+
+def test_sshd_first_word_dispatch_matches_trying_every_pattern() -> None:
+    """``_sshd`` tries only the patterns for the message's first word: on every sample message the
+    pattern it picks is the first of the whole list (login pattern, table, generic) that matches."""
+    from connectors.parsers import auth
+    from connectors.parsers._srv_syslog import fast_split
+
+    def first_match_all(msg: str) -> re.Pattern[str] | None:
+        for rx in [auth._SSH_LOGIN, *(r[0] for r in auth._SSH_TABLE), auth._SSH_GENERIC]:
+            if rx.match(msg):
+                return rx
+        return None
+
+    def first_match_dispatch(msg: str) -> re.Pattern[str] | None:
+        word = msg.split(" ", 1)[0]
+        cands = [auth._SSH_LOGIN] if word in auth._SSH_LOGIN_WORDS else [r[0] for r in auth._SSH_BY_WORD.get(word, ())]
+        for rx in [*cands, auth._SSH_GENERIC]:
+            if rx.match(msg):
+                return rx
+        return None
+
+    msgs = {fast_split(line, CTX).message for line in _sample_auth_lines()}
+    # Each pattern's own first words, followed by text it accepts or not.
+    msgs |= {f"{w} {tail}" for w in ("Accepted", "Failed", "Invalid", "invalid", "error:", "fatal:", "Received",
+                                     "Connection", "User", "Address", "Unable", "Bad", "Read", "Did", "subsystem",
+                                     "reverse", "Disconnected", "input_userauth_request:", "Postponed", "x")
+             for tail in ("user root from 1.2.3.4 port 22", "disconnect from 1.2.3.4 port 2:11: bye",
+                          "to negotiate with 1.2.3.4 port 22: no", "closed by 1.2.3.4 port 9 [preauth]")}
+    checked = 0
+    for msg in msgs:
+        assert first_match_dispatch(msg) is first_match_all(msg), msg
+        checked += first_match_all(msg) is not None
+    assert checked > 500
+    # Every table pattern is reachable through the dispatch.
+    assert {r[0] for rules in auth._SSH_BY_WORD.values() for r in rules} == {r[0] for r in auth._SSH_TABLE}
+
+
+def test_auth_related_matches_generic() -> None:
+    """``auth._related`` (written for the shapes this parser builds) equals ``_srv_ecs.related``."""
+    import copy
+
+    from connectors.parsers import _srv_ecs, auth
+
+    n = 0
+    for line in _sample_auth_lines():
+        try:
+            doc = parse_line("auth", line, CTX)[0]
+        except ParseError:
+            continue
+        for keep_old in (False, True):
+            base = copy.deepcopy(doc)
+            if not keep_old:
+                base.pop("related", None)
+            a, b = copy.deepcopy(base), copy.deepcopy(base)
+            auth._related(a)
+            _srv_ecs.related(b)
+            assert a == b, line
+            n += 1
+    assert n > 1000
+    # Shapes it hands over to the generic helper still come out the same.
+    odd = {"source": {"ip": ["1.1.1.1", "2.2.2.2"]}, "user": {"name": "a", "target": {"name": "b"}},
+           "destination": {"ip": "3.3.3.3"}, "related": {"ip": ["9.9.9.9"]}}
+    a, b = copy.deepcopy(odd), copy.deepcopy(odd)
+    auth._related(a)
+    _srv_ecs.related(b)
+    assert a == b
+
+
+def test_fast_start_matches_general_path() -> None:
+    """``_srv_syslog.start``'s fast path builds the same document and header as the general path."""
+    from datetime import timedelta, timezone
+
+    from connectors.parsers import _srv_syslog
+
+    lines = _sample_auth_lines() + ["<13>Jan  2 10:00:00 h sshd[1]: x", "<999>Jan  2 10:00:00 h a[-]: x",
+                                    "<191>Feb 29 12:00:00 h a[]: y", "Dec 31 23:59:59 h a: [ID 800047 auth.notice] z"]
+    n = 0
+    for received in (datetime(2024, 6, 1, tzinfo=UTC), datetime(2025, 1, 1, 2, tzinfo=UTC),
+                     datetime(2024, 12, 31, 23, tzinfo=timezone(timedelta(hours=-9)))):
+        for tz in (UTC, timezone(timedelta(hours=7)), timezone(timedelta(hours=-11))):
+            ctx = ParseContext(tz=tz, received=received)
+            for line in lines:
+                if not line.strip():
+                    continue
+                fast = _srv_syslog.start(line, ctx, "system.auth")
+                slow = _srv_syslog._slow_start(line.rstrip("\r\n"), ctx, "system.auth", "system")
+                assert fast == slow, (line, received, tz)
+                n += 1
+    assert n > 1000
+
+
+def test_pid_with_non_decimal_digit_is_not_a_crash() -> None:
+    """``"²".isdigit()`` is true but ``int("²")`` fails: such a pid stays a string, the line parses."""
+    d = one("Mar  3 10:56:18 h sshd[1²]: Accepted password for a from 1.2.3.4 port 22 ssh2")
+    assert d["process"] == {"name": "sshd"} and d["log"]["syslog"]["procid"] == "1²"
+    assert d["user"]["name"] == "a"
