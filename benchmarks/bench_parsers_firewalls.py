@@ -6,11 +6,15 @@ on one core in this process, best of ``--repeat`` passes; peak memory is the par
 separate, shorter pass, since tracing slows parsing) and the process's max RSS.
 
     .venv/bin/python benchmarks/bench_parsers_firewalls.py [--lines 200000] [--repeat 3] [--formats fortigate,panos]
+
+``--ingest-lines`` parses the FortiGate traffic records that ``bench_ingest.py`` sends (one template, varying
+times, addresses and ports: what a busy firewall's feed looks like) instead of the sample mix.
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
 import contextlib
 import gc
 import re
@@ -46,8 +50,20 @@ def sample_lines(fmt: str) -> list[str]:
     return lines
 
 
-def bench(fmt: str, n: int, repeat: int = 3) -> tuple[int, float, float, int, int]:
-    base = sample_lines(fmt)
+def ingest_lines(fmt: str, n: int) -> list[str]:
+    """The FortiGate records ``bench_ingest.py`` sends: its ``FORTIGATE`` template read from its source (importing
+    it would load the whole service and inflate this process's RSS), filled in the way its ``line()`` does."""
+    if fmt != "fortigate":
+        raise SystemExit(f"--ingest-lines: bench_ingest.py has no {fmt} template (only fortigate)")
+    tree = ast.parse((ROOT / "benchmarks" / "bench_ingest.py").read_text(encoding="utf-8"))
+    template = next(ast.literal_eval(node.value) for node in tree.body if isinstance(node, ast.Assign)
+                    and any(isinstance(t, ast.Name) and t.id == "FORTIGATE" for t in node.targets))
+    return [template.format(m=(i // 60) % 60, s=i % 60, i=i, a=(i // 250) % 250, b=i % 250, sp=1024 + i % 60000)
+            for i in range(min(n, 10_000))]
+
+
+def bench(fmt: str, n: int, repeat: int = 3, ingest: bool = False) -> tuple[int, float, float, int, int]:
+    base = ingest_lines(fmt, n) if ingest else sample_lines(fmt)
     if not base:
         raise SystemExit(f"no sample lines for {fmt}: is ../shared checked out?")
     lines = (base * (n // len(base) + 1))[:n]
@@ -82,6 +98,8 @@ def main() -> int:
     ap.add_argument("--lines", type=int, default=200_000, help="lines per format (default 200000)")
     ap.add_argument("--formats", default=",".join(SOURCES), help="comma-separated formats")
     ap.add_argument("--repeat", type=int, default=3, help="timed passes per format, the best is shown (default 3)")
+    ap.add_argument("--ingest-lines", action="store_true",
+                    help="parse bench_ingest.py's FortiGate traffic records instead of the sample lines")
     args = ap.parse_args()
     c0 = time.process_time()
     acc = 0
@@ -93,8 +111,8 @@ def main() -> int:
     print(f"{'format':10} {'lines':>8} {'distinct':>8} {'wall s':>7} {'lines/s':>9} {'cpu s':>7} "
           f"{'lines/cpu-s':>11} {'dead':>5} {'peak KiB':>9}")
     for fmt in args.formats.split(","):
-        distinct = len(set(sample_lines(fmt)))
-        n, elapsed, cpu, dead, peak = bench(fmt, args.lines, args.repeat)
+        distinct = len(set(ingest_lines(fmt, args.lines) if args.ingest_lines else sample_lines(fmt)))
+        n, elapsed, cpu, dead, peak = bench(fmt, args.lines, args.repeat, args.ingest_lines)
         print(f"{fmt:10} {n:8} {distinct:8} {elapsed:7.2f} {n / elapsed:9,.0f} {cpu:7.2f} {n / cpu:11,.0f} "
               f"{dead:5} {peak / 1024:9,.0f}", flush=True)
     print("lines/cpu-s counts only the CPU time this process got (the wall rate drops when other jobs share "

@@ -236,7 +236,13 @@ def direction_from_ips(src: str | None, dst: str | None) -> str | None:
     processor with ``internal_networks: [private]`` (RFC 1918, ULA, loopback, link-local)."""
     if not src or not dst:
         return None
-    s, d = _private(src), _private(dst)
+    # The cache lookups inline: this runs once per record of every firewall parser.
+    s = _PRIV_CACHE.get(src, _MISS)
+    if s is _MISS:
+        s = _private(src)
+    d = _PRIV_CACHE.get(dst, _MISS)
+    if d is _MISS:
+        d = _private(dst)
     if s is None or d is None:
         return None
     if s and d:

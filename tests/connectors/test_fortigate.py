@@ -137,3 +137,39 @@ def test_timestamp_cache_only_keeps_date_time_results() -> None:
     utc = fortigate.parse(line, ParseContext(tz=UTC))["@timestamp"]
     assert (hanoi, utc) == ("2020-04-22T18:16:08.000Z", "2020-04-23T01:16:08.000Z")
     assert fortigate.parse(line + ' tz="+0200"', CTX)["@timestamp"] == "2020-04-22T23:16:08.000Z"
+
+
+def test_traffic_counters_that_are_not_numbers_are_dropped() -> None:
+    """A counter that is not an integer gives no ECS field and is not kept as text either."""
+    line = TRAFFIC.replace("sentbyte=10", "sentbyte=ten").replace("dstport=161", "dstport=+161")
+    doc = fortigate.parse(line, CTX)
+    assert "bytes" not in doc["source"] and "sentbyte" not in doc["fortinet"]["firewall"]
+    assert doc["destination"]["port"] == 161  # int() accepts a sign, as to_int always did
+    assert "bytes" not in doc["network"] and doc["network"]["packets"] == 3
+
+
+def test_related_ip_order_and_nat() -> None:
+    """related.ip: source, destination, source NAT, destination NAT, each once, in that order."""
+    line = TRAFFIC + " transip=10.10.10.10 tranip=198.51.100.7 tranport=8161 transport=40000"
+    doc = fortigate.parse(line, CTX)
+    assert doc["related"]["ip"] == ["10.10.10.10", "67.43.156.13", "198.51.100.7"]
+    assert doc["source"]["nat"] == {"ip": "10.10.10.10", "port": 40000}
+    assert doc["destination"]["nat"] == {"ip": "198.51.100.7", "port": 8161}
+
+
+@pytest.mark.parametrize(("extra", "users"), [(' user="alice" dstunauthuser="alice"', ["alice"]),
+                                              (' user="alice" dstunauthuser="bob"', ["alice", "bob"]),
+                                              (' dstunauthuser="bob"', ["bob"]), ("", None)])
+def test_related_user_once_each(extra: str, users: list[str] | None) -> None:
+    doc = fortigate.parse(TRAFFIC + extra, CTX)
+    assert doc.get("related", {}).get("user") == users
+
+
+def test_documents_share_no_nested_dicts() -> None:
+    """Per-PRI tables are copied: changing one document's ``log.syslog`` leaves the next one intact."""
+    a = fortigate.parse(TRAFFIC, CTX)
+    a["log"]["syslog"]["facility"]["name"] = "changed"
+    a["log"]["syslog"]["severity"]["code"] = 99
+    b = fortigate.parse(TRAFFIC, CTX)
+    assert b["log"]["syslog"]["facility"] == {"code": 23, "name": "local7"}
+    assert b["log"]["syslog"]["severity"] == {"code": 5, "name": "notice"}
