@@ -9,7 +9,7 @@ STAMP := $(VENV)/.setup-done
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml scripts/setup.sh
+$(STAMP): pyproject.toml setup.py scripts/setup.sh connectors/parsers/_kvscan.c
 	bash scripts/setup.sh $(VENV)
 	touch $(STAMP)
 

@@ -4,8 +4,9 @@
 set -euo pipefail
 VENV="${1:-.venv}"
 
-# Debian packages: Java 17 for Spark, Chromium for the browser tests, fonts and Pango for PDF forms.
-DEB_PACKAGES=(openjdk-17-jre-headless chromium fonts-dejavu-core libpango-1.0-0 libpangoft2-1.0-0)
+# Debian packages: Java 17 for Spark, Chromium for the browser tests, fonts and Pango for PDF forms, gcc for
+# the FortiGate tokeniser in C (connectors/parsers/_kvscan.c; without it, a slower pure-Python one is used).
+DEB_PACKAGES=(openjdk-17-jre-headless chromium fonts-dejavu-core libpango-1.0-0 libpangoft2-1.0-0 gcc)
 missing=()
 for p in "${DEB_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
