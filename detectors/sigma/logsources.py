@@ -205,10 +205,37 @@ def event_signature(event: dict[str, Any]) -> Signature:
         return ("w", ch.lower(), _event_id(winlog.get("event_id")))
     ev = event.get("event")
     ev = ev if isinstance(ev, dict) else {}
-    ftype = _get(event, "fortinet.firewall.type") if "fortinet" in event or "fortinet.firewall.type" in event else None
-    raw = (ev.get("module"), ev.get("dataset"), _frozen(ev.get("category")), _frozen(ev.get("type")),
-           _get(event, "observer.type"), ftype, _get(event, "host.os.type"), _get(event, "host.os.family"),
-           _get(event, "process.name"), _get(event, "dns.question.name") is not None)
+    if _SIG_DOTTED.isdisjoint(event):
+        # no literal dotted key: the nested lookups of ``_get``, inlined (this runs for every non-Windows event)
+        ftype = otype = os_type = os_family = pname = dname = None
+        x = event.get("observer")
+        if isinstance(x, dict):
+            otype = x.get("type")
+        x = event.get("host")
+        if isinstance(x, dict):
+            x = x.get("os")
+            if isinstance(x, dict):
+                os_type, os_family = x.get("type"), x.get("family")
+        x = event.get("process")
+        if isinstance(x, dict):
+            pname = x.get("name")
+        x = event.get("dns")
+        if isinstance(x, dict):
+            x = x.get("question")
+            if isinstance(x, dict):
+                dname = x.get("name")
+        x = event.get("fortinet")
+        if isinstance(x, dict):
+            x = x.get("firewall")
+            if isinstance(x, dict):
+                ftype = x.get("type")
+        raw = (ev.get("module"), ev.get("dataset"), _frozen(ev.get("category")), _frozen(ev.get("type")),
+               otype, ftype, os_type, os_family, pname, dname is not None)
+    else:
+        raw = (ev.get("module"), ev.get("dataset"), _frozen(ev.get("category")), _frozen(ev.get("type")),
+               _get(event, "observer.type"), _get(event, "fortinet.firewall.type"), _get(event, "host.os.type"),
+               _get(event, "host.os.family"), _get(event, "process.name"),
+               _get(event, "dns.question.name") is not None)
     try:
         # the raw values repeat: normalised once per distinct tuple (typed: 1 and True are not one key)
         return _other_signature(*raw)
@@ -220,10 +247,19 @@ class _StrList(tuple):  # type: ignore[type-arg]
     """A list of strings from an event, hashable (a tuple value in the event stays a plain tuple)."""
 
 
+#: the dotted paths :func:`event_signature` reads, as literal top-level keys (rare: then looked up by ``_get``)
+_SIG_DOTTED = frozenset({"observer.type", "fortinet.firewall.type", "host.os.type", "host.os.family", "process.name",
+                         "dns.question.name"})
+
+
 def _frozen(v: Any) -> Any:
     """A list of strings as a :class:`_StrList` (hashable; unlike 1 and True, no two distinct strings are equal)."""
-    if isinstance(v, list):
+    if type(v) is list:
+        if len(v) == 1:
+            return _StrList(v) if type(v[0]) is str else v
         return _StrList(v) if all(type(x) is str for x in v) else v  # otherwise unhashable: not cached
+    if isinstance(v, list):
+        return _StrList(v) if all(type(x) is str for x in v) else v
     return v
 
 

@@ -297,3 +297,70 @@ def test_event_signature_cache_keeps_distinct_values_apart():
     assert event_signature({"event": {"module": 1}})[1] == "1"  # 1 == True, but not the same signature
     # unhashable values (a dict where a string belongs) are normalised without the cache
     assert event_signature({"event": {"category": [{"x": 1}]}, "observer": {"type": {"a": 1}}})[5] == "{'a': 1}"
+
+
+def test_keyword_in_a_value_no_rule_reads_of_a_windows_event(write_rule):
+    """Keyword literals are found in values outside the field text (the second list), wherever they sit."""
+    eng = engine_for(write_rule, _det("keywords:", "    - 'sekurlsa::'", "sel:", "    Image|endswith: '\\x.exe'",
+                                      "condition: keywords or sel"), logsource="product: windows")
+    for where in ({"event_data": {"Unread": "x SEKURLSA::logonpasswords"}}, {"process_name": "sekurlsa::x"}):
+        ev = {"winlog": {"channel": "Security", "event_id": 4688, **where}}
+        assert hits(eng, ev)
+        assert eng.candidates(ev)
+    ev = {"winlog": {"channel": "Security", "event_id": 4688}, "event": {"original": "sekurlsa::x"}}
+    assert not hits(eng, ev)
+
+
+def test_regex_shorter_than_its_shortest_match_is_not_searched(write_rule):
+    eng = engine_for(write_rule, _det("sel:", "    CommandLine|re: 'ab.{20,}z'", "condition: sel"))
+    assert hits(eng, proc(CommandLine="xxab" + "-" * 20 + "z"))
+    assert not hits(eng, proc(CommandLine="ab" + "-" * 19 + "z"))
+    # a POSIX class reads differently in Python's parser: no length claimed, RE2 decides
+    eng = engine_for(write_rule, _det("sel:", "    CommandLine|re: '[[:digit:]]{3}'", "condition: sel"))
+    assert hits(eng, proc(CommandLine="123"))
+    from detectors.sigma.compiler import regex_min_length
+
+    assert regex_min_length("ab.{20,}z") == 23
+    assert regex_min_length("[[:digit:]]{3}") == 0
+    assert regex_min_length("a|bcd") == 1
+
+
+def test_event_signature_reads_literal_dotted_keys_like_nested_ones():
+    from detectors.sigma.logsources import event_signature
+
+    nested = {"event": {"module": "x", "category": ["network"]}, "observer": {"type": "Firewall"},
+              "host": {"os": {"type": "linux", "family": "debian"}}, "process": {"name": "sshd"},
+              "dns": {"question": {"name": "a.vn"}}, "fortinet": {"firewall": {"type": "traffic"}}}
+    dotted = {"event": {"module": "x", "category": ["network"]}, "observer.type": "Firewall",
+              "host.os.type": "linux", "host.os.family": "debian", "process.name": "sshd",
+              "dns.question.name": "a.vn", "fortinet.firewall.type": "traffic"}
+    assert event_signature(nested) == event_signature(dotted)
+    assert event_signature(nested)[5:] == ("firewall", "traffic", "linux", "sshd", True)
+    # a non-dict where an object belongs reads as absent, as in the nested walk
+    assert event_signature({"host": "h", "dns": {"question": "q"}})[-2:] == (None, False)
+
+
+def test_value_extractor_plans_for_large_dicts_keep_exactly_what_accessors_read():
+    """Large dicts are read by a plan remembered per key layout: values of the next event, never the first's."""
+    import pytest
+
+    from detectors.sigma.compiler import PLAN_MIN_KEYS, iter_scalars, value_extractor
+
+    tree = prune_tree(["winlog.event_data.Image", "~winlog.event_data.SourceName", "winlog.event_data.K3"])
+    extract = value_extractor(tree)
+
+    def event(tag: str) -> dict:
+        data = {f"K{i}": f"{tag}{i}" for i in range(PLAN_MIN_KEYS + 3)}
+        data.update({"Image": f"{tag}-image", "Source Name": f"{tag}-rtp"})
+        return {"winlog": {"event_data": data}}
+
+    for tag in ("a", "b"):  # the second event reuses the first one's plan
+        ev = event(tag)
+        values: list = []
+        extract(ev, values)
+        assert sorted(values) == sorted([f"{tag}-image", f"{tag}-rtp", f"{tag}3"])
+        assert sorted(map(repr, iter_scalars(values))) == sorted(map(repr, iter_scalars(pruned(ev, tree))))
+    ev = event("c")
+    ev["winlog"]["event_data"][5] = "five"  # a key that is not a string where spaced names are looked for
+    with pytest.raises(TypeError):
+        extract(ev, [])
