@@ -23,6 +23,7 @@ without knowing how many events earlier records produced.
 
 from __future__ import annotations
 
+import gc
 import logging
 import multiprocessing as mp
 import os
@@ -191,6 +192,11 @@ def _init_worker(model: InventoryModel, default_tz: str) -> None:
     global _WORKER
     _WORKER = Preparer(Inventory(model), default_tz)
     warm_up()
+    # The imported modules are never freed: keep them out of every collection, and collect less often.
+    # A chunk's events are acyclic and freed by reference counting; the cyclic collector only slowed
+    # their building down (~10 % of a worker's time with the defaults).
+    gc.freeze()
+    gc.set_threshold(10_000, 10, 10)
 
 
 def _work(records: list[tuple[str, str, str, float, str | None, str | None, str | None]], batch: str | None,
