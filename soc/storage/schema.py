@@ -66,17 +66,31 @@ SCHEMA = pa.schema([(name, typ) for name, (_, typ) in COLUMNS.items()])
 _INT_COLUMNS = {c for c, (_, t) in COLUMNS.items() if pa.types.is_integer(t)}
 
 
+_TS_SEEN: dict[str, datetime] = {}
+"""ISO text -> its time: a busy source sends many events per second with the same ``@timestamp``, and each is
+read twice (checked when parsed, then stored). Bounded; cleared when full."""
+
+
 def parse_ts(value: Any) -> datetime | None:
-    if isinstance(value, datetime):
+    """An ISO 8601 time as an aware datetime (UTC when it names no zone); None if it is not one."""
+    if value.__class__ is str:
+        hit = _TS_SEEN.get(value)
+        if hit is not None:
+            return hit
+    elif isinstance(value, datetime):
         return value if value.tzinfo else value.replace(tzinfo=UTC)
     if not isinstance(value, str) or not value:
         return None
-    v = value.replace("Z", "+00:00")
     try:
-        dt = datetime.fromisoformat(v)
+        dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         return None
-    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
+    if not dt.tzinfo:
+        dt = dt.replace(tzinfo=UTC)
+    if len(_TS_SEEN) >= 4096:
+        _TS_SEEN.clear()
+    _TS_SEEN[value] = dt
+    return dt
 
 
 def _plan() -> tuple[tuple[str, tuple[tuple[int, tuple[str, ...], str, str], ...]], ...]:

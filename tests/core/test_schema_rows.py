@@ -161,3 +161,18 @@ def test_docs_table_matches_rows() -> None:
     assert [partition(r) for r in rows] == parts[:2]
     assert table.column("source_port").to_pylist() == [1234, None, None]
     assert pa.types.is_timestamp(table.schema.field("ts").type)
+
+
+def test_parse_ts_cache_gives_each_text_its_own_time() -> None:
+    from soc.storage.schema import parse_ts
+
+    texts = ["2026-11-30T01:02:03Z", "2026-11-30T08:02:03+07:00", "2026-11-30T01:02:03", "2026-11-30T01:02:03.5Z",
+             "2026-11-30"]
+    first = [parse_ts(t) for t in texts]
+    for _ in range(2):  # cached answers equal computed ones, and different texts never share an entry
+        assert [parse_ts(t) for t in texts] == first
+    assert first[0] == first[1] == first[2]
+    assert first[3] == dt.datetime(2026, 11, 30, 1, 2, 3, 500000, tzinfo=dt.UTC)
+    assert parse_ts("not a time") is None and parse_ts("not a time") is None
+    naive = dt.datetime(2026, 1, 1)
+    assert parse_ts(naive) == naive.replace(tzinfo=dt.UTC)
