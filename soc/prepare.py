@@ -43,7 +43,7 @@ from connectors.parsers.syslog_header import iso
 from connectors.record import Record
 from soc import ecs
 from soc.inventory import Inventory, InventoryModel
-from soc.storage.schema import DOC, docs_table, parse_ts, warm_up
+from soc.storage.schema import DOC, parse_ts, row_values, rows_table, warm_up
 
 log = logging.getLogger("soc.pipeline")
 
@@ -160,6 +160,7 @@ class Preparer:
         counts: list[int] = []
         seqs: list[int] = []
         docs: list[dict[str, Any]] = []
+        rows: list[list[Any]] = []
         enrich = self.inventory.enrich
         for i, rec in enumerate(records, first):
             parsed, reason = self.parse(rec)
@@ -173,8 +174,12 @@ class Preparer:
                         soc["batch"] = batch
                         soc["batch_seq"] = i * SEQ_STRIDE + j
                     seqs.append(i * SEQ_STRIDE + j)
-                docs.append(doc)
-        table, partitions, times = docs_table(docs)
+                # The row now, while the document is fresh in the cache; workers then drop it (its memory
+                # is reused by the next one), which is measurably faster than keeping a chunk's documents.
+                rows.append(row_values(doc))
+                if keep_docs:
+                    docs.append(doc)
+        table, partitions, times = rows_table(rows)
         newest: list[datetime | None] = []
         k = 0
         for n in counts:

@@ -282,12 +282,16 @@ def partition(row: list[Any]) -> tuple[str, str]:
 
 
 
-def docs_table(docs: list[dict[str, Any]]) -> tuple[pa.Table, list[tuple[str, str]], list[datetime]]:
-    """Events as one :data:`SCHEMA` table, the partition of each (as :func:`partition` gives) and each
-    event's time (``@timestamp``, or when it was filed if it has none)."""
-    rows = [row_values(doc) for doc in docs]
+def rows_table(rows: list[list[Any]]) -> tuple[pa.Table, list[tuple[str, str]], list[datetime]]:
+    """Rows from :func:`row_values` as one :data:`SCHEMA` table, the partition of each (as :func:`partition`
+    gives) and each event's time (``@timestamp``, or when it was filed if it has none)."""
     partitions = [partition(row) for row in rows]
     return to_table(rows), partitions, [row[0] for row in rows]
+
+
+def docs_table(docs: list[dict[str, Any]]) -> tuple[pa.Table, list[tuple[str, str]], list[datetime]]:
+    """:func:`rows_table` of events."""
+    return rows_table([row_values(doc) for doc in docs])
 
 
 def warm_up() -> None:
