@@ -651,12 +651,4 @@ def _related(doc: dict[str, Any]) -> None:
                 return
             if v not in hosts:
                 hosts.append(v)
-    if ips or users or hosts:
-        rel: dict[str, Any] = {}
-        if ips:
-            rel["ip"] = ips
-        if users:
-            rel["user"] = users
-        if hosts:
-            rel["hosts"] = hosts
-        doc["related"] = rel
+    _srv_ecs.put_related(doc, ips, users, hosts)
