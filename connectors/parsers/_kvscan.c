@@ -33,6 +33,11 @@ static PyObject *pairs(PyObject *self, PyObject *arg) {
         PyErr_SetString(PyExc_TypeError, "pairs() expects a str");
         return NULL;
     }
+#if PY_VERSION_HEX < 0x030C0000
+    if (PyUnicode_READY(arg) < 0) { /* strings from legacy C APIs (gone in 3.12) */
+        return NULL;
+    }
+#endif
     const Py_ssize_t n = PyUnicode_GET_LENGTH(arg);
     const int kind = PyUnicode_KIND(arg);
     const void *data = PyUnicode_DATA(arg);
