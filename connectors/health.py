@@ -18,7 +18,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any
 
@@ -63,13 +63,17 @@ class SourceHealth:
         return sum(n for _, n in self._window) / WINDOW_SECONDS
 
     def as_dict(self, now: float) -> dict[str, Any]:
-        d = {k: v for k, v in asdict(self).items() if not k.startswith("_")}
+        # Public fields are plain values; asdict() would deep-copy the rate window only to drop it.
+        d: dict[str, Any] = {k: getattr(self, k) for k in _PUBLIC}
         d["events_per_s"] = round(self.rate(now), 2)
         d["parse_error_rate"] = round(self.dead / self.received, 4) if self.received else 0.0
         d["last_received_at"] = (datetime.fromtimestamp(self.last_received, UTC).isoformat()
                                  if self.last_received else None)
         d["reconciles"] = self.received == self.parsed + self.dead
         return d
+
+
+_PUBLIC = tuple(f.name for f in fields(SourceHealth) if not f.name.startswith("_"))
 
 
 class HealthTracker:

@@ -189,3 +189,29 @@ def test_batches_are_bounded_in_bytes(tmp_path: Path) -> None:
         sp.append([Record("s", "auto", big + str(i), 1.0)])
     got, _ = sp.read(1000, 0.1, max_bytes=250_000)
     assert len(got) == 3  # stops at the first frame that reaches the limit
+
+
+def test_frames_decode_to_equal_records_including_older_frames() -> None:
+    """Every field survives a frame, record for record, and a frame written before a field existed (here
+    ``host``) still decodes, the missing field taking its default."""
+    import json
+
+    from connectors import spool
+
+    records = [Record("fw", "fortigate", "a=1", 1.25, "192.0.2.7", "UTC"),
+               Record("fw", "fortigate", "a=2", 1.5, "192.0.2.7", "UTC"),
+               Record("web", "nginx", "GET /", 2.0, None, None, host="web01"),
+               RejectedRecord("fw", "auto", "cut", 3.0, None, None, "h1", reason="too long"),
+               RejectedRecord("fw", "auto", "cut2", 4.0, None, None, "h1", reason="")]
+    frame = spool.encode_batch(records)
+    decoded = spool._decode(frame[spool._HEAD.size:])
+    assert decoded == records
+    assert [type(r) for r in decoded] == [type(r) for r in records]
+
+    table = json.dumps({"fields": ["source", "format", "peer", "tz", "reason"],
+                        "rows": [["old", "syslog", "10.0.0.9", None, None]]}).encode()
+    line = b"<13>Nov 30 08:00:00 h app: x"
+    payload = (spool._BATCH.pack(spool._KIND_BATCH, 1, len(table)) + table
+               + spool._ITEM.pack(0, 5.0, len(line)) + line)
+    old = spool._decode(payload)
+    assert old == [Record("old", "syslog", line.decode(), 5.0, "10.0.0.9", None, None)]
