@@ -159,8 +159,10 @@ def _positional(kw: dict[str, Any]) -> list[Any]:
     for f in fields(Record):
         if f.name in kw:
             out.append(kw[f.name])
-        elif f.name in ("line", "received") or f.default is not MISSING:
-            out.append(f.default if f.default is not MISSING else None)
+        elif f.name in ("line", "received"):
+            out.append(None)  # filled per record
+        elif f.default is not MISSING:
+            out.append(f.default)
         else:
             raise TypeError(f"spool frame has no {f.name!r} for its records")
     return out

@@ -76,11 +76,6 @@ def related(doc: dict[str, Any]) -> None:
                     _add(hosts, v)
                 elif v not in hosts:
                     hosts.append(v)
-    put_related(doc, ips, users, hosts)
-
-
-def put_related(doc: dict[str, Any], ips: list[Any], users: list[Any], hosts: list[Any]) -> None:
-    """``related.ip/user/hosts`` from the collected values (each list only when not empty)."""
     if ips or users or hosts:
         rel: dict[str, Any] = {}
         if ips:

@@ -376,12 +376,8 @@ def _event(doc: dict[str, Any], fw: dict[str, Any], subtype: str | None) -> None
         event["type"] = types
     if cats:
         event["category"] = cats
-    src = doc.get("source")
-    if src is None:
-        src = doc["source"] = {}
-    dst = doc.get("destination")
-    if dst is None:
-        dst = doc["destination"] = {}
+    src = _sub(doc, "source")
+    dst = _sub(doc, "destination")
     v = pop("dstip", None) or pop("remip", None)
     if v:
         dst["ip"] = v
@@ -570,12 +566,8 @@ def _traffic(doc: dict[str, Any], fw: dict[str, Any]) -> None:
             types.append("allowed")
     if action == "deny" or get("utmaction") == "block":
         types.append("denied")
-    src = doc.get("source")
-    if src is None:
-        src = doc["source"] = {}
-    dst = doc.get("destination")
-    if dst is None:
-        dst = doc["destination"] = {}
+    src = _sub(doc, "source")
+    dst = _sub(doc, "destination")
     # Counters: int() inline (what ``to_int`` does for text), the key is dropped even when it is not a number.
     if (v := pop("dstip", None)) is not None:
         dst["ip"] = v
@@ -712,12 +704,8 @@ def _utm(doc: dict[str, Any], fw: dict[str, Any], subtype: str | None) -> None:
         event["category"] = ["network"]
     elif "network" not in cats:
         cats.append("network")
-    src = doc.get("source")
-    if src is None:
-        src = doc["source"] = {}
-    dst = doc.get("destination")
-    if dst is None:
-        dst = doc["destination"] = {}
+    src = _sub(doc, "source")
+    dst = _sub(doc, "destination")
     v = pop("dstip", None) or pop("remip", None)
     if v is not None:
         dst["ip"] = v

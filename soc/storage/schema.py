@@ -189,7 +189,6 @@ def row_values_generic(doc: dict[str, Any]) -> list[Any]:
     return out
 
 
-
 def _compile_row_values() -> Callable[[dict[str, Any]], list[Any]]:
     """:func:`row_values_generic` unrolled for :data:`COLUMNS`: one straight run of dict lookups, each
     intermediate object fetched once. The source is built from this module's own constants (field names
@@ -281,17 +280,11 @@ def partition(row: list[Any]) -> tuple[str, str]:
     return day, str(row[DATASET] or "unknown").translate(_SAFE)[:80] or "unknown"
 
 
-
 def rows_table(rows: list[list[Any]]) -> tuple[pa.Table, list[tuple[str, str]], list[datetime]]:
     """Rows from :func:`row_values` as one :data:`SCHEMA` table, the partition of each (as :func:`partition`
     gives) and each event's time (``@timestamp``, or when it was filed if it has none)."""
     partitions = [partition(row) for row in rows]
     return to_table(rows), partitions, [row[0] for row in rows]
-
-
-def docs_table(docs: list[dict[str, Any]]) -> tuple[pa.Table, list[tuple[str, str]], list[datetime]]:
-    """:func:`rows_table` of events."""
-    return rows_table([row_values(doc) for doc in docs])
 
 
 def warm_up() -> None:

@@ -230,37 +230,6 @@ def test_sshd_first_word_dispatch_matches_trying_every_pattern() -> None:
     assert {r[0] for rules in auth._SSH_BY_WORD.values() for r in rules} == {r[0] for r in auth._SSH_TABLE}
 
 
-def test_auth_related_matches_generic() -> None:
-    """``auth._related`` (written for the shapes this parser builds) equals ``_srv_ecs.related``."""
-    import copy
-
-    from connectors.parsers import _srv_ecs, auth
-
-    n = 0
-    for line in _sample_auth_lines():
-        try:
-            doc = parse_line("auth", line, CTX)[0]
-        except ParseError:
-            continue
-        for keep_old in (False, True):
-            base = copy.deepcopy(doc)
-            if not keep_old:
-                base.pop("related", None)
-            a, b = copy.deepcopy(base), copy.deepcopy(base)
-            auth._related(a)
-            _srv_ecs.related(b)
-            assert a == b, line
-            n += 1
-    assert n > 1000
-    # Shapes it hands over to the generic helper still come out the same.
-    odd = {"source": {"ip": ["1.1.1.1", "2.2.2.2"]}, "user": {"name": "a", "target": {"name": "b"}},
-           "destination": {"ip": "3.3.3.3"}, "related": {"ip": ["9.9.9.9"]}}
-    a, b = copy.deepcopy(odd), copy.deepcopy(odd)
-    auth._related(a)
-    _srv_ecs.related(b)
-    assert a == b
-
-
 def test_fast_start_matches_general_path() -> None:
     """``_srv_syslog.start``'s fast path builds the same document and header as the general path."""
     from datetime import timedelta, timezone

@@ -23,10 +23,10 @@ from soc.storage.schema import (
     DATASET,
     DOC,
     SCHEMA,
-    docs_table,
     partition,
     row_values,
     row_values_generic,
+    rows_table,
     to_table,
 )
 
@@ -141,14 +141,14 @@ def test_parser_output() -> None:
         _same(doc)
 
 
-def test_docs_table_matches_rows() -> None:
+def test_rows_table_matches_rows() -> None:
     docs: list[dict[str, Any]] = [
         {"@timestamp": "2026-11-30T23:30:00+07:00", "event": {"dataset": "fortinet.firewall"},
          "source": {"ip": "10.0.0.1", "port": 1234}},
         {"@timestamp": "2026-11-30T17:30:00Z", "event": {"dataset": "a/b c"}},
         {"event": {"dataset": None}, "message": "no time"},
     ]
-    table, parts, times = docs_table(docs)
+    table, parts, times = rows_table([row_values(d) for d in docs])
     assert table.schema == SCHEMA
     assert table.num_rows == 3
     assert parts[0] == ("2026-11-30", "fortinet.firewall")  # 16:30 UTC
