@@ -101,7 +101,7 @@ def main() -> None:
         svc = IngestService(settings, pipe, state)
         if args.transport_only:
             class _Null:  # stands in for the pipeline: counts, stores nothing
-                def process(self, records: list[Any]) -> Any:
+                def process(self, records: list[Any], *_: Any) -> Any:
                     from soc.pipeline import BatchResult, SourceCounts
 
                     return BatchResult(received=len(records), parsed=len(records), per_source={

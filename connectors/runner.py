@@ -80,6 +80,10 @@ class IngestService:
         self.last_latency_s: float | None = None
         self._check_next = False
         self._failures: dict[str, int] = {}
+        self.prefetched = 0
+        """Batches handed to the parse workers while the one before them was being stored."""
+        self._ahead: tuple[list[Record], Any, Any] | None = None
+        """The next batch, read and handed to the parse workers while the current one is stored."""
 
     def _spool_id(self) -> str:
         p = self.spool.dir / "id"
@@ -140,6 +144,7 @@ class IngestService:
                 self.errors += 1
                 self.last_error = f"{type(exc).__name__}: {exc}"
                 log.exception("ingest batch failed; it stays in the spool and is retried")
+                self._drop_ahead()
                 self.spool.rewind()
                 self._check_next = True  # part of it may be stored already
                 self._stop.wait(min(30.0, 0.5 * 2 ** min(self.errors, 6)))
@@ -150,9 +155,38 @@ class IngestService:
             if now - last_silence >= SILENCE_CHECK_SECONDS:
                 last_silence = now
                 self.check_silence()
+        self._drop_ahead()  # read, not committed: the spool gives it again after a restart
+
+    def _drop_ahead(self) -> None:
+        if self._ahead is not None:
+            if self._ahead[2] is not None:
+                self._ahead[2].cancel()
+            self._ahead = None
+
+    def _prefetch(self, records: Sequence[Record], key: str) -> Any:
+        prefetch = getattr(self.pipeline, "prefetch", None)
+        if prefetch is None:
+            return None
+        return prefetch([r for r in records if not isinstance(r, RejectedRecord)], key)
+
+    def _read_ahead(self, size: int) -> None:
+        """Read the next batch now and hand it to the parse workers, so they parse it while this one is
+        stored. Nothing is committed or marked in flight until its turn comes, and preparing has no side
+        effect: a crash or a failed batch simply reads it again."""
+        if not self.spool.readable():
+            return
+        records, cur = self.spool.read(size, 0)
+        pending = self._prefetch(records, f"{self.spool_id}-{cur.key}") if records else None
+        self._ahead = (records, cur, pending)
+        if pending is not None:
+            self.prefetched += 1
 
     def _one_batch(self, size: int, wait: float) -> int:
-        records, cur = self.spool.read(size, wait)
+        pending: Any = None
+        if self._ahead is not None:
+            (records, cur, pending), self._ahead = self._ahead, None
+        else:
+            records, cur = self.spool.read(size, wait)
         if not records:
             if cur.key != f"{cur.segment}:{cur.offset}":
                 self.spool.commit(cur, sync=False)  # only source marks were read: move past them
@@ -169,8 +203,11 @@ class IngestService:
         if not cur.replay:
             # Persists the previous batch's commit and marks this one in flight: one checkpoint write.
             self.spool.begin(cur)
+            if pending is None:
+                pending = self._prefetch(records, key)
+            self._read_ahead(size)
         try:
-            self.process(records, key, skip)
+            self.process(records, key, skip, pending)
         except Exception:
             self._failures[key] = self._failures.get(key, 0) + 1
             if self._failures[key] < ISOLATE_AFTER:
@@ -207,11 +244,16 @@ class IngestService:
         except (OverflowError, ValueError, OSError):  # absurd event times: search the whole store
             return None, None
 
-    def process(self, records: Sequence[Record], key: str | None = None, skip: set[int] | None = None) -> Any:
-        """Pipeline for good records, dead letters for those a source already rejected; updates health."""
+    def process(self, records: Sequence[Record], key: str | None = None, skip: set[int] | None = None,
+                pending: Any = None) -> Any:
+        """Pipeline for good records, dead letters for those a source already rejected; updates health.
+        ``pending``: the pipeline's ``prefetch`` of the good records (see :meth:`_read_ahead`)."""
         good = [r for r in records if not isinstance(r, RejectedRecord)]
         bad = [r for r in records if isinstance(r, RejectedRecord)]
-        res = self.pipeline.process(good, key, skip or frozenset())
+        if pending is not None:
+            res = self.pipeline.process(good, key, skip or frozenset(), pending=pending)
+        else:
+            res = self.pipeline.process(good, key, skip or frozenset())
         if bad:
             with self.state.session() as s:
                 s.add_all([DeadLetter(source=r.source, format=r.format, reason=r.reason[:2000], raw=r.raw_bytes(),

@@ -341,6 +341,12 @@ class Spool:
     def backlog(self) -> int:
         return self._pending
 
+    def readable(self) -> bool:
+        """Whether :meth:`read` would return at once with something: durable data past the last read
+        (records, or only source marks)."""
+        with self._cond:
+            return self._read_pos < self._visible()
+
     def append(self, records: Sequence[Record], *, mark: tuple[str, dict[str, Any]] | None = None,
                block: bool = True, timeout: float | None = None) -> bool:
         """Write ``records`` (and a source ``mark``) durably; ``False`` if refused because the spool is full.

@@ -106,16 +106,6 @@ _IP_FIELDS = (("destination", "ip", "destination.ip"), ("source", "ip", "source.
               ("host", "ip", "host.ip"))
 
 
-def _field(doc: dict[str, Any], top: str, leaf: str, dotted: str) -> Any:
-    """``doc[top][leaf]``, or the literal dotted key some JSON inputs carry."""
-    v = doc.get(top)
-    if v.__class__ is dict:
-        r = v.get(leaf)
-        if r is not None:
-            return r
-    return doc.get(dotted)
-
-
 class Inventory:
     """Lookup of the agency and system an event belongs to."""
 
@@ -216,15 +206,21 @@ class Inventory:
         path: plain dict lookups, lookups cached.
         """
         if self._hosts or self._host_patterns:
-            for top, leaf, field in _HOST_FIELDS:
-                v = _field(event, top, leaf, field)
+            for top, leaf, field in _HOST_FIELDS:  # doc[top][leaf], else a literal dotted key (flat JSON)
+                d = event.get(top)
+                v = d.get(leaf) if d.__class__ is dict else None
+                if v is None:
+                    v = event.get(field)
                 if v.__class__ is str and v:
                     hit = self.lookup_host(v)
                     if hit:
                         return self._apply(event, hit, field)
         if self._v4 or self._v6:
             for top, leaf, field in _IP_FIELDS:
-                v = _field(event, top, leaf, field)
+                d = event.get(top)
+                v = d.get(leaf) if d.__class__ is dict else None
+                if v is None:
+                    v = event.get(field)
                 if isinstance(v, list):
                     v = v[0] if v else None
                 if v.__class__ is str and v:

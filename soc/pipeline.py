@@ -23,7 +23,7 @@ from connectors.record import Record
 from detectors.base import Detector
 from soc.alerts import AlertSink
 from soc.inventory import Inventory
-from soc.prepare import Prepared, PreparePool, Preparer
+from soc.prepare import Pending, Prepared, PreparePool, Preparer
 from soc.storage.events import EventStore
 from soc.storage.models import Alert, DeadLetter
 from soc.storage.state import State
@@ -119,21 +119,33 @@ class Pipeline:
             return [r.id for r in rows]
 
     # -- the batch ---------------------------------------------------------------------------------
+    def prefetch(self, records: Sequence[Record], batch: str | None = None) -> Pending | None:
+        """Start preparing ``records`` in the parse workers now; pass the result to :meth:`process` as
+        ``pending``. Preparing has no side effect, so a batch prefetched and then abandoned costs nothing but
+        the work. None when the batch would be prepared in-process."""
+        with self._lock:
+            return self.pool.submit(records, batch)
+
     def process(self, records: Sequence[Record], batch: str | None = None,
-                skip: frozenset[int] | set[int] = frozenset()) -> BatchResult:
+                skip: frozenset[int] | set[int] = frozenset(), pending: Pending | None = None) -> BatchResult:
         """Run ``records`` through every stage; thread-safe (batches are serialised).
 
         ``batch`` tags the events with their spool batch (``soc.batch``, ``soc.batch_seq``, see
         :mod:`soc.prepare`); events whose ``batch_seq`` is in ``skip`` were stored by an interrupted
-        earlier attempt and are not stored again (they still go through detection).
+        earlier attempt and are not stored again (they still go through detection). ``pending`` is what
+        :meth:`prefetch` returned for these same records and batch.
         """
+        if pending is not None and (pending.batch != batch or len(pending.records) != len(records)
+                                    or any(a is not b for a, b in zip(pending.records, records, strict=True))):
+            pending.cancel()  # not this batch's work (a caller's mistake): prepare it afresh
+            pending = None
         with self._lock:
-            return self._process(records, batch, skip)
+            return self._process(records, batch, skip, pending)
 
     def _process(self, records: Sequence[Record], batch: str | None,
-                 skip: frozenset[int] | set[int]) -> BatchResult:
+                 skip: frozenset[int] | set[int], pending: Pending | None) -> BatchResult:
         res = BatchResult(received=len(records))
-        prep = self.pool.prepare(records, batch)
+        prep = self.pool.prepare(records, batch) if pending is None else self.pool.result(pending)
         dead: list[DeadLetter] = []
         newest: dict[str, datetime] = {}
         for rec, reason, n, ts in zip(records, prep.reasons, prep.counts, prep.newest, strict=True):

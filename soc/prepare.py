@@ -189,6 +189,21 @@ class Preparer:
                         partitions=partitions, seqs=seqs, docs=docs if keep_docs else None)
 
 
+@dataclass(slots=True)
+class Pending:
+    """A batch handed to the parse workers: one future per chunk, in order."""
+
+    records: Sequence[Record]
+    batch: str | None
+    futures: list[Future[Prepared]]
+    pool: ProcessPoolExecutor
+
+    def cancel(self) -> None:
+        """Drop the work not started yet (the batch will be read and handed out again)."""
+        for f in self.futures:
+            f.cancel()
+
+
 # -- worker processes -------------------------------------------------------------------------------
 _WORKER: Preparer | None = None
 
@@ -264,24 +279,47 @@ class PreparePool:
                 log.exception("parse workers did not start; batches are prepared in-process until they do")
                 self.close()
 
-    def prepare(self, records: Sequence[Record], batch: str | None = None) -> Prepared:
+    def submit(self, records: Sequence[Record], batch: str | None = None) -> Pending | None:
+        """Hand ``records`` to the workers and return at once (:meth:`result` collects them). None when they
+        would be prepared in-process anyway: no workers, a small batch, or a pool that cannot take work.
+
+        The ingest service submits the next batch before it stores the current one, so the workers parse
+        while the service writes instead of waiting for it.
+        """
         pool = self._get_pool() if len(records) >= MIN_PARALLEL else None
         if pool is None:
-            return self.preparer.prepare(records, batch)
+            return None
         try:
             futures: list[Future[Prepared]] = []
             for k in range(0, len(records), CHUNK):
                 chunk = [(r.source, r.format, r.line, r.received, r.peer, r.tz, r.host)
                          for r in records[k:k + CHUNK]]
                 futures.append(pool.submit(_work, chunk, batch, k))
-            out = Prepared.concat([f.result() for f in futures])
+        except Exception:
+            log.exception("could not hand a batch to the parse workers; preparing it in-process and restarting them")
+            self.fallbacks += 1
+            self.close()
+            return None
+        return Pending(records, batch, futures, pool)
+
+    def result(self, pending: Pending) -> Prepared:
+        """The batch :meth:`submit` handed out, prepared; in-process if a worker failed on it."""
+        if pending.pool is not self._pool:  # the pool was restarted since (new inventory): its work is void
+            pending.cancel()
+            return self.prepare(pending.records, pending.batch)
+        try:
+            out = Prepared.concat([f.result() for f in pending.futures])
             self.parallel_batches += 1
             return out
         except Exception:
             log.exception("parse workers failed; preparing this batch in-process and restarting them")
             self.fallbacks += 1
             self.close()
-            return self.preparer.prepare(records, batch)
+            return self.preparer.prepare(pending.records, pending.batch)
+
+    def prepare(self, records: Sequence[Record], batch: str | None = None) -> Prepared:
+        pending = self.submit(records, batch)
+        return self.preparer.prepare(records, batch) if pending is None else self.result(pending)
 
     def close(self) -> None:
         if self._pool is not None:

@@ -51,6 +51,75 @@ try:  # the same tokeniser in C (connectors/parsers/_kvscan.c, built by `pip ins
 except ImportError:  # no compiler where it was installed
     _pairs = _pairs_py
 
+#: Kinds of a mapping-table entry (see ``_moves_py``).
+MOVE_STR, MOVE_INT, MOVE_LOWER, MOVE_MARK, MOVE_INT_INPLACE, MOVE_DROP = range(6)
+MoveTable = dict[str, tuple[tuple[str, ...], int]]
+
+
+def _moves_py(fw: dict[str, Any], table: MoveTable, doc: dict[str, Any]) -> list[str]:
+    """Run a mapping table over the record's pairs: one pass over the keys the record HAS, instead of a probe
+    per key it might have. For each key of ``fw`` that ``table`` maps to ``(path, kind)``:
+
+    - ``MOVE_STR``/``MOVE_INT``/``MOVE_LOWER``: the key leaves ``fw`` and its value (as is, ``int()``-ed,
+      lower-cased) goes to ``doc[path[0]]...[path[-1]]`` (missing dicts created); a value ``int()`` refuses is
+      dropped with its key (what Elastic's ``convert`` with ``ignore_failure`` then ``remove`` does);
+    - ``MOVE_MARK``: the key stays and is returned (conditional cases the Python code handles);
+    - ``MOVE_INT_INPLACE``: ``fw[key] = int(value)`` when ``int()`` accepts it;
+    - ``MOVE_DROP``: the key leaves ``fw``.
+
+    Keys are visited in the order of the smaller of ``fw`` and ``table`` (``fw``'s on a tie): fewer lookups.
+
+    The definition of ``_kvscan.moves`` (C, same result), which ``parse`` uses when it is built."""
+    if doc is fw:
+        raise ValueError("moves(): doc must not be fw")
+    marked: list[str] = []
+    gone: list[str] = []
+    # The keys both have, walking the smaller of the two (fw's order on a tie): a table's targets are distinct
+    # (``_table`` checks), so the order only shows in the returned list.
+    both = ([(k, fw[k], e) for k, e in table.items() if k in fw] if len(table) < len(fw)
+            else [(k, v, table[k]) for k, v in fw.items() if k in table])
+    for key, value, entry in both:
+        path, kind = entry
+        if kind == MOVE_MARK:
+            marked.append(key)
+            continue
+        if kind == MOVE_INT_INPLACE:
+            with contextlib.suppress(ValueError):
+                fw[key] = int(value)  # a value of a present key: allowed while iterating
+            continue
+        if kind == MOVE_DROP:
+            gone.append(key)
+            continue
+        if kind not in (MOVE_STR, MOVE_INT, MOVE_LOWER):
+            raise ValueError(f"moves(): unknown kind {kind} for {key!r}")
+        if not path:
+            raise TypeError(f"moves(): empty target path for {key!r}")
+        gone.append(key)
+        if kind == MOVE_INT:
+            try:
+                value = int(value)
+            except ValueError:
+                continue
+        elif kind == MOVE_LOWER:
+            value = value.lower()
+        d = doc
+        for name in path[:-1]:
+            if name not in d:
+                sub = d[name] = {}
+            elif not isinstance(sub := d[name], dict):
+                raise TypeError(f"moves(): {name!r} is not a dict")
+            d = sub
+        d[path[-1]] = value
+    for key in gone:
+        del fw[key]
+    return marked
+
+
+try:
+    from ._kvscan import moves as _moves
+except ImportError:
+    _moves = _moves_py
+
 
 _FAST_PRI = re.compile(r"<(\d{1,3})>(?=[a-z_]+=)")
 _SNIFF = re.compile(r"(?:^|\s)(?:logid|devid|devname)=\"?\w")
@@ -146,10 +215,18 @@ def _second_iso(sec: int) -> str | None:
 def _eventtime_iso(text: str | None) -> str | None:
     """``event.start`` from ``eventtime`` (what ``_eventtime`` gives, to the millisecond, as ``...Z``)
     built from a per-second cache: ``eventtime`` changes with every record."""
-    if not text or not text.isdigit():
+    if not text:
         return None
     if len(text) > 18:
+        if not text.isdecimal():  # (isdigit() would pass "²", which int() refuses)
+            return None
         text = text[:-6]
+    # Milliseconds (what FortiOS sends): the seconds' text is a key of ``_SEC_ISO`` (ASCII digits only) and the
+    # last three characters ASCII digits, so ``int()`` and ``divmod`` are not needed.
+    if len(text) > 11 and (hit := _SEC_ISO.get(text[:-3])) is not None and (ms_text := text[-3:]) in _MS3:
+        return hit + ms_text + "Z"
+    if not text.isdecimal():
+        return None
     n = int(text)
     sec, ms = divmod(n, 1000) if len(text) > 11 else (n, 0)
     if sec >= 1 << 32:
@@ -157,7 +234,18 @@ def _eventtime_iso(text: str | None) -> str | None:
         start = _eventtime(text)
         return None if start is None else start.isoformat(timespec="milliseconds")[:-6] + "Z"
     prefix = _second_iso(sec)
-    return None if prefix is None else prefix + _MILLIS[ms]
+    if prefix is None:
+        return None
+    if len(text) > 11 and text.isascii():
+        if len(_SEC_ISO) >= 4096:
+            _SEC_ISO.clear()
+        _SEC_ISO[text[:-3]] = prefix + "."
+    return prefix + _MILLIS[ms]
+
+
+#: Seconds of an ``eventtime`` in milliseconds, as text (ASCII digits) -> ``YYYY-MM-DDTHH:MM:SS.``.
+_SEC_ISO: dict[str, str] = {}
+_MS3 = frozenset(f"{ms:03d}" for ms in range(1000))
 
 
 #: ``.000Z`` ... ``.999Z``: a table lookup instead of formatting the milliseconds of every record.
@@ -224,61 +312,78 @@ def parse(line: str, ctx: ParseContext) -> dict[str, Any]:
     if "eventtime" in fw and (start := _eventtime_iso(fw["eventtime"])) is not None:
         event["start"] = start
 
-    v: Any = pop("devname", None) or hostname
-    if v:
-        observer["name"] = v
+    v: Any
     if "duration" in fw:
         d = to_int(fw["duration"])
         if d is not None:
             event["duration"] = d * 1_000_000_000
-    if (v := pop("devid", None)) is not None:
-        observer["serial_number"] = v
-    if (v := pop("dstintf", None) or pop("dst_int", None)) is not None:
-        observer.setdefault("egress", {"interface": {"name": v}})
-    if (v := pop("srcintf", None) or pop("src_int", None)) is not None:
-        observer.setdefault("ingress", {"interface": {"name": v}})
-    if (v := pop("level", None)) is not None:
-        doc["log"] = doc.get("log") or {}
-        doc["log"]["level"] = v
-    if (v := get("subject")) is not None:
-        doc["email"] = {"subject": v}
-    if (v := get("srcname")) is not None:
-        doc["host"] = {"name": v.lower()}
-    m = pop("msg", None)
-    if m is not None:
-        doc["message"] = m
-    if (v := pop("dstmac", None)) is not None:
-        _sub(doc, "destination")["mac"] = v.replace(":", "-").upper()
-
     ftype = get("type")
+    m = get("msg")  # (``message`` once the common table has moved it)
+    login = m is not None and "log" in (low := m.lower()) and ("login" in low or "logged in" in low)
+    # One pass for the common and the type's table, unless ``_login`` must run in between: it looks for the
+    # source the type's table would write (``_traffic_types`` reads ``app`` before it moves). Event records
+    # are always one pass: ``_login`` comes after ``_event``.
+    table = _MOVE_COMMON
+    type_moved = False
+    if ftype == "event":
+        table = _MOVE_COMMON_EVENT
+        type_moved = True
+    elif not login:
+        if ftype == "traffic":
+            _traffic_types(event, fw)
+            table = _MOVE_COMMON_TRAFFIC
+            type_moved = True
+        elif ftype == "utm" or ftype == "dns":
+            table = _MOVE_COMMON_UTM
+            type_moved = True
+    if marked := _moves(fw, table, doc):  # the rest of the common part:
+        if "dst_int" in fw and "egress" not in observer:
+            observer["egress"] = {"interface": {"name": pop("dst_int")}}
+        if "src_int" in fw and "ingress" not in observer:
+            observer["ingress"] = {"interface": {"name": pop("src_int")}}
+        if (v := get("subject")) is not None:
+            doc["email"] = {"subject": v}
+        if (v := get("srcname")) is not None:
+            doc["host"] = {"name": v.lower()}
+        if (v := pop("dstmac", None)) is not None:
+            _sub(doc, "destination")["mac"] = v.replace(":", "-").upper()
+    if hostname and "name" not in observer:
+        observer["name"] = hostname
+
     subtype = get("subtype")
     if ftype == "event":
         _event(doc, fw, subtype)
-        m = doc.get("message")
-    if isinstance(m, str) and "log" in (low := m.lower()) and ("login" in low or "logged in" in low):
+    if login:
         _login(doc, fw)
     if ftype == "traffic":
-        _traffic(doc, fw)
-    elif ftype in ("utm", "dns"):
-        _utm(doc, fw, subtype)
+        if not type_moved:
+            _traffic_types(event, fw)
+            _moves(fw, _MOVE_TRAFFIC, doc)
+        _traffic_rest(doc, fw)
+    elif ftype == "utm" or ftype == "dns":
+        _utm(doc, fw, subtype, marked if type_moved else _moves(fw, _MOVE_UTM, doc), type_moved)
 
-    if "action" not in event and (v := pop("eventtype", None)) is not None:
-        event["action"] = v
+    # (``in`` before ``pop``: most records have none of these keys, and a test costs less than a call.)
+    if "action" not in event and "eventtype" in fw:
+        event["action"] = pop("eventtype")
     if "reason" not in event:
-        v = pop("reason", None) or pop("eventsubtype", None)
-        if v is not None:
-            event["reason"] = v
+        if "reason" in fw:
+            event["reason"] = pop("reason")
+        elif "eventsubtype" in fw:
+            event["reason"] = pop("eventsubtype")
     src = doc.get("source") or {}
     dst = doc.get("destination") or {}
     net = doc.get("network") or {}
+    sip = src.get("ip")
+    dip = dst.get("ip")
     if "direction" not in net:
-        v = pop("dir", None) or pop("direction", None)
+        v = pop("dir") if "dir" in fw else pop("direction") if "direction" in fw else None
         if v is not None:
             k = v.lower()
             k = _DIRECTIONS.get(k, k)
             net["direction"] = k if k in _ECS_DIRECTIONS else "unknown"
         else:
-            v = direction_from_ips(src.get("ip"), dst.get("ip"))
+            v = direction_from_ips(sip, dip)
             if v is not None:
                 net["direction"] = v
     if "interface" in fw:
@@ -287,16 +392,16 @@ def parse(line: str, ctx: ParseContext) -> dict[str, Any]:
             observer["ingress"] = {"interface": {"name": pop("interface")}}
         elif "egress" not in observer and direction in ("egress", "outbound", "external"):
             observer["egress"] = {"interface": {"name": pop("interface")}}
-    for k in _LONG_KEYS:
-        if k in fw and (n := to_int(fw[k])) is not None:
-            fw[k] = n
+    if ftype not in _TABLED_TYPES:  # (the tables convert them)
+        for k in _LONG_KEYS:
+            if k in fw and (n := to_int(fw[k])) is not None:
+                fw[k] = n
 
     if "bytes" in src and "bytes" in dst:
         net["bytes"] = src["bytes"] + dst["bytes"]
     if "packets" in src and "packets" in dst:
         net["packets"] = src["packets"] + dst["packets"]
-    iana = net.get("iana_number")
-    if iana is not None and iana in IANA_TRANSPORT:
+    if "iana_number" in net and (iana := net["iana_number"]) in IANA_TRANSPORT:
         net["transport"] = IANA_TRANSPORT[iana]
     if net:
         doc["network"] = net
@@ -304,12 +409,11 @@ def parse(line: str, ctx: ParseContext) -> dict[str, Any]:
         src["mac"] = src["mac"].upper().replace(":", "-").replace(".", "-")
 
     # related.*
-    snat = src.get("nat")
-    dnat = dst.get("nat")
-    sip, dip = src.get("ip"), dst.get("ip")
     rel_ip: list[str] = [sip] if sip else []
     if dip and dip not in rel_ip:
         rel_ip.append(dip)
+    snat = src.get("nat")
+    dnat = dst.get("nat")
     if snat or dnat or "ip" in fw or "assignip" in fw or "tunnelip" in fw:
         for ip in (snat.get("ip") if snat else None, dnat.get("ip") if dnat else None, get("ip"), get("assignip"),
                    get("tunnelip")):
@@ -325,29 +429,33 @@ def parse(line: str, ctx: ParseContext) -> dict[str, Any]:
         rel["ip"] = rel_ip
     su = src.get("user")
     du = dst.get("user")
-    sname = su.get("name") if su else None
-    dname = du.get("name") if du else None
-    if sname or dname:
-        rel["user"] = [sname, dname] if sname and dname and sname != dname else [sname or dname]
+    if su or du:
+        sname = su.get("name") if su else None
+        dname = du.get("name") if du else None
+        if sname or dname:
+            rel["user"] = [sname, dname] if sname and dname and sname != dname else [sname or dname]
     hd = doc.get("host")
     host = hd.get("name") if hd else None
     question = dns.get("question") if dns else None
     qname = question.get("name") if question else None
-    sa, da = src.get("address"), dst.get("address")
+    sa = src.get("address")
+    da = dst.get("address")
     if da or sa or host or qname:
         rel["hosts"] = list(dict.fromkeys([h for h in (da, sa, host, qname) if h]))
     if rel:
         doc["related"] = rel
 
-    for k in ("tz", "date", "eventtime", "time", "duration"):  # (devid was popped above)
-        pop(k, None)
+    if ftype not in _TABLED_TYPES:  # (the tables drop them)
+        for k in _TIME_KEYS:  # (devid was popped above)
+            pop(k, None)
     if fw:
         doc["fortinet"] = {"firewall": fw}
     return doc
 
 
 def _event(doc: dict[str, Any], fw: dict[str, Any], subtype: str | None) -> None:
-    """``type=event``: system, user, vpn, update... (Elastic's event pipeline)."""
+    """``type=event``: system, user, vpn, update... (Elastic's event pipeline), once ``_MOVE_EVENT`` has moved
+    the one-target keys."""
     event = doc["event"]
     pop = fw.pop
     action = fw.get("action")
@@ -378,61 +486,20 @@ def _event(doc: dict[str, Any], fw: dict[str, Any], subtype: str | None) -> None
         event["category"] = cats
     src = _sub(doc, "source")
     dst = _sub(doc, "destination")
-    v = pop("dstip", None) or pop("remip", None)
-    if v:
-        dst["ip"] = v
-    p = to_int(pop("dstport")) if "dstport" in fw else None
-    if p is None:
-        p = to_int(fw["remport"]) if "remport" in fw else None
-    if p is not None:
+    # The second choices of the table's keys (``a or b`` in Elastic's pipeline): a ``b`` only when ``a`` gave
+    # nothing; a port key leaves the record either way.
+    if "remip" in fw and "ip" not in dst:
+        dst["ip"] = pop("remip")
+    if "remport" in fw and (p := to_int(pop("remport"))) is not None and "port" not in dst:
         dst["port"] = p
-    fw.pop("remport", None)
-    if "rcvdbyte" in fw and (b := to_int(pop("rcvdbyte"))) is not None:
-        dst["bytes"] = b
-    v = pop("daddr", None) or pop("dst_host", None)
-    if v:
-        dst["address"] = v
-    if (v := pop("group", None)) is not None:
-        src.setdefault("user", {})["group"] = {"name": v}
-    if "sentbyte" in fw and (b := to_int(pop("sentbyte"))) is not None:
-        src["bytes"] = b
-    v = pop("srcip", None) or pop("locip", None)
-    if v:
-        src["ip"] = v
-    v = pop("srcmac", None) or pop("source_mac", None)
-    if v:
-        src["mac"] = v
-    p = to_int(pop("srcport")) if "srcport" in fw else None
-    if p is None:
-        p = to_int(fw["locport"]) if "locport" in fw else None
-    if p is not None:
+    if "dst_host" in fw and "address" not in dst:
+        dst["address"] = pop("dst_host")
+    if "locip" in fw and "ip" not in src:
+        src["ip"] = pop("locip")
+    if "source_mac" in fw and "mac" not in src:
+        src["mac"] = pop("source_mac")
+    if "locport" in fw and (p := to_int(pop("locport"))) is not None and "port" not in src:
         src["port"] = p
-    fw.pop("locport", None)
-    if (v := pop("user", None)) is not None:
-        src.setdefault("user", {})["name"] = v
-    if (v := pop("saddr", None)) is not None:
-        src["address"] = v
-    if (v := pop("agent", None)) is not None:
-        doc["user_agent"] = {"original": v}
-    if (v := pop("file", None)) is not None:
-        doc.setdefault("file", {})["name"] = v
-    if "filesize" in fw and (n := to_int(pop("filesize"))) is not None:
-        doc.setdefault("file", {})["size"] = n
-    if (v := pop("logid", None)) is not None:
-        event.setdefault("code", v)
-    if (v := pop("policyid", None)) is not None:
-        _sub(doc, "rule")["id"] = v
-    net = doc.get("network")
-    if net is None:
-        net = doc["network"] = {}
-    if (v := pop("proto", None)) is not None:
-        net["iana_number"] = v
-    if (v := pop("service", None)) is not None:
-        net["protocol"] = v.lower()
-    if (v := pop("error_num", None)) is not None:
-        doc["error"] = {"code": v}
-    if (v := pop("logdesc", None)) is not None:
-        _sub(doc, "rule")["description"] = v
     addr = fw.get("addr")
     if addr is not None and "addrgrp" not in fw and clean_ip(addr) is None:
         fw["addrgrp"] = pop("addr")
@@ -444,10 +511,10 @@ def _event(doc: dict[str, Any], fw: dict[str, Any], subtype: str | None) -> None
     sd = to_int(pop("sess_duration")) if "sess_duration" in fw else None
     if sd is not None and "duration" not in event:
         event["duration"] = sd
-    for k, conv in (("mem", int), ("jitter", float), ("latency", float)):
+    for k in ("jitter", "latency"):  # (``mem``: the table)
         if k in fw:
             with contextlib.suppress(ValueError):
-                fw[k] = conv(fw[k])
+                fw[k] = float(fw[k])
     if subtype == "vpn":
         if fw.get("xauthuser") is not None:
             src.setdefault("user", {})["name"] = fw["xauthuser"]
@@ -536,15 +603,30 @@ def _login(doc: dict[str, Any], fw: dict[str, Any]) -> None:
         doc["source"] = src
 
 
-def _traffic(doc: dict[str, Any], fw: dict[str, Any]) -> None:
-    """``type=traffic`` (forward, local, multicast, sniffer): Elastic's traffic pipeline.
-
-    Straight-line code with the integer conversions inline: a call to ``to_int`` per counter cost more than
-    probing the keys a record lacks."""
-    event = doc["event"]
-    pop = fw.pop
-    get = fw.get
-    action = get("action")
+def _traffic_types(event: dict[str, Any], fw: dict[str, Any]) -> None:
+    """``event.*`` of ``type=traffic`` (forward, local, multicast, sniffer; Elastic's traffic pipeline): read
+    before ``_MOVE_TRAFFIC`` moves ``app``."""
+    action = fw.get("action")
+    utmaction = fw.get("utmaction")
+    key = (action, "app" in fw, utmaction)
+    found = _TRAFFIC_TYPES.get(key)
+    if found is None:
+        types = ["connection"]
+        if action == "start":
+            types.append("start")
+        if action is not None and action != "start":
+            types.append("end")
+        if action != "deny":
+            if "app" in fw:
+                types.append("protocol")
+            if utmaction is None:
+                types.append("allowed")
+        if action == "deny" or utmaction == "block":
+            types.append("denied")
+        found = tuple(types)
+        if len(_TRAFFIC_TYPES) >= 256:
+            _TRAFFIC_TYPES.clear()
+        _TRAFFIC_TYPES[key] = found
     if action:
         event["action"] = action
         event["outcome"] = "success"
@@ -553,128 +635,107 @@ def _traffic(doc: dict[str, Any], fw: dict[str, Any]) -> None:
         event["category"] = ["network"]
     elif "network" not in cats:
         cats.append("network")
-    types = event.setdefault("type", [])
-    types.append("connection")
-    if action == "start":
-        types.append("start")
-    if action is not None and action != "start":
-        types.append("end")
-    if action != "deny":
-        if get("app") is not None:
-            types.append("protocol")
-        if get("utmaction") is None:
-            types.append("allowed")
-    if action == "deny" or get("utmaction") == "block":
-        types.append("denied")
-    src = _sub(doc, "source")
-    dst = _sub(doc, "destination")
-    # Counters: int() inline (what ``to_int`` does for text), the key is dropped even when it is not a number.
-    if (v := pop("dstip", None)) is not None:
-        dst["ip"] = v
+    if "type" in event:
+        event["type"] += found
+    else:
+        event["type"] = list(found)
+
+
+#: (action, has app, utmaction) -> ``event.type`` of a traffic record: a few combinations cover a whole feed.
+_TRAFFIC_TYPES: dict[tuple[str | None, bool, str | None], tuple[str, ...]] = {}
+
+
+def _traffic_rest(doc: dict[str, Any], fw: dict[str, Any]) -> None:
+    """The conditional cases of ``type=traffic``, once ``_MOVE_TRAFFIC`` has moved the one-target keys."""
+    get = fw.get
+    pop = fw.pop
+    v: Any
     if "tranip" in fw and (v := clean_ip(fw["tranip"])) is not None:
-        dst["nat"] = {"ip": v}
-    if (v := pop("dstport", None)) is not None:
-        try:  # noqa: SIM105 - faster than contextlib.suppress
-            dst["port"] = int(v)
-        except ValueError:
-            pass
-    if "tranport" in fw and (n := to_int(pop("tranport"))) is not None:
-        dst.setdefault("nat", {})["port"] = n
-    if (v := pop("rcvdbyte", None)) is not None:
-        try:  # noqa: SIM105 - faster than contextlib.suppress
-            dst["bytes"] = int(v)
-        except ValueError:
-            pass
-    if (v := pop("rcvdpkt", None)) is not None:
-        try:  # noqa: SIM105 - faster than contextlib.suppress
-            dst["packets"] = int(v)
-        except ValueError:
-            pass
+        _sub(_sub(doc, "destination"), "nat")["ip"] = v
     if (v := get("dstcollectedemail")) is not None:
         add_list(doc.setdefault("email", {}), "to", "address", v)
-    if (v := pop("dstname", None)) is not None:
-        dst["address"] = v
-    if (v := pop("dstunauthuser", None)) is not None:
-        dst["user"] = {"name": v}
-    if (v := pop("group", None)) is not None:
-        src.setdefault("user", {})["group"] = {"name": v}
-    if (v := pop("sentbyte", None)) is not None:
-        try:  # noqa: SIM105 - faster than contextlib.suppress
-            src["bytes"] = int(v)
-        except ValueError:
-            pass
-    if (v := pop("srcdomain", None)) is not None:
-        src["domain"] = v
-    if (v := pop("srcip", None)) is not None:
-        src["ip"] = v
-    if (v := pop("srcmac", None)) is not None:
-        src["mac"] = v
-    if (v := pop("srcport", None)) is not None:
-        try:  # noqa: SIM105 - faster than contextlib.suppress
-            src["port"] = int(v)
-        except ValueError:
-            pass
-    v = pop("unauthuser", None)
-    if v is None and "name" not in src.get("user", {}):
-        v = pop("user", None)
-    if v is not None:
-        src.setdefault("user", {})["name"] = v
+    if "unauthuser" in fw:
+        _sub(_sub(doc, "source"), "user")["name"] = pop("unauthuser")
+    elif "user" in fw and "name" not in doc.get("source", {}).get("user", {}):
+        _sub(_sub(doc, "source"), "user")["name"] = pop("user")
     if (v := get("collectedemail")) is not None:
         add_list(doc.setdefault("email", {}), "from", "address", v)
-    if (v := pop("sentpkt", None)) is not None:
-        try:  # noqa: SIM105 - faster than contextlib.suppress
-            src["packets"] = int(v)
-        except ValueError:
-            pass
     if "transip" in fw and (v := clean_ip(fw["transip"])) is not None:
-        src["nat"] = {"ip": v}
-    if "transport" in fw and (n := to_int(pop("transport"))) is not None:
-        src.setdefault("nat", {})["port"] = n
-    net = doc.get("network")
-    if net is None:
-        net = doc["network"] = {}
-    if (v := pop("app", None)) is not None:
-        net["application"] = v
-    if (v := pop("filename", None)) is not None:
-        doc.setdefault("file", {})["name"] = v
-    if (v := pop("logid", None)) is not None:
-        event.setdefault("code", v)
-    rule = doc.get("rule")
-    if rule is None:
-        rule = doc["rule"] = {}
-    if (v := pop("comment", None)) is not None:
-        rule["description"] = v
-    if (v := pop("policyid", None)) is not None:
-        rule.setdefault("id", v)
-    if (v := pop("poluuid", None)) is not None:
-        rule["uuid"] = v
-    if (v := pop("policytype", None)) is not None:
-        rule["ruleset"] = v
-    if (v := pop("policyname", None)) is not None:
-        rule["name"] = v
-    if (v := pop("appcat", None)) is not None:
-        rule["category"] = v.replace(".", "-")
-    if (v := pop("proto", None)) is not None:
-        net["iana_number"] = v
-    if (v := pop("service", None)) is not None:
-        net["protocol"] = v.lower()
-    if (v := pop("srcthreatfeed", None)) is not None:
-        doc["threat"] = {"feed": {"name": v}}
-    if (v := pop("url", None)) is not None:
-        _sub(doc, "url")["path"] = v
-    if not src:
-        del doc["source"]
-    if not dst:
-        del doc["destination"]
-    if not net:
-        del doc["network"]
-    if not rule:
-        del doc["rule"]
+        _sub(_sub(doc, "source"), "nat")["ip"] = v
+    if "appcat" in fw:
+        _sub(doc, "rule")["category"] = pop("appcat").replace(".", "-")
 
 
-_UTM_FILE = (("filename", "name"), ("filetype", "extension"), ("infectedfilename", "name"),
-             ("infectedfilesize", "size"), ("infectedfiletype", "extension"), ("matchedfilename", "name"),
-             ("matchedfiletype", "extension"))
+def _table(*parts: dict[str, tuple[tuple[str, ...], int]]) -> MoveTable:
+    out: MoveTable = {}
+    for part in parts:
+        if out.keys() & part.keys():
+            raise ValueError(f"keys mapped twice: {sorted(out.keys() & part.keys())}")
+        out.update(part)
+    targets = [path for path, kind in out.values() if kind in (MOVE_STR, MOVE_INT, MOVE_LOWER)]
+    for path in targets:  # distinct, and none inside another: then the order of the moves does not matter
+        if any(other != path and other[:len(path)] == path for other in targets) or targets.count(path) > 1:
+            raise ValueError(f"target {path} written twice or inside another target")
+    return out
+
+
+def _marks(*keys: str) -> MoveTable:
+    return {k: ((), MOVE_MARK) for k in keys}
+
+
+#: The part of ``parse`` every record type shares. Marked: keys with conditions or conversions of their own.
+_MOVE_COMMON = _table({
+    "devname": (("observer", "name"), MOVE_STR),
+    "devid": (("observer", "serial_number"), MOVE_STR),
+    "dstintf": (("observer", "egress", "interface", "name"), MOVE_STR),  # else dst_int
+    "srcintf": (("observer", "ingress", "interface", "name"), MOVE_STR),  # else src_int
+    "level": (("log", "level"), MOVE_STR),
+    "msg": (("message",), MOVE_STR),
+}, _marks("dst_int", "src_int", "subject", "srcname", "dstmac"))
+
+#: The keys ``parse`` has read for the time (dropped), and the ``fortinet.firewall`` counters (numbers).
+_TIME_KEYS = ("tz", "date", "eventtime", "time", "duration")
+_COUNTERS_AND_TIMES: MoveTable = {**{k: ((), MOVE_INT_INPLACE) for k in _LONG_KEYS},
+                                  **{k: ((), MOVE_DROP) for k in _TIME_KEYS}}
+
+#: ``type=traffic`` (Elastic's traffic pipeline): one target per key. Counters are converted with ``int()`` and
+#: dropped when they are not numbers. The ``fortinet.firewall`` counters (``_LONG_KEYS``) become numbers in
+#: place, and the time keys ``parse`` has read are dropped.
+_MOVE_TRAFFIC = _table({
+    "dstip": (("destination", "ip"), MOVE_STR),
+    "dstport": (("destination", "port"), MOVE_INT),
+    "tranport": (("destination", "nat", "port"), MOVE_INT),
+    "rcvdbyte": (("destination", "bytes"), MOVE_INT),
+    "rcvdpkt": (("destination", "packets"), MOVE_INT),
+    "dstname": (("destination", "address"), MOVE_STR),
+    "dstunauthuser": (("destination", "user", "name"), MOVE_STR),
+    "group": (("source", "user", "group", "name"), MOVE_STR),
+    "sentbyte": (("source", "bytes"), MOVE_INT),
+    "srcdomain": (("source", "domain"), MOVE_STR),
+    "srcip": (("source", "ip"), MOVE_STR),
+    "srcmac": (("source", "mac"), MOVE_STR),
+    "srcport": (("source", "port"), MOVE_INT),
+    "sentpkt": (("source", "packets"), MOVE_INT),
+    "transport": (("source", "nat", "port"), MOVE_INT),
+    "app": (("network", "application"), MOVE_STR),
+    "filename": (("file", "name"), MOVE_STR),
+    "logid": (("event", "code"), MOVE_STR),
+    "comment": (("rule", "description"), MOVE_STR),
+    "policyid": (("rule", "id"), MOVE_STR),
+    "poluuid": (("rule", "uuid"), MOVE_STR),
+    "policytype": (("rule", "ruleset"), MOVE_STR),
+    "policyname": (("rule", "name"), MOVE_STR),
+    "proto": (("network", "iana_number"), MOVE_STR),
+    "service": (("network", "protocol"), MOVE_LOWER),
+    "srcthreatfeed": (("threat", "feed", "name"), MOVE_STR),
+    "url": (("url", "path"), MOVE_STR),
+}, _COUNTERS_AND_TIMES,
+    _marks("tranip", "dstcollectedemail", "unauthuser", "user", "collectedemail", "transip", "appcat"))
+_MOVE_COMMON_TRAFFIC = _table(_MOVE_COMMON, _MOVE_TRAFFIC)
+
+#: File keys after the table's ``filename``, ``filetype`` and ``filesize``: each only when its field is still free.
+_UTM_FILE = (("infectedfilename", "name"), ("infectedfilesize", "size"), ("infectedfiletype", "extension"),
+             ("matchedfilename", "name"), ("matchedfiletype", "extension"))
 
 
 _UTM_FILE_KEYS = frozenset(k for k, _ in _UTM_FILE)
@@ -683,8 +744,88 @@ _TLS_KEYS = frozenset(("scertcname", "scertissuer", "ccertissuer", "sender", "is
                        "handshake", "tlsver"))
 
 
-def _utm(doc: dict[str, Any], fw: dict[str, Any], subtype: str | None) -> None:
-    """``type=utm``: webfilter, virus, ips, app-ctrl, dns, ssl, emailfilter... (Elastic's utm pipeline)."""
+#: ``type=utm``/``dns`` (Elastic's utm pipeline): the keys with one target, run before ``_utm`` handles the
+#: rest. A key that is only a second choice for a target (``remip`` after ``dstip``...) stays in Python.
+_MOVE_UTM = _table({
+    "dstip": (("destination", "ip"), MOVE_STR),  # else remip
+    "dstport": (("destination", "port"), MOVE_INT),  # after dst_port, remport
+    "rcvdbyte": (("destination", "bytes"), MOVE_INT),
+    "group": (("source", "user", "group", "name"), MOVE_STR),
+    "sentbyte": (("source", "bytes"), MOVE_INT),
+    "srcdomain": (("source", "domain"), MOVE_STR),
+    "srcmac": (("source", "mac"), MOVE_STR),
+    "unauthuser": (("source", "user", "name"), MOVE_STR),  # else user
+    "httpmethod": (("http", "request", "method"), MOVE_STR),
+    "referralurl": (("http", "request", "referrer"), MOVE_STR),
+    "agent": (("user_agent", "original"), MOVE_STR),
+    "app": (("network", "application"), MOVE_STR),
+    "proto": (("network", "iana_number"), MOVE_STR),
+    "service": (("network", "protocol"), MOVE_LOWER),
+    "appcat": (("rule", "category"), MOVE_STR),  # else catdesc
+    "applist": (("rule", "ruleset"), MOVE_STR),  # else profile
+    "error": (("event", "message"), MOVE_STR),
+    "logid": (("event", "code"), MOVE_STR),  # errorcode overrides it
+    "ref": (("event", "reference"), MOVE_STR),
+    "filename": (("file", "name"), MOVE_STR),
+    "filetype": (("file", "extension"), MOVE_STR),
+    "filesize": (("file", "size"), MOVE_INT),
+    "hostname": (("url", "domain"), MOVE_STR),
+    "url": (("url", "path"), MOVE_STR),
+    "xid": (("dns", "id"), MOVE_STR),
+    "qclass": (("dns", "question", "class"), MOVE_STR),
+    "qname": (("dns", "question", "name"), MOVE_STR),
+    "qtype": (("dns", "question", "type"), MOVE_STR),
+}, _COUNTERS_AND_TIMES, _marks(*_UTM_FILE_KEYS, *_TLS_KEYS))  # (marked: ``_utm`` tests the list, not the record)
+
+#: ``type=event`` (Elastic's event pipeline), run before ``_event`` handles the rest (second choices, ``url``).
+_MOVE_EVENT = _table({
+    "dstip": (("destination", "ip"), MOVE_STR),  # else remip
+    "dstport": (("destination", "port"), MOVE_INT),  # else remport
+    "rcvdbyte": (("destination", "bytes"), MOVE_INT),
+    "daddr": (("destination", "address"), MOVE_STR),  # else dst_host
+    "group": (("source", "user", "group", "name"), MOVE_STR),
+    "sentbyte": (("source", "bytes"), MOVE_INT),
+    "srcip": (("source", "ip"), MOVE_STR),  # else locip
+    "srcmac": (("source", "mac"), MOVE_STR),  # else source_mac
+    "srcport": (("source", "port"), MOVE_INT),  # else locport
+    "user": (("source", "user", "name"), MOVE_STR),
+    "saddr": (("source", "address"), MOVE_STR),
+    "agent": (("user_agent", "original"), MOVE_STR),
+    "file": (("file", "name"), MOVE_STR),
+    "filesize": (("file", "size"), MOVE_INT),
+    "logid": (("event", "code"), MOVE_STR),
+    "policyid": (("rule", "id"), MOVE_STR),
+    "logdesc": (("rule", "description"), MOVE_STR),
+    "proto": (("network", "iana_number"), MOVE_STR),
+    "service": (("network", "protocol"), MOVE_LOWER),
+    "error_num": (("error", "code"), MOVE_STR),
+    "mem": ((), MOVE_INT_INPLACE),
+}, _COUNTERS_AND_TIMES)
+
+#: ``srcport`` moves in the one pass only: after ``_login`` (the UTM table's other use), a port it took from
+#: the message stays.
+_MOVE_COMMON_UTM = _table(_MOVE_COMMON, _MOVE_UTM, {"srcport": (("source", "port"), MOVE_INT)})
+_MOVE_COMMON_EVENT = _table(_MOVE_COMMON, _MOVE_EVENT)
+
+#: Record types whose tables convert ``_LONG_KEYS`` and drop ``_TIME_KEYS``.
+_TABLED_TYPES = frozenset(("traffic", "utm", "dns", "event"))
+
+
+def _first_port(side: dict[str, Any], fw: dict[str, Any], first: str, second: str) -> None:
+    """``side["port"]``: the first of ``fw[first]``, ``fw[second]`` that is a number, else what the table gave;
+    both keys leave the record."""
+    for k in (first, second):
+        if k in fw and (n := to_int(fw.pop(k))) is not None:
+            side["port"] = n
+            fw.pop(second, None)
+            return
+
+
+def _utm(doc: dict[str, Any], fw: dict[str, Any], subtype: str | None, marked: list[str],
+         srcport_moved: bool) -> None:
+    """``type=utm``: webfilter, virus, ips, app-ctrl, dns, ssl, emailfilter... (Elastic's utm pipeline), once
+    ``_MOVE_UTM`` has moved the one-target keys; ``marked``: the keys it marked (``_MOVE_COMMON_UTM``'s, with
+    ``srcport_moved``)."""
     event = doc["event"]
     pop = fw.pop
     action = fw.get("action")
@@ -706,120 +847,74 @@ def _utm(doc: dict[str, Any], fw: dict[str, Any], subtype: str | None) -> None:
         cats.append("network")
     src = _sub(doc, "source")
     dst = _sub(doc, "destination")
-    v = pop("dstip", None) or pop("remip", None)
-    if v is not None:
-        dst["ip"] = v
-    if "dst_port" in fw or "remport" in fw or "dstport" in fw:
-        for k in ("dst_port", "remport", "dstport"):
-            if "port" not in dst and (n := to_int(fw.get(k))) is not None:
-                dst["port"] = n
-            fw.pop(k, None)
-    if "rcvdbyte" in fw and (n := to_int(pop("rcvdbyte"))) is not None:
-        dst["bytes"] = n
+    # The other choices of the table's keys (``a or b`` in Elastic's pipeline): ``b`` only when ``a`` gave
+    # nothing, and a port key leaves the record either way. ``dst_port``, ``remport`` come before the table's
+    # ``dstport``: the first number of the three wins. The source keys are all here: ``_login`` (which may
+    # run before) can have set ``source.ip`` and ``source.port``, and those it set stay.
+    if "remip" in fw and "ip" not in dst:
+        dst["ip"] = pop("remip")
+    if "dst_port" in fw or "remport" in fw:
+        _first_port(dst, fw, "dst_port", "remport")
     if (v := pop("recipient", None)) is not None:
         doc.setdefault("email", {})["to"] = {"address": [v]}
-    if (v := pop("group", None)) is not None:
-        src.setdefault("user", {})["group"] = {"name": v}
-    if (v := pop("locip", None)) is not None:
-        src["ip"] = v
-    if "locport" in fw or "src_port" in fw or "srcport" in fw:
+    if "locip" in fw:
+        src["ip"] = pop("locip")
+    elif "srcip" in fw and "ip" not in src:
+        src["ip"] = pop("srcip")
+    if srcport_moved:
+        if "locport" in fw or "src_port" in fw:
+            _first_port(src, fw, "locport", "src_port")
+    elif "locport" in fw or "src_port" in fw or "srcport" in fw:
         for k in ("locport", "src_port", "srcport"):
             if "port" not in src and (n := to_int(fw.get(k))) is not None:
                 src["port"] = n
             fw.pop(k, None)
-    if "sentbyte" in fw and (n := to_int(pop("sentbyte"))) is not None:
-        src["bytes"] = n
-    if (v := pop("srcdomain", None)) is not None:
-        src["domain"] = v
-    if "ip" not in src and (v := pop("srcip", None)) is not None:
-        src["ip"] = v
-    if (v := pop("httpmethod", None)) is not None:
-        doc.setdefault("http", {}).setdefault("request", {})["method"] = v
-    if (v := pop("referralurl", None)) is not None:
-        doc.setdefault("http", {}).setdefault("request", {})["referrer"] = v
-    if (v := pop("srcmac", None)) is not None:
-        src["mac"] = v
-    v = pop("unauthuser", None)
-    if v is None and "name" not in src.get("user", {}):
-        v = pop("user", None)
-    if v is not None:
-        src.setdefault("user", {})["name"] = v
+    if "user" in fw and "name" not in src.get("user", {}):
+        src.setdefault("user", {})["name"] = pop("user")
     if (v := fw.get("sender")) is not None:
         add_list(doc.setdefault("email", {}), "sender", "address", v)
     if (v := fw.get("from")) is not None:
         add_list(doc.setdefault("email", {}), "from", "address", v)
-    if (v := pop("agent", None)) is not None:
-        doc["user_agent"] = {"original": v}
     net = doc.get("network")
     if net is None:
         net = doc["network"] = {}
-    if (v := pop("app", None)) is not None:
-        net["application"] = v
     rule = doc.get("rule")
     if rule is None:
         rule = doc["rule"] = {}
-    if (v := pop("appcat", None)) is not None:
-        rule["category"] = v
-    if (v := pop("applist", None)) is not None:
-        rule["ruleset"] = v
-    if "category" not in rule and (v := pop("catdesc", None)) is not None:
-        rule["category"] = v
+    if "category" not in rule and "catdesc" in fw:
+        rule["category"] = pop("catdesc")
     if "category" in rule:
         rule["category"] = rule["category"].replace(".", "-")
-    if (v := pop("error", None)) is not None:
-        event["message"] = v
-    if (v := pop("errorcode", None)) is not None:
-        event["code"] = v
-    v = pop("event_id", None) or pop("eventid", None)
-    if v is not None:
-        event["id"] = v
-    file: dict[str, Any] = doc.get("file") or {}
-    if "filesize" in fw and (n := to_int(fw["filesize"])) is not None:
-        file["size"] = n
-    if not _UTM_FILE_KEYS.isdisjoint(fw):
+    if "errorcode" in fw:
+        event["code"] = pop("errorcode")  # (before the table's logid)
+    if "event_id" in fw or "eventid" in fw:
+        event["id"] = pop("event_id", None) or pop("eventid")
+    if marked and not _UTM_FILE_KEYS.isdisjoint(marked):
+        file: dict[str, Any] = doc.get("file") or {}
         for k, f in _UTM_FILE:
             if f not in file and (v := pop(k, None)) is not None:
                 file[f] = v
-    if file:
-        doc["file"] = file
-    if (v := pop("hostname", None)) is not None:
-        _sub(doc, "url")["domain"] = v
+        if file:
+            doc["file"] = file
     if (v := pop("ipaddr", None)) is not None:
         doc.setdefault("dns", {})["resolved_ip"] = v.split(", ")
-    if (v := pop("logid", None)) is not None:
-        event.setdefault("code", v)
-    v = pop("policy_id", None) or pop("policyid", None)
-    if v is not None:
-        rule.setdefault("id", v)
+    if "policy_id" in fw or "policyid" in fw:
+        rule["id"] = pop("policy_id", None) or pop("policyid")
     if "ruleset" not in rule and (v := pop("profile", None)) is not None:
         rule["ruleset"] = v
-    if (v := pop("proto", None)) is not None:
-        net["iana_number"] = v
-    q: dict[str, Any] = {}
-    for k, f in (("qclass", "class"), ("qname", "name"), ("qtype", "type")):
-        if (v := pop(k, None)) is not None:
-            q[f] = v
-    if (v := pop("service", None)) is not None:
-        net["protocol"] = v.lower()
-    if (v := pop("url", None)) is not None:
-        _sub(doc, "url")["path"] = v
-    if (v := pop("xid", None)) is not None:
-        doc.setdefault("dns", {})["id"] = v
-    if not _TLS_KEYS.isdisjoint(fw):
+    tls = marked and not _TLS_KEYS.isdisjoint(marked)
+    if tls:
         _utm_tls(doc, fw)
     if (v := fw.pop("dtype", None)) is not None:
         doc["vulnerability"] = {"category": [v]}
-    if (v := pop("ref", None)) is not None:
-        event["reference"] = v
     if (v := pop("filehash", None)) is not None:
         doc.setdefault("fortinet", {})["file"] = {"hash": {"crc32": v}}
         add_list(doc, "related", "hash", v)
-    if q:
-        if "name" in q:
-            q.update(registered_domain(q["name"]))
-        doc.setdefault("dns", {})["question"] = q
-    for k in ("cn", "san", "scertcname", "filesize", "tlsver"):
-        fw.pop(k, None)
+    if (dns := doc.get("dns")) is not None and (q := dns.get("question")) is not None and "name" in q:
+        q.update(registered_domain(q["name"]))
+    if tls:  # (TLS keys all)
+        for k in ("cn", "san", "scertcname", "tlsver"):
+            fw.pop(k, None)
     for k in ("source", "destination", "network", "rule"):
         if not doc.get(k):
             doc.pop(k, None)

@@ -339,6 +339,18 @@ def anchored(core: str, kind: str) -> frozenset[str] | None:
 
 
 @lru_cache(maxsize=4096)
+def _parse_regex(pattern: str) -> Any:
+    """Python's parse tree of ``pattern``, or None where its syntax differs from RE2's (POSIX classes
+    ``[[:x:]]``, ``{,n}``, which it would read as other patterns) or it fails: then nothing is claimed."""
+    if "[:" in pattern or "{," in pattern:
+        return None
+    try:
+        return re._parser.parse(pattern)  # type: ignore[attr-defined]
+    except Exception:
+        return None
+
+
+@lru_cache(maxsize=4096)
 def regex_literals(pattern: str) -> frozenset[str] | None:
     """Lower-case literals one of which every match of ``pattern`` contains (None: none known).
 
@@ -347,16 +359,37 @@ def regex_literals(pattern: str) -> frozenset[str] | None:
     Python's parser reads the pattern; where its syntax differs from RE2's (POSIX classes ``[[:x:]]``,
     ``{,n}``), or where it fails, no literal is claimed.
     """
-    if "[:" in pattern or "{," in pattern:
+    parsed = _parse_regex(pattern)
+    if parsed is None:
         return None
-    try:
-        parsed = re._parser.parse(pattern)  # type: ignore[attr-defined]
-    except Exception:
-        return None
-    best = _regex_sets(parsed)
+    best = _regex_sets(parsed, useful)
     if best is None or not all(useful(x) for x in best):
         return None
     return best
+
+
+def _any_length(lit: str) -> bool:
+    return bool(lit)
+
+
+@lru_cache(maxsize=4096)
+def regex_value_literals(pattern: str) -> tuple[str, ...] | None:
+    """Case-folded literals one of which every match of ``pattern`` contains, single characters included.
+
+    Checked in the value before it is searched (``lit in value.casefold()``, a native scan of a string the
+    matchers have usually lowered already) instead of an RE2 call, which costs more than the search itself
+    on typical values. Case-folded on both sides, as the prefilter's haystack is: folding maps what RE2's
+    case-insensitive matching treats as equal (``ſ`` and ``s``, Kelvin sign and ``k``) to one form, so a
+    case-insensitive match still contains the literal; for a case-sensitive pattern the test is only weaker.
+    None: no literal known (see :func:`regex_literals` for what is read).
+    """
+    parsed = _parse_regex(pattern)
+    if parsed is None:
+        return None
+    best = _regex_sets(parsed, _any_length)
+    if not best:
+        return None
+    return tuple(sorted({x.casefold() for x in best}))
 
 
 @lru_cache(maxsize=4096)
@@ -368,16 +401,17 @@ def regex_min_length(pattern: str) -> int:
     Python's parser gives the width; where its syntax differs from RE2's (POSIX classes ``[[:x:]]``,
     ``{,n}``, which it would read as longer or shorter patterns) or fails, 0.
     """
-    if "[:" in pattern or "{," in pattern:
+    parsed = _parse_regex(pattern)
+    if parsed is None:
         return 0
     try:
-        low = re._parser.parse(pattern).getwidth()[0]  # type: ignore[attr-defined]
+        low = parsed.getwidth()[0]
     except Exception:
         return 0
     return int(low) if isinstance(low, int) else 0
 
 
-def _regex_sets(parsed: Any) -> frozenset[str] | None:
+def _regex_sets(parsed: Any, ok: Callable[[str], bool]) -> frozenset[str] | None:
     c = re._constants  # type: ignore[attr-defined]
     found: list[frozenset[str]] = []
     run: list[str] = []
@@ -394,19 +428,19 @@ def _regex_sets(parsed: Any) -> frozenset[str] | None:
         flush()
         sub: frozenset[str] | None = None
         if op is c.SUBPATTERN:
-            sub = _regex_sets(arg[-1])
+            sub = _regex_sets(arg[-1], ok)
         elif op in (c.MAX_REPEAT, c.MIN_REPEAT, getattr(c, "POSSESSIVE_REPEAT", None)) and arg[0] >= 1:
-            sub = _regex_sets(arg[2])
+            sub = _regex_sets(arg[2], ok)
         elif op is getattr(c, "ATOMIC_GROUP", None):
-            sub = _regex_sets(arg)
+            sub = _regex_sets(arg, ok)
         elif op is c.BRANCH:
-            alts = [_regex_sets(a) for a in arg[1]]
+            alts = [_regex_sets(a, ok) for a in arg[1]]
             if all(x is not None for x in alts):
                 sub = frozenset().union(*[x for x in alts if x is not None])
         if sub:
             found.append(sub)
     flush()
-    usable = [f for f in found if f and all(useful(x) for x in f)]
+    usable = [f for f in found if f and all(ok(x) for x in f)]
     if not usable:
         return None
     return max(usable, key=lambda f: (min(len(x) for x in f), -len(f)))
@@ -473,6 +507,32 @@ class Compiler:
         self.paths: set[str] = set()
         #: required literals that come from keyword items (searched in every value of the event)
         self.keyword_literals: set[str] = set()
+        #: id(matcher) -> (kind, matcher, parts): how each combinator/field matcher was built, so that
+        #: ``codegen`` can write the rule as one function (matchers it does not know are called as they are)
+        self.ir: dict[int, tuple[str, Matcher, Any]] = {}
+
+    # -- structure (recorded for codegen)
+
+    def all(self, fns: tuple[Matcher, ...]) -> Matcher:
+        """AND of matchers, in order (short-circuit)."""
+        m = all_of(fns)
+        if len(fns) > 1:
+            self.ir[id(m)] = ("and", m, fns)
+        return m
+
+    def any(self, fns: tuple[Matcher, ...]) -> Matcher:
+        """OR of matchers, in order (short-circuit)."""
+        m = any_of(fns)
+        if len(fns) > 1:
+            self.ir[id(m)] = ("or", m, fns)
+        return m
+
+    def negate(self, inner: Matcher) -> Matcher:
+        def m(ev: Event) -> bool:
+            return not inner(ev)
+
+        self.ir[id(m)] = ("not", m, inner)
+        return m
 
     # -- fields
 
@@ -712,8 +772,7 @@ class Compiler:
             else:
                 m = self._field(self.accessor(it.field), vm, values, and_linked)
         if it.negated:
-            inner = m
-            return (lambda ev: not inner(ev)), ()
+            return self.negate(m), ()
         if it.field is None:
             for clause in req:
                 self.keyword_literals.update(clause)
@@ -728,6 +787,10 @@ class Compiler:
         branches: list[str] = []
         reqs: list[Req] = []
         min_len = min(regex_min_length(str(v.regexp)) for v in values)
+        # a value holding none of the literals one of which every match (of any of the patterns) contains
+        # is rejected without calling RE2
+        per = [regex_value_literals(str(v.regexp)) for v in values]
+        checks = None if any(p is None for p in per) else tuple(sorted({x for p in per if p for x in p}))
         for v in values:
             pat = str(v.regexp)
             flags = "".join(c for f, c in ((SigmaRegularExpressionFlag.IGNORECASE, "i"),
@@ -738,7 +801,17 @@ class Compiler:
             reqs.append(_leaf(_bare_all(regex_literals(pat))))
         search = re2_search(branches[0] if len(branches) == 1 else "|".join(branches))
 
-        if min_len > 1:
+        if checks:
+            def mre(x: Any, ev: Event) -> bool:
+                s = to_str(x)
+                if s is None or len(s) < min_len:
+                    return False
+                f = lower(s) if s.isascii() else s.casefold()  # for ASCII text lower() is the case fold
+                for lit in checks:
+                    if lit in f:
+                        return search(s)
+                return False
+        elif min_len > 1:
             def mre(x: Any, ev: Event) -> bool:
                 s = to_str(x)
                 return s is not None and len(s) >= min_len and search(s)
@@ -793,6 +866,7 @@ class Compiler:
                 return False
             return vm(x, ev)
 
+        self.ir[id(m)] = ("field", m, (get, vm))
         return m
 
     def _keyword(self, values: list[SigmaType], and_linked: bool) -> Matcher:
@@ -836,9 +910,8 @@ class Compiler:
         if len(fns) == 1:
             return subs[0]
         if det.item_linking is ConditionOR:
-            return any_of(fns), _union([r for _, r in subs])
-        # evaluate the cheapest-to-reject items first: those with literals tend to fail fast
-        return all_of(fns), _best([r for _, r in subs])
+            return self.any(fns), _union([r for _, r in subs])
+        return self.all(fns), _best([r for _, r in subs])
 
     def _merge_or_items(self, items: list[Any], subs: list[tuple[Matcher, Req]]) -> list[Any]:
         """OR-linked items on one field (``- CommandLine|re: a`` / ``- CommandLine|re: b``) as one item.
@@ -874,17 +947,17 @@ class Compiler:
             subs = [dets[n] for n in _selector_names(node, dets)]
             fns = tuple(f for f, _ in subs)
             if node.cond_class is ConditionAND:
-                return all_of(fns), _best([r for _, r in subs])
-            return any_of(fns), _union([r for _, r in subs])
+                return self.all(fns), _best([r for _, r in subs])
+            return self.any(fns), _union([r for _, r in subs])
         if isinstance(node, ConditionNOT):
             inner, _ = self.condition(node.args[0], dets)
-            return (lambda ev: not inner(ev)), ()
+            return self.negate(inner), ()
         if isinstance(node, (ConditionAND, ConditionOR)):
             subs = [self.condition(a, dets) for a in node.args]
             fns = tuple(f for f, _ in subs)
             if isinstance(node, ConditionAND):
-                return all_of(fns), _best([r for _, r in subs])
-            return any_of(fns), _union([r for _, r in subs])
+                return self.all(fns), _best([r for _, r in subs])
+            return self.any(fns), _union([r for _, r in subs])
         if isinstance(node, ConditionItem):
             raise CompileError(f"condition element {type(node).__name__} is not supported")
         raise CompileError(f"condition element {node!r} is not supported")
@@ -945,18 +1018,19 @@ def _unanchored(v: SigmaType) -> SigmaType:
 class _Slot(threading.local):
     sp_ev: Any = None
     spaced: dict[str, Any] = {}  # noqa: RUF012 - per-thread, replaced per event
-    #: the event whose field values ``vals`` holds (accessor id -> value), shared by every rule
-    acc_ev: Any = None
-    vals: dict[int, Any] = {}  # noqa: RUF012 - per-thread, replaced per event
+    #: (the event at hand, its field values: accessor id -> value), shared by every rule; one attribute, as
+    #: each read of a thread-local attribute costs (the default is never written to: no event is None)
+    acc: tuple[Any, dict[int, Any]] = (None, {})
 
 
 _slot = _Slot()
+_NO_EVENT: tuple[Any, dict[int, Any]] = (None, {})
 
 
 def invalidate_view() -> None:
     """Forget per-event caches (call before evaluating an event object that may have been mutated)."""
     _slot.sp_ev = None
-    _slot.acc_ev = None
+    _slot.acc = _NO_EVENT
     if len(_LOWER) > 4096:
         _LOWER.clear()
 
@@ -1062,7 +1136,9 @@ def value_extractor(tree: PruneTree) -> Callable[[dict[str, Any], list[Any]], No
         return k in leaves or (names is not None and " " in k and k.replace(" ", "") in names)
 
     def extract(doc: dict[str, Any], out: list[Any]) -> None:
-        if len(doc) > PLAN_MIN_KEYS:
+        # a plan pays for the layout's key tuple (build, hash, compare): worth it unless a few kept keys can be
+        # looked up directly (``winlog``: 14 keys, 2-3 kept)
+        if len(doc) > PLAN_MIN_KEYS and (names is not None or n_leaves >= len(doc)):
             layout = tuple(doc)
             kept = plans.get(layout)
             if kept is None:
@@ -1140,8 +1216,14 @@ def _spaced(ev: Event, parent: tuple[str, ...]) -> dict[str, Any]:
     cur: Any = ev
     for part in parent:
         cur = cur.get(part) if isinstance(cur, dict) else None
-    out = ({k.replace(" ", ""): v for k, v in cur.items() if isinstance(k, str) and " " in k}
-           if isinstance(cur, dict) else {})
+    out: dict[str, Any] = {}
+    if isinstance(cur, dict):
+        try:
+            spaced = " " in "".join(cur)  # one native pass: most events have no key with a space
+        except TypeError:  # a key that is not a string
+            spaced = True
+        if spaced:
+            out = {k.replace(" ", ""): v for k, v in cur.items() if isinstance(k, str) and " " in k}
     slot.sp_ev, slot.spaced = ev, out
     return out
 
@@ -1179,14 +1261,15 @@ def _memo(aid: int, look: Callable[[Event], Any]) -> Callable[[Event], Any]:
     slot = _slot
 
     def get(ev: Event) -> Any:
-        if slot.acc_ev is ev:
-            vals = slot.vals
+        cur = slot.acc
+        if cur[0] is ev:
+            vals = cur[1]
             v = vals.get(aid, _UNSET)
             if v is not _UNSET:
                 return v
         else:
-            slot.acc_ev = ev
-            vals = slot.vals = {}
+            vals = {}
+            slot.acc = (ev, vals)
         v = vals[aid] = look(ev)
         return v
 
@@ -1194,31 +1277,29 @@ def _memo(aid: int, look: Callable[[Event], Any]) -> Callable[[Event], Any]:
 
 
 def _lookup(paths: list[str]) -> Callable[[Event], Any]:
-    split = [(p, tuple(p.lstrip("~").split("."))) for p in paths]
-
-    def get_one(ev: Event, p: str, parts: tuple[str, ...]) -> Any:
-        if p[0] == "~":
-            return _spaced(ev, parts[:-1]).get(parts[-1], MISSING)
-        if p in ev:
-            return ev[p]
-        cur: Any = ev
-        for part in parts:
-            if not isinstance(cur, dict):
-                return MISSING
-            cur = cur.get(part, MISSING)
-            if cur is MISSING:
-                return MISSING
-        return cur
-
-    if len(split) == 1:
-        p0, parts0 = split[0]
-        return lambda ev: get_one(ev, p0, parts0)
+    # the paths tried in order, inlined (no call per path): (path, nested parts, spaced?, parent, leaf)
+    split = tuple((p, parts, p.startswith("~"), parts[:-1], parts[-1])
+                  for p in paths for parts in (tuple(p.lstrip("~").split(".")),))
 
     def get(ev: Event) -> Any:
-        for p, parts in split:
-            v = get_one(ev, p, parts)
-            if v is not MISSING:
-                return v
+        for p, parts, spaced, parent, leaf in split:
+            if spaced:
+                v = _spaced(ev, parent).get(leaf, MISSING)
+                if v is not MISSING:
+                    return v
+                continue
+            if p in ev:
+                return ev[p]
+            cur: Any = ev
+            for part in parts:
+                if not isinstance(cur, dict):
+                    cur = MISSING
+                    break
+                cur = cur.get(part, MISSING)
+                if cur is MISSING:
+                    break
+            if cur is not MISSING:
+                return cur
         return MISSING
 
     return get

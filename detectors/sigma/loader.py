@@ -21,12 +21,12 @@ from sigma.modifiers import SigmaWideModifier, modifier_mapping
 from sigma.rule import SigmaDetection, SigmaRule
 
 from . import logsources
+from .codegen import deferred
 from .compiler import (
     CompileError,
     Compiler,
     Matcher,
     Req,
-    any_of,
     detection_fields,
     implied_results,
     union_reqs,
@@ -83,6 +83,8 @@ class CompiledRule:
     correlations: list[tuple[str, int]] = field(default_factory=list)  # (correlation id, ref position)
     #: detection name -> its result whenever the rule's condition is true (see ``compiler.implied_results``)
     implied: dict[str, bool] = field(default_factory=dict)
+    #: the closure tree ``match`` is generated from on the rule's first evaluation (``codegen``): the reference
+    reference: Matcher | None = None
 
     def alert_rule(self) -> dict[str, Any]:
         return {"id": self.id, "name": self.title, "level": self.level, "tags": self.tags,
@@ -174,7 +176,7 @@ def compile_detection_rule(rule: SigmaRule, *, ignore_logsource: bool, field_map
     else:
         fns = tuple(f for f, _ in conds)
         reqs = [r for _, r in conds]
-        m = any_of(fns)
+        m = comp.any(fns)
         req = union_reqs(reqs)
     # what a match implies about each detection (explanations skip re-evaluating those)
     implied = implied_results(trees[0], dets) if len(trees) == 1 else {}
@@ -263,9 +265,10 @@ def _compile_all(rs: RuleSet, pending: list[_Pending], *, ignore_logsource: bool
             status=rule.status.name.lower() if rule.status else "", tags=[str(t) for t in rule.tags],
             description=_str(rule.description), author=_str(rule.author),
             falsepositives=[str(x) for x in (rule.falsepositives or [])], path=p.path, line=p.line,
-            logsource=_ls(rule), key=None if ignore_logsource else key, match=m, req=req, detections=dets,
-            det_fields={n: detection_fields(d) for n, d in rule.detection.detections.items()}, compiler=comp,
-            implied=implied)
+            logsource=_ls(rule), key=None if ignore_logsource else key, match=m, req=req,
+            detections=dets, det_fields={n: detection_fields(d) for n, d in rule.detection.detections.items()},
+            compiler=comp, implied=implied, reference=m)
+        cr.match = deferred(cr, m, comp.ir)  # one generated function, built on the first evaluation
         rs.rules.append(cr)
         by_ref[rid] = f"r:{cr.idx}"
         if rule.name:

@@ -127,7 +127,10 @@ def _clean(text: str) -> str:
 
 def _text(v: Any) -> str:
     if isinstance(v, list):
-        return _clean(",".join(str(x) for x in v))
+        try:
+            return _clean(",".join(v))  # lists of text (event.category, event.type): the common case
+        except TypeError:
+            return _clean(",".join(str(x) for x in v))
     return _clean(v if isinstance(v, str) else str(v))
 
 
@@ -261,8 +264,12 @@ def to_table(rows: list[list[Any]]) -> pa.Table:
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MS = timedelta(milliseconds=1)
+_DAY = timedelta(days=1)
 _SAFE = str.maketrans({c: "_" for c in "/\\:*?\"<>| ="})
-_DAYS: dict[datetime, str] = {}
+_DAYS: dict[int, str] = {}
+"""Days since the epoch -> ``YYYY-MM-DD``."""
+_DATASETS: dict[Any, str] = {}
+"""``event.dataset`` -> its directory name."""
 
 
 def partition(row: list[Any]) -> tuple[str, str]:
@@ -271,13 +278,21 @@ def partition(row: list[Any]) -> tuple[str, str]:
     ts = row[0]
     if ts is None:
         ts = row[0] = datetime.now(UTC)
-    minute = ts.replace(second=0, microsecond=0)  # zone offsets are whole minutes: one conversion per minute
-    day = _DAYS.get(minute)
+    n = (ts - _EPOCH) // _DAY  # whole UTC days: one integer division instead of a zone conversion
+    day = _DAYS.get(n)
     if day is None:
         if len(_DAYS) > 10_000:
             _DAYS.clear()
-        day = _DAYS[minute] = minute.astimezone(UTC).date().isoformat()
-    return day, str(row[DATASET] or "unknown").translate(_SAFE)[:80] or "unknown"
+        day = _DAYS[n] = ts.astimezone(UTC).date().isoformat()
+    ds = row[DATASET]
+    name = _DATASETS.get(ds) if ds.__class__ is str else None
+    if name is None:
+        name = str(ds or "unknown").translate(_SAFE)[:80] or "unknown"
+        if ds.__class__ is str:  # (a list or object from JSON input is not a key, and rare)
+            if len(_DATASETS) > 10_000:
+                _DATASETS.clear()
+            _DATASETS[ds] = name
+    return day, name
 
 
 def rows_table(rows: list[list[Any]]) -> tuple[pa.Table, list[tuple[str, str]], list[datetime]]:

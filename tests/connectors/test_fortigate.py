@@ -173,3 +173,141 @@ def test_documents_share_no_nested_dicts() -> None:
     b = fortigate.parse(TRAFFIC, CTX)
     assert b["log"]["syslog"]["facility"] == {"code": 23, "name": "local7"}
     assert b["log"]["syslog"]["severity"] == {"code": 5, "name": "notice"}
+
+
+@pytest.mark.parametrize("text", ["1592961368123", "0001592961368123", "1592961368١23", "1592961368²23",
+                                  "1659097034396946116", "1659097034396946١16", "4294967296123"])
+def test_event_start_cached_seconds(text: str) -> None:
+    """The per-second text cache answers only for ASCII digits: after one record of a second has filled it,
+    a record of the same second whose milliseconds are other digits still gets the datetime-based answer."""
+    fortigate._eventtime_iso("1592961368000")
+    fortigate._eventtime_iso("1659097034396000000")
+    dt = fortigate._eventtime(text)
+    expect = None if dt is None else dt.isoformat(timespec="milliseconds")[:-6] + "Z"
+    assert fortigate._eventtime_iso(text) == expect
+
+
+@pytest.mark.parametrize("eventtime", ["1592961368²23", "²" * 19, "¹²³"])
+def test_eventtime_digits_int_refuses_are_ignored_not_a_crash(eventtime: str) -> None:
+    """``str.isdigit`` accepts "²", which ``int`` refuses: such an eventtime gives no ``event.start``, and the
+    record still parses (it used to raise ValueError out of the parser)."""
+    assert "eventtime=1592961368 " in TRAFFIC
+    doc = fortigate.parse(TRAFFIC.replace("eventtime=1592961368 ", f"eventtime={eventtime} "), CTX)
+    assert "start" not in doc["event"]
+
+
+def test_traffic_without_msg_maps_like_with_msg() -> None:
+    """A traffic record without ``msg`` runs the common and traffic tables in one pass; with ``msg`` it runs them
+    apart (the login pipeline may come in between): both give the same fields."""
+    variants = [TRAFFIC, TRAFFIC + ' dst_int="x" srcname="PC1" dstmac="aa:bb:cc:dd:ee:ff" unauthuser="u"',
+                TRAFFIC.replace('action="deny"', 'action="accept" app="HTTPS" utmaction="block"') + " tranip=1.2.3.4",
+                TRAFFIC.replace("dstport=161", "dstport=x") + ' subject="s" collectedemail="a@b.c"']
+    for line in variants:
+        plain = fortigate.parse(line, CTX)
+        with_msg = fortigate.parse(line + ' msg="session closed"', CTX)
+        assert with_msg.pop("message") == "session closed"
+        assert with_msg["event"].pop("original") == line + ' msg="session closed"'
+        plain["event"].pop("original")
+        assert with_msg == plain, line
+
+
+def test_tables_run_in_any_order() -> None:
+    """Every table target is distinct and none is inside another, so visiting the record's keys or the table's
+    (whichever is smaller) cannot change a document."""
+    for table, parts, extra in ((fortigate._MOVE_COMMON_TRAFFIC, fortigate._MOVE_TRAFFIC, set()),
+                                (fortigate._MOVE_COMMON_UTM, fortigate._MOVE_UTM, {"srcport"}),
+                                (fortigate._MOVE_COMMON_EVENT, fortigate._MOVE_EVENT, set())):
+        for t in (table, parts, fortigate._MOVE_COMMON):
+            assert fortigate._table(t) == t
+        assert set(table) == set(fortigate._MOVE_COMMON) | set(parts) | extra
+
+
+def _fields(doc: dict[str, object], *paths: str) -> list[object]:
+    out: list[object] = []
+    for path in paths:
+        cur: object = doc
+        for name in path.split("."):
+            cur = cur.get(name, "<absent>") if isinstance(cur, dict) else "<absent>"
+        out.append(cur)
+    return out
+
+
+UTM_BARE = ('<188>date=2020-04-23 time=12:17:48 devname="fw1" devid="FG100E" logid="0316013056" type="utm" '
+            'subtype="webfilter" level="warning" ')
+
+
+@pytest.mark.parametrize(("extra", "paths", "expected"), [
+    # a first choice wins, the second stays in fortinet.firewall
+    ("dstip=1.1.1.1 remip=2.2.2.2", ("destination.ip", "fortinet.firewall.remip"), ["1.1.1.1", "2.2.2.2"]),
+    ("remip=2.2.2.2", ("destination.ip", "fortinet.firewall.remip"), ["2.2.2.2", "<absent>"]),
+    ("locip=3.3.3.3 srcip=4.4.4.4", ("source.ip", "fortinet.firewall.srcip"), ["3.3.3.3", "4.4.4.4"]),
+    ("unauthuser=u user=v", ("source.user.name", "fortinet.firewall.user"), ["u", "v"]),
+    ("appcat=a.b catdesc=c.d", ("rule.category", "fortinet.firewall.catdesc"), ["a-b", "c.d"]),
+    ("catdesc=c.d", ("rule.category",), ["c-d"]),
+    ("applist=L profile=P", ("rule.ruleset", "fortinet.firewall.profile"), ["L", "P"]),
+    ("policy_id=1 policyid=2", ("rule.id", "fortinet.firewall.policyid"), ["1", "2"]),
+    ("event_id=1 eventid=2", ("event.id", "fortinet.firewall.eventid"), ["1", "2"]),
+    # ports: the first number of dst_port, remport, dstport wins; all three leave the record
+    ("dstport=443 remport=80", ("destination.port", "fortinet.firewall.remport"), [80, "<absent>"]),
+    ("dstport=443 remport=x", ("destination.port", "fortinet.firewall.remport"), [443, "<absent>"]),
+    ("dstport=x remport=y", ("destination.port", "fortinet.firewall.dstport"), ["<absent>", "<absent>"]),
+    ("srcport=5 src_port=6 locport=7", ("source.port",), [7]),
+    # errorcode before logid
+    ("errorcode=E1", ("event.code",), ["E1"]),
+    ("", ("event.code",), ["0316013056"]),
+    # filesize that is no number: infectedfilesize takes the field
+    ("filesize=x infectedfilesize=9 filename=a infectedfilename=b",
+     ("file.size", "file.name", "fortinet.firewall.infectedfilename"), ["9", "a", "b"]),
+    ('qname="www.example.co.uk" qtype=A xid=7', ("dns.question.name", "dns.question.registered_domain", "dns.id"),
+     ["www.example.co.uk", "example.co.uk", "7"]),
+    ("size=12 lanin=x", ("fortinet.firewall.size", "fortinet.firewall.lanin"), [12, "x"]),
+    # TLS keys (the table marks them): mapped, and the ones Elastic only reads leave the record
+    ("tlsver=TLSv1.2 cn=a.example san=b.example;a.example sni=a.example",
+     ("tls.version", "tls.server.x509.alternative_names", "destination.domain", "fortinet.firewall.cn"),
+     ["1.2", ["b.example", "a.example"], "a.example", "<absent>"]),
+    ("matchedfilename=m matchedfiletype=exe", ("file.name", "file.extension"), ["m", "exe"]),
+])
+def test_utm_table_and_second_choices(extra: str, paths: tuple[str, ...], expected: list[object]) -> None:
+    doc = fortigate.parse(UTM_BARE + extra, CTX)
+    assert _fields(doc, *paths) == expected
+    assert not {"date", "time", "logid", "devname"} & set(doc.get("fortinet", {}).get("firewall", {}))
+
+
+def test_utm_login_message_runs_the_tables_apart() -> None:
+    """A UTM record whose message is a login runs ``_login`` before the UTM keys: the address and port the
+    login pipeline takes from the message stay, and ``srcip``/``srcport`` stay in ``fortinet.firewall``."""
+    line = UTM_BARE + 'srcip=1.2.3.4 srcport=99 msg="Login from ssh: failed for root from 5.6.7.8 port 22"'
+    doc = fortigate.parse(line, CTX)
+    assert _fields(doc, "source.ip", "source.port", "user.name", "fortinet.firewall.srcip",
+                   "fortinet.firewall.srcport") == ["5.6.7.8", 22, "root", "1.2.3.4", "<absent>"]
+    assert "authentication" in doc["event"]["category"]
+    plain = fortigate.parse(line.replace("Login from ssh", "Notice from ssh"), CTX)
+    assert _fields(plain, "source.ip", "source.port", "fortinet.firewall.srcip") == ["1.2.3.4", 99, "<absent>"]
+
+
+EVENT_BARE = ('<189>date=2020-04-23 time=12:17:48 devname="fw1" devid="FG100E" logid="0101037127" type="event" '
+              'level="notice" ')
+
+
+@pytest.mark.parametrize(("extra", "paths", "expected"), [
+    ("subtype=system dstip=1.1.1.1 remip=2.2.2.2", ("destination.ip", "fortinet.firewall.remip"),
+     ["1.1.1.1", "2.2.2.2"]),
+    ("subtype=system dstport=x remport=80", ("destination.port", "fortinet.firewall.remport"), [80, "<absent>"]),
+    ("subtype=system dstport=443 remport=80", ("destination.port", "fortinet.firewall.remport"),
+     [443, "<absent>"]),
+    ("subtype=system srcip=1.1.1.1 locip=2.2.2.2 srcmac=aa:bb source_mac=cc:dd",
+     ("source.ip", "fortinet.firewall.locip", "source.mac", "fortinet.firewall.source_mac"),
+     ["1.1.1.1", "2.2.2.2", "AA-BB", "cc:dd"]),
+    ("subtype=system daddr=a dst_host=b", ("destination.address", "fortinet.firewall.dst_host"), ["a", "b"]),
+    ("subtype=system mem=12 jitter=1.5 latency=x", ("fortinet.firewall.mem", "fortinet.firewall.jitter",
+                                                    "fortinet.firewall.latency"), [12, 1.5, "x"]),
+    ("subtype=system filesize=3 file=f service=HTTPS", ("file.size", "file.name", "network.protocol"),
+     [3, "f", "https"]),
+    # vpn: remip (the client) is the source
+    ("subtype=vpn remip=9.9.9.9 locip=10.0.0.1 user=bob", ("source.ip", "destination.ip", "source.user.name"),
+     ["9.9.9.9", "10.0.0.1", "bob"]),
+])
+def test_event_table_and_second_choices(extra: str, paths: tuple[str, ...], expected: list[object]) -> None:
+    doc = fortigate.parse(EVENT_BARE + extra, CTX)
+    assert _fields(doc, *paths) == expected
+    assert doc["event"]["code"] == "0101037127"

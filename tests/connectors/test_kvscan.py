@@ -1,6 +1,7 @@
-"""The C tokeniser of FortiGate records (``connectors/parsers/_kvscan.c``) against its Python definition.
+"""The C tokeniser and table runner of FortiGate records (``connectors/parsers/_kvscan.c``) against their Python
+definitions (``fortigate._pairs_py``, ``fortigate._moves_py``).
 
-Both must give the same pairs in the same order on any text: generated text over the characters that
+Both tokenisers must give the same pairs in the same order on any text: generated text over the characters that
 matter to the grammar (blanks of every kind, ``=``, quotes, word and non-word characters, ``N/A``, and
 non-ASCII text of each width CPython stores), and every FortiGate line in ``../shared``.
 """
@@ -10,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -37,6 +39,7 @@ def test_extension_is_built() -> None:
         pytest.skip("SOC_ALLOW_PURE_PYTHON=1")
     assert _kvscan is not None, "connectors/parsers/_kvscan.c was not built: run `pip install -e .` with gcc"
     assert fortigate._pairs is _kvscan.pairs
+    assert fortigate._moves is _kvscan.moves
 
 
 @needs_c
@@ -69,14 +72,19 @@ def test_any_text(text: str) -> None:
     assert _items(_kvscan.pairs(text)) == _items(fortigate._pairs_py(text))
 
 
-@needs_c
-def test_shared_fortigate_lines() -> None:
+def _shared_lines() -> list[str]:
     lines: list[str] = []
     for path in sorted((SHARED / "logs").rglob("*")):
         if path.is_file() and "forti" in str(path).lower() and path.suffix in (".log", ".ini", ".txt"):
             lines += path.read_text(encoding="utf-8", errors="replace").splitlines()
     if not lines:
         pytest.skip("no FortiGate lines in ../shared/logs")
+    return lines
+
+
+@needs_c
+def test_shared_fortigate_lines() -> None:
+    lines = _shared_lines()
     for line in lines:
         msg = re.sub(r"^.*?(?=\w+=)", "", line, count=1)
         assert _items(_kvscan.pairs(msg)) == _items(fortigate._pairs_py(msg)), line
@@ -87,3 +95,89 @@ def test_shared_fortigate_lines() -> None:
 def test_rejects_non_text() -> None:
     with pytest.raises(TypeError):
         _kvscan.pairs(b"a=1")  # type: ignore[arg-type]
+
+
+# --- moves(fw, table, doc): the table runner, against fortigate._moves_py ---------------------------------------
+
+def _run_moves(fn: Any, fw: dict[str, Any], table: Any, doc: dict[str, Any]) -> tuple[Any, ...]:
+    """Result, or the exception type, plus the state both dicts are left in (key order of ``fw`` included)."""
+    try:
+        out: Any = fn(fw, table, doc)
+    except Exception as exc:  # noqa: BLE001 - the exception's type is the result compared
+        out = type(exc)
+    return out, list(fw.items()), doc
+
+
+_TABLES = {"common": fortigate._MOVE_COMMON, "traffic": fortigate._MOVE_TRAFFIC,
+           "common+traffic": fortigate._MOVE_COMMON_TRAFFIC, "utm": fortigate._MOVE_UTM,
+           "common+utm": fortigate._MOVE_COMMON_UTM, "event": fortigate._MOVE_EVENT,
+           "common+event": fortigate._MOVE_COMMON_EVENT}
+
+
+def _doc() -> dict[str, Any]:
+    return {"event": {"kind": "event"}, "observer": {"vendor": "Fortinet"}, "log": {"syslog": {"priority": 189}}}
+
+
+@needs_c
+@pytest.mark.parametrize("name", sorted(_TABLES))
+def test_moves_shared_fortigate_lines(name: str) -> None:
+    """The parser's own tables over every FortiGate record in ``../shared``."""
+    lines = _shared_lines()
+    moved = 0
+    for line in lines:
+        msg = re.sub(r"^.*?(?=\w+=)", "", line, count=1)
+        c = _run_moves(_kvscan.moves, fortigate._pairs(msg), _TABLES[name], _doc())
+        py = _run_moves(fortigate._moves_py, fortigate._pairs(msg), _TABLES[name], _doc())
+        assert c == py, line
+        moved += c[2] != _doc()
+    assert moved > 50
+
+
+_KEYS = st.sampled_from(["a", "b", "c", "dstport", "srcip", "service", "n", "é"])
+_VALUES = st.one_of(
+    st.sampled_from(["0", "7", "443", "0012", "+5", "-3", " 12", "1_000", "١٢", "²", "x", "Accept", "ÉTÉ", "", "N/A",
+                     "9" * 18, "9" * 19, "1" * 5000, "12a", "TLS1.2"]),
+    st.text(max_size=8), st.integers(), st.none())
+_PATHS = st.lists(st.sampled_from(["source", "destination", "ip", "port", "event", "x"]), max_size=3).map(tuple)
+_ENTRY = st.tuples(_PATHS, st.integers(min_value=0, max_value=6))
+
+
+@needs_c
+@settings(max_examples=3000, deadline=None)
+@given(st.dictionaries(_KEYS, _VALUES, max_size=8), st.dictionaries(_KEYS, _ENTRY, max_size=8),
+       st.dictionaries(st.sampled_from(["source", "event", "x"]),
+                       st.one_of(st.just("text"), st.dictionaries(st.sampled_from(["ip", "y"]), st.just("v"))),
+                       max_size=3))
+def test_moves_generated(fw: dict[str, Any], table: dict[str, Any], doc: dict[str, Any]) -> None:
+    """Any record, table (every kind, also unknown ones; empty, nested and clashing paths) and document."""
+    import copy
+    c = _run_moves(_kvscan.moves, dict(fw), table, copy.deepcopy(doc))
+    py = _run_moves(fortigate._moves_py, dict(fw), table, copy.deepcopy(doc))
+    if isinstance(c[0], type):  # both fail alike; where the failure stops the work may differ
+        assert py[0] is c[0]
+    else:
+        assert c == py
+
+
+@needs_c
+def test_moves_rejects_bad_arguments() -> None:
+    with pytest.raises(TypeError):
+        _kvscan.moves({}, [], {})  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        _kvscan.moves({"a": "1"}, {"a": ["x", 0]}, {})
+    fw = {"a": "1"}
+    with pytest.raises(ValueError):
+        _kvscan.moves(fw, {}, fw)
+    with pytest.raises(ValueError):
+        fortigate._moves_py(fw, {}, fw)
+
+
+def test_tables_have_distinct_targets() -> None:
+    """The order a table's moves run in (the smaller of record and table) must not matter: ``_table`` refuses
+    a target written twice or inside another."""
+    with pytest.raises(ValueError):
+        fortigate._table({"a": (("x", "y"), fortigate.MOVE_STR)}, {"b": (("x", "y"), fortigate.MOVE_INT)})
+    with pytest.raises(ValueError):
+        fortigate._table({"a": (("x",), fortigate.MOVE_STR), "b": (("x", "y"), fortigate.MOVE_STR)})
+    with pytest.raises(ValueError):
+        fortigate._table({"a": (("x",), fortigate.MOVE_STR)}, {"a": (("y",), fortigate.MOVE_STR)})

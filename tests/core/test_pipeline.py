@@ -211,3 +211,44 @@ def test_a_killed_worker_process_loses_nothing_and_the_pool_comes_back(tmp_path:
     assert p.pool.fallbacks == 1 and p.pool.parallel_batches == 2
     assert (first.parsed, first.dead) == (second.parsed, second.dead) == (third.parsed, third.dead)
     assert p.events.count() == 3 * first.events
+
+
+def test_a_prefetched_batch_gives_what_processing_it_directly_gives(tmp_path: Path) -> None:
+    """The ingest service hands the next batch to the workers before storing the current one: the result must
+    not depend on it, and a stale or mismatched prefetch must be redone, never used."""
+    from soc.prepare import MIN_PARALLEL
+
+    recs = _mixed_lines(MIN_PARALLEL + 23)
+    direct_dir, ahead_dir = tmp_path / "direct", tmp_path / "ahead"
+    direct_dir.mkdir()
+    ahead_dir.mkdir()
+    direct, ahead = _pipeline(direct_dir, [FailedLoginDetector()]), _pipeline(ahead_dir, [FailedLoginDetector()])
+    direct.pool.workers = ahead.pool.workers = 2
+    try:
+        want = direct.process(recs, batch="b1")
+        pending = ahead.prefetch(recs, batch="b1")
+        assert pending is not None and len(pending.futures) > 1
+        got = ahead.process(recs, batch="b1", pending=pending)
+        assert (got.received, got.parsed, got.dead, got.events, got.alerts) == \
+            (want.received, want.parsed, want.dead, want.events, want.alerts)
+        assert _stored(ahead) == _stored(direct)
+
+        # A prefetch of other records (or another batch key) is not used for this batch.
+        other = ahead.prefetch(list(reversed(recs)), batch="b2")
+        got2 = ahead.process(recs, batch="b2", pending=other)
+        assert (got2.parsed, got2.dead, got2.events) == (want.parsed, want.dead, want.events)
+        seqs = sorted(e["soc"]["batch_seq"] for e in _stored(ahead) if e["soc"]["batch"] == "b2")
+        assert seqs == sorted(e["soc"]["batch_seq"] for e in _stored(direct))
+
+        # The inventory changed after the prefetch: the workers restart, and the batch is prepared again with
+        # the new inventory (no agency any more), not taken from the old pool.
+        stale = ahead.prefetch(recs, batch="b3")
+        ahead.inventory = Inventory.empty()
+        ahead.prefetch(recs[:MIN_PARALLEL], batch="b4")  # what restarts the pool
+        got3 = ahead.process(recs, batch="b3", pending=stale)
+        assert got3.events == want.events
+        assert not any("agency" in e["soc"] for e in _stored(ahead) if e["soc"]["batch"] == "b3")
+        assert ahead.pool.fallbacks == 0
+    finally:
+        direct.close()
+        ahead.close()

@@ -176,3 +176,21 @@ def test_parse_ts_cache_gives_each_text_its_own_time() -> None:
     assert parse_ts("not a time") is None and parse_ts("not a time") is None
     naive = dt.datetime(2026, 1, 1)
     assert parse_ts(naive) == naive.replace(tzinfo=dt.UTC)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(when=st.datetimes(min_value=dt.datetime(1, 1, 2), max_value=dt.datetime(9999, 12, 30),
+                         timezones=st.sampled_from([dt.UTC, dt.timezone(dt.timedelta(hours=7)),
+                                                    dt.timezone(dt.timedelta(hours=-11, minutes=-30))])),
+       dataset=st.one_of(st.none(), st.text(max_size=100), st.lists(st.text(max_size=5), max_size=3),
+                         st.dictionaries(st.text(max_size=3), st.integers(), max_size=2), st.integers()))
+def test_partition_is_the_utc_day_and_a_safe_name(when: dt.datetime, dataset: Any) -> None:
+    """The cached day and name equal what they are computed from, whatever the zone or the dataset's type."""
+    row: list[Any] = [None] * (DATASET + 1)
+    row[0], row[DATASET] = when, dataset
+    for _ in range(2):  # computed, then cached
+        day, name = partition(row)
+        assert day == when.astimezone(dt.UTC).date().isoformat()
+        assert name == (str(dataset or "unknown").translate(str.maketrans({c: "_" for c in '/\\:*?"<>| ='}))[:80]
+                        or "unknown")
+        assert not set(name) & set('/\\:*?"<>| =')

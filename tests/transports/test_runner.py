@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from connectors.deadletter import list_dead, replay
 from connectors.health import load_health
+from connectors.record import Record
 from connectors.runner import IngestService, ingest_files
 from connectors.spool import Spool
 from soc.config import Settings, load_config
@@ -281,3 +282,44 @@ def test_unstorable_records_do_not_stall_ingest(tmp_path: Path) -> None:
     assert store.count() == 21
     total, rows = list_dead(state, source="t")
     assert total == 1 and "out of range" in rows[0]["reason"]
+
+
+class _FailsOnce(ParquetEventStore):
+    """A real Parquet store whose third write fails once, as a full disk would."""
+
+    writes = 0
+
+    def write_table(self, table: Any, partitions: Any) -> int:
+        self.writes += 1
+        if self.writes == 3:
+            raise OSError("No space left on device (simulated once)")
+        return super().write_table(table, partitions)
+
+
+def test_batches_read_ahead_by_the_parse_workers_are_stored_once_in_order(tmp_path: Path) -> None:
+    """With parse workers the service hands batch N+1 to them before storing batch N. Every line must still be
+    stored exactly once and in order, also when storing a batch fails while the next one is already out."""
+    from soc.prepare import MIN_PARALLEL
+
+    settings = make_settings(tmp_path, '[[sources]]\nname = "t"\ntype = "syslog_tcp"\nformat = "json"\n'
+                             f"port = {free_port()}\nenabled = false\n")
+    state = State(settings.state_url)
+    store = _FailsOnce(settings.events_dir)
+    pipe = Pipeline(state=state, events=store, inventory=Inventory.empty(), detectors=[], workers=2)
+    svc = IngestService(settings, pipe, state)
+    n = MIN_PARALLEL * 12
+    for k in range(0, n, MIN_PARALLEL):  # queued before the consumer starts: every batch has one behind it
+        svc.spool.append([Record("t", "json", ev(i), time.time()) for i in range(k, k + MIN_PARALLEL)])
+    settings.pipeline.batch_size = MIN_PARALLEL
+    svc.start()
+    try:
+        assert wait_for(lambda: not svc.spool.backlog, 120)
+    finally:
+        svc.stop()
+        pipe.close()
+    msgs = [e["message"] for e in sorted(store.iter_events(), key=lambda e: (e["soc"]["batch"], e["soc"]["batch_seq"]))]
+    assert sorted(msgs, key=lambda m: int(m[1:])) == [f"x{i}" for i in range(n)]  # each once
+    assert svc.prefetched > 0 and pipe.pool.parallel_batches > 0
+    assert svc.errors == 0 and svc.last_error is not None and "No space left" in svc.last_error
+    h = svc.tracker.snapshot()["t"]
+    assert (h["received"], h["parsed"], h["dead"]) == (n, n, 0)
