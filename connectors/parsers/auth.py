@@ -22,7 +22,7 @@ from typing import Any
 from soc import ecs
 
 from . import _srv_ecs, _srv_syslog
-from ._srv_http import ip_or_none, set_address
+from ._srv_http import set_address
 from .base import ParseContext
 
 NAME = "auth"
@@ -46,20 +46,12 @@ def _put_user_src(doc: dict[str, Any], g: dict[str, str | None]) -> None:
 
 
 def _user_src(doc: dict[str, Any], user: str | None, ip: str | None, port: str | None) -> None:
-    """``user.name``, ``source.address/ip/domain`` (as ``set_address``) and ``source.port``."""
+    """``user.name``, ``source.address/ip/domain`` and ``source.port``."""
     if user:
         _srv_ecs.sub(doc, "user")["name"] = user
-    src = None
-    if ip and ip != "-":
-        src = _srv_ecs.sub(doc, "source")
-        src["address"] = ip
-        canon = ip_or_none(ip)
-        if canon is not None:
-            src["ip"] = canon
-        else:
-            src["domain"] = ip
+    set_address(doc, "source", ip)
     if port and port.isdigit() and len(port) <= 5:
-        (src if src is not None else _srv_ecs.sub(doc, "source"))["port"] = int(port)
+        _srv_ecs.sub(doc, "source")["port"] = int(port)
 
 
 def _auth_event(doc: dict[str, Any], outcome: str | None, action: str | None = None,
