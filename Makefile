@@ -9,7 +9,7 @@ STAMP := $(VENV)/.setup-done
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml setup.py scripts/setup.sh connectors/parsers/_kvscan.c
+$(STAMP): pyproject.toml setup.py scripts/setup.sh connectors/parsers/_kvscan.c detectors/sigma/_sigscan.c
 	bash scripts/setup.sh $(VENV)
 	touch $(STAMP)
 

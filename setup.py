@@ -1,11 +1,16 @@
-"""Build of the optional C tokeniser (``connectors/parsers/_kvscan.c``); everything else is in pyproject.toml.
+"""Build of the optional C accelerators; everything else is in pyproject.toml.
 
-``optional=True``: without a C compiler the package still installs and FortiGate parsing uses its
-pure-Python tokeniser (same output, slower). ``tests/connectors/test_kvscan.py`` fails if the module is
-missing unless ``SOC_ALLOW_PURE_PYTHON=1``, so a broken build does not go unnoticed in CI.
+- ``connectors/parsers/_kvscan.c``: the FortiGate tokeniser and mapping-table runner;
+- ``detectors/sigma/_sigscan.c``: the Sigma prefilter's field text.
+
+``optional=True``: without a C compiler the package still installs and each uses its pure-Python twin (same
+output, slower). ``tests/connectors/test_kvscan.py`` and ``tests/sigma/test_sigscan.py`` fail if a module is
+missing unless ``SOC_TEST_ALLOW_PURE_PYTHON=1``, so a broken build does not go unnoticed in CI.
 """
 
 from setuptools import Extension, setup
 
 setup(ext_modules=[Extension("connectors.parsers._kvscan", ["connectors/parsers/_kvscan.c"], optional=True,
+                             extra_compile_args=["-O2", "-Wall"]),
+                   Extension("detectors.sigma._sigscan", ["detectors/sigma/_sigscan.c"], optional=True,
                              extra_compile_args=["-O2", "-Wall"])])

@@ -16,18 +16,31 @@
  * length; no buffer is written. Short repeated strings come from a bounded cache (see substring1).
  *
  * moves(fw, table, doc), below, runs fortigate.py's declarative mapping tables (see there).
+ * finish(doc, fw, consts), last, is the generic end of every record (direction, network totals, related.*).
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <stdint.h>
+
+/* Classes of the ASCII characters (filled at import): \s and \w under re.ASCII. One load and test per character
+ * instead of a chain of comparisons. */
+enum { C_BLANK = 1, C_WORD = 2 };
+static unsigned char ascii_class[128];
+
+static void init_classes(void) {
+    for (int c = 0; c < 128; c++) {
+        const int blank = c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+        const int word = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+        ascii_class[c] = (unsigned char)((blank ? C_BLANK : 0) | (word ? C_WORD : 0));
+    }
+}
 
 static inline int is_blank(Py_UCS4 c) {
-    /* \s under re.ASCII */
-    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+    return c < 128 && (ascii_class[c] & C_BLANK);
 }
 
 static inline int is_word(Py_UCS4 c) {
-    /* \w under re.ASCII */
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+    return c < 128 && (ascii_class[c] & C_WORD);
 }
 
 /*
@@ -38,19 +51,33 @@ static inline int is_word(Py_UCS4 c) {
  */
 #define CACHE_SLOTS 1024
 #define CACHE_MAX_LEN 24
-static PyObject *cache[CACHE_SLOTS];
+/* Keys and values apart: values unique to a record (session ids, times) would otherwise evict keys, and a key
+ * made anew costs its hash again in every dict it goes through. */
+static PyObject *key_cache[CACHE_SLOTS], *value_cache[CACHE_SLOTS];
 
 /* text[start:end] (Python indices) of a one-byte-kind str, from the cache when it is there. */
-static PyObject *substring1(PyObject *text, const Py_UCS1 *data, Py_ssize_t start, Py_ssize_t end) {
+static PyObject *substring1(PyObject **cache, PyObject *text, const Py_UCS1 *data, Py_ssize_t start,
+                            Py_ssize_t end) {
     const Py_ssize_t len = end - start;
     if (len <= 0 || len > CACHE_MAX_LEN) {
         return PyUnicode_Substring(text, start, end);
     }
-    size_t h = 2166136261u; /* FNV-1a */
-    for (Py_ssize_t j = start; j < end; j++) {
-        h = (h ^ data[j]) * 16777619u;
+    /* The slot: from the length and the first and last 8 bytes (all of a string of up to 16), a constant cost;
+     * strings that share those only compete for a slot (the memcmp below tells them apart). */
+    const Py_UCS1 *p = data + start;
+    uint64_t a = 0, b = 0;
+    if (len >= 8) {
+        memcpy(&a, p, 8);
+        memcpy(&b, p + len - 8, 8);
+    } else {
+        for (Py_ssize_t j = 0; j < len; j++) {
+            a = (a << 8) | p[j];
+        }
     }
-    h = (h ^ (size_t)len) % CACHE_SLOTS;
+    uint64_t mix = (a * 0x9E3779B97F4A7C15u) ^ (b * 0xC2B2AE3D27D4EB4Fu) ^ (uint64_t)len;
+    mix ^= mix >> 29;
+    mix *= 0xBF58476D1CE4E5B9u;
+    const size_t h = (size_t)(mix >> 40) % CACHE_SLOTS;
     PyObject *hit = cache[h];
     if (hit != NULL && PyUnicode_GET_LENGTH(hit) == len && PyUnicode_KIND(hit) == PyUnicode_1BYTE_KIND &&
         memcmp(PyUnicode_1BYTE_DATA(hit), data + start, (size_t)len) == 0) {
@@ -66,7 +93,17 @@ static PyObject *substring1(PyObject *text, const Py_UCS1 *data, Py_ssize_t star
 /* The scan, for one storage kind of the text (a constant after inlining: PyUnicode_READ's switch folds). */
 static inline __attribute__((always_inline)) PyObject *scan(PyObject *arg, const void *data, const Py_ssize_t n,
                                                             const int kind) {
-    PyObject *out = PyDict_New();
+    /* Sized for the pairs the text can hold at most (one per '=', up to 64) at once: growing a dict to a
+     * record's ~30 keys would rebuild its table three times. */
+    Py_ssize_t eqs = 0;
+    if (kind == PyUnicode_1BYTE_KIND) {
+        const Py_UCS1 *p = data, *stop = (const Py_UCS1 *)data + n;
+        while (eqs < 64 && (p = memchr(p, '=', (size_t)(stop - p))) != NULL) {
+            eqs++;
+            p++;
+        }
+    }
+    PyObject *out = _PyDict_NewPresized(eqs);
     if (out == NULL) {
         return NULL;
     }
@@ -104,8 +141,13 @@ static inline __attribute__((always_inline)) PyObject *scan(PyObject *arg, const
         Py_ssize_t vs = v, ve, end;
         Py_ssize_t e = v + 1;
         if (v <= n && AT(v) == '"') {
-            while (e <= n && AT(e) != '"') {
-                e++;
+            if (kind == PyUnicode_1BYTE_KIND) {
+                const Py_UCS1 *q = e <= n ? memchr((const Py_UCS1 *)data + (e - 1), '"', (size_t)(n - (e - 1))) : NULL;
+                e = q != NULL ? (q - (const Py_UCS1 *)data) + 1 : n + 1;
+            } else {
+                while (e <= n && AT(e) != '"') {
+                    e++;
+                }
             }
         }
         if (v <= n && AT(v) == '"' && e <= n) {
@@ -121,13 +163,13 @@ static inline __attribute__((always_inline)) PyObject *scan(PyObject *arg, const
         }
         if (word_key && ve > vs &&
             !(ve - vs == 3 && AT(vs) == 'N' && AT(vs + 1) == '/' && AT(vs + 2) == 'A')) {
-            PyObject *key = kind == PyUnicode_1BYTE_KIND ? substring1(arg, data, key_start - 1, k - 1)
+            PyObject *key = kind == PyUnicode_1BYTE_KIND ? substring1(key_cache, arg, data, key_start - 1, k - 1)
                                                          : PyUnicode_Substring(arg, key_start - 1, k - 1);
             if (key == NULL) {
                 Py_DECREF(out);
                 return NULL;
             }
-            PyObject *val = kind == PyUnicode_1BYTE_KIND ? substring1(arg, data, vs - 1, ve - 1)
+            PyObject *val = kind == PyUnicode_1BYTE_KIND ? substring1(value_cache, arg, data, vs - 1, ve - 1)
                                                          : PyUnicode_Substring(arg, vs - 1, ve - 1);
             if (val == NULL) {
                 Py_DECREF(key);
@@ -404,11 +446,405 @@ fail:
     return NULL;
 }
 
+
+/*
+ * finish(doc, fw, consts): the generic end of every FortiGate record, whose definition is fortigate._finish_py
+ * (tests/connectors/test_kvscan.py checks both agree, key order included). consts = (direction_from_ips,
+ * iana_transport, directions, ecs_directions, classes), the Python function and tables it uses (classes:
+ * direction_from_ips's cache, address -> True/False/None, read to skip the call when both addresses are in it):
+ *   network.direction: fw's dir (else direction) popped, lower-cased, mapped by directions, "unknown" when not
+ *       in ecs_directions; without either key direction_from_ips(source.ip, destination.ip) when not None;
+ *       only when network has no direction yet;
+ *   network.bytes / network.packets: source's + destination's, when both have one;
+ *   network.transport: iana_transport[network.iana_number] when there;
+ *   doc["network"] = network when it is not empty; source.mac upper-cased, ':' and '.' -> '-';
+ *   related.ip (source, destination, their nat ips, fw's ip/assignip/tunnelip, dns.resolved_ip), related.user
+ *   (source's, destination's user name), related.hosts (destination/source address, host.name,
+ *   dns.question.name): first occurrences, in that order; doc["related"] when not empty.
+ * A section is "absent" when missing or empty (Python's `doc.get(k) or {}`); a non-empty section that is not
+ * a dict raises TypeError (the Python twin raises AttributeError there: not FortiGate output either way).
+ */
+enum {
+    S_SOURCE, S_DESTINATION, S_NETWORK, S_IP, S_NAT, S_DIR, S_DIRECTION, S_BYTES, S_PACKETS, S_IANA, S_TRANSPORT,
+    S_MAC, S_USER, S_NAME, S_DNS, S_RESOLVED, S_QUESTION, S_HOST, S_ADDRESS, S_ASSIGNIP, S_TUNNELIP, S_RELATED,
+    S_HOSTS, S_UNKNOWN, S_UPPER, S_REPLACE, S_COLON, S_DOT, S_DASH, S_INTERNAL, S_OUTBOUND, S_INBOUND, S_EXTERNAL,
+    S_COUNT
+};
+static const char *const names[S_COUNT] = {
+    "source", "destination", "network", "ip", "nat", "dir", "direction", "bytes", "packets", "iana_number",
+    "transport", "mac", "user", "name", "dns", "resolved_ip", "question", "host", "address", "assignip", "tunnelip",
+    "related", "hosts", "unknown", "upper", "replace", ":", ".", "-", "internal", "outbound", "inbound", "external",
+};
+static PyObject *S[S_COUNT]; /* interned at import, never freed */
+
+/* d[key] borrowed (NULL when d is NULL or the key is missing), or -1 with an error set. */
+static int item(PyObject *d, int key, PyObject **out) {
+    *out = d == NULL ? NULL : PyDict_GetItemWithError(d, S[key]);
+    return *out == NULL && PyErr_Occurred() ? -1 : 0;
+}
+
+/* `d.get(key) or {}` of Python: *out a borrowed non-empty dict, or NULL for "empty". 0, or -1 with an error. */
+static int section(PyObject *d, int key, PyObject **out) {
+    PyObject *v;
+    if (item(d, key, &v) < 0) {
+        return -1;
+    }
+    *out = NULL;
+    if (v == NULL) {
+        return 0;
+    }
+    if (PyDict_Check(v)) {
+        *out = PyDict_GET_SIZE(v) > 0 ? v : NULL;
+        return 0;
+    }
+    const int t = PyObject_IsTrue(v);
+    if (t < 0) {
+        return -1;
+    }
+    if (t) {
+        PyErr_Format(PyExc_TypeError, "finish(): %R is not a dict", S[key]);
+        return -1;
+    }
+    return 0;
+}
+
+/* 1 when v is set and true, 0 when not, -1 on error. */
+static int truthy(PyObject *v) {
+    return v == NULL ? 0 : PyObject_IsTrue(v);
+}
+
+/* Append v to list when it is true and not already there: 0, or -1 with an error set. */
+static int add_new(PyObject *list, PyObject *v) {
+    const int t = truthy(v);
+    if (t <= 0) {
+        return t;
+    }
+    const int has = PySequence_Contains(list, v);
+    if (has != 0) {
+        return has < 0 ? -1 : 0;
+    }
+    return PyList_Append(list, v);
+}
+
+/* fw.pop(key) when fw has it (a new reference), else NULL; -1 with an error set. */
+static int pop_key(PyObject *fw, int key, PyObject **out) {
+    if (item(fw, key, out) < 0) {
+        return -1;
+    }
+    if (*out != NULL) {
+        Py_INCREF(*out);
+        if (PyDict_DelItem(fw, S[key]) < 0) {
+            Py_CLEAR(*out);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* What direction_from_ips(sip, dip) returns, from its cache of address classes when both are there: 1 with *out
+ * a new reference, 0 when the function must be called, -1 with an error set. */
+static int direction_cached(PyObject *sip, PyObject *dip, PyObject *classes, PyObject **out) {
+    if ((sip != NULL && !PyUnicode_CheckExact(sip)) || (dip != NULL && !PyUnicode_CheckExact(dip)) ||
+        !PyDict_CheckExact(classes)) {
+        return 0;
+    }
+    if (sip == NULL || dip == NULL || PyUnicode_GET_LENGTH(sip) == 0 || PyUnicode_GET_LENGTH(dip) == 0) {
+        *out = Py_NewRef(Py_None); /* its `if not src or not dst: return None` */
+        return 1;
+    }
+    PyObject *s = PyDict_GetItemWithError(classes, sip); /* borrowed: True, False or None */
+    if (s == NULL) {
+        return PyErr_Occurred() ? -1 : 0;
+    }
+    PyObject *d = PyDict_GetItemWithError(classes, dip);
+    if (d == NULL) {
+        return PyErr_Occurred() ? -1 : 0;
+    }
+    if ((s != Py_True && s != Py_False && s != Py_None) || (d != Py_True && d != Py_False && d != Py_None)) {
+        return 0;
+    }
+    if (s == Py_None || d == Py_None) {
+        *out = Py_NewRef(Py_None);
+    } else {
+        *out = Py_NewRef(S[s == Py_True ? (d == Py_True ? S_INTERNAL : S_OUTBOUND)
+                                         : (d == Py_True ? S_INBOUND : S_EXTERNAL)]);
+    }
+    return 1;
+}
+
+static int direction(PyObject *fw, PyObject *net, PyObject *sip, PyObject *dip, PyObject *consts) {
+    PyObject *v = NULL; /* new reference */
+    if (pop_key(fw, S_DIR, &v) < 0) {
+        return -1;
+    }
+    if (v == NULL && pop_key(fw, S_DIRECTION, &v) < 0) {
+        return -1;
+    }
+    PyObject *out = NULL; /* new reference */
+    if (v != NULL && v != Py_None) {
+        PyObject *low = PyObject_CallMethodNoArgs(v, str_lower);
+        Py_DECREF(v);
+        if (low == NULL) {
+            return -1;
+        }
+        PyObject *mapped = PyDict_GetItemWithError(PyTuple_GET_ITEM(consts, 2), low); /* borrowed */
+        if (mapped == NULL && PyErr_Occurred()) {
+            Py_DECREF(low);
+            return -1;
+        }
+        const int known = PySequence_Contains(PyTuple_GET_ITEM(consts, 3), mapped != NULL ? mapped : low);
+        if (known < 0) {
+            Py_DECREF(low);
+            return -1;
+        }
+        out = Py_NewRef(known ? (mapped != NULL ? mapped : low) : S[S_UNKNOWN]);
+        Py_DECREF(low);
+    } else {
+        Py_XDECREF(v);
+        const int hit = direction_cached(sip, dip, PyTuple_GET_ITEM(consts, 4), &out);
+        if (hit < 0) {
+            return -1;
+        }
+        if (hit == 0) {
+            PyObject *args[2] = {sip != NULL ? sip : Py_None, dip != NULL ? dip : Py_None};
+            out = PyObject_Vectorcall(PyTuple_GET_ITEM(consts, 0), args, 2, NULL);
+            if (out == NULL) {
+                return -1;
+            }
+        }
+        if (out == Py_None) {
+            Py_DECREF(out);
+            return 0;
+        }
+    }
+    const int rc = PyDict_SetItem(net, S[S_DIRECTION], out);
+    Py_DECREF(out);
+    return rc;
+}
+
+/* net[key] = src[key] + dst[key] when both have it. */
+static int total(PyObject *net, PyObject *src, PyObject *dst, int key) {
+    PyObject *a, *b;
+    if (item(src, key, &a) < 0 || item(dst, key, &b) < 0) {
+        return -1;
+    }
+    if (a == NULL || b == NULL) {
+        return 0;
+    }
+    Py_INCREF(a);
+    Py_INCREF(b);
+    PyObject *sum = PyNumber_Add(a, b);
+    Py_DECREF(a);
+    Py_DECREF(b);
+    if (sum == NULL) {
+        return -1;
+    }
+    const int rc = PyDict_SetItem(net, S[key], sum);
+    Py_DECREF(sum);
+    return rc;
+}
+
+/* source.mac: upper case, ':' and '.' -> '-'. */
+static int fix_mac(PyObject *src) {
+    PyObject *mac;
+    if (item(src, S_MAC, &mac) < 0) {
+        return -1;
+    }
+    if (mac == NULL) {
+        return 0;
+    }
+    PyObject *a = PyObject_CallMethodNoArgs(mac, S[S_UPPER]);
+    if (a == NULL) {
+        return -1;
+    }
+    PyObject *b = PyObject_CallMethodObjArgs(a, S[S_REPLACE], S[S_COLON], S[S_DASH], NULL);
+    Py_DECREF(a);
+    if (b == NULL) {
+        return -1;
+    }
+    PyObject *c = PyObject_CallMethodObjArgs(b, S[S_REPLACE], S[S_DOT], S[S_DASH], NULL);
+    Py_DECREF(b);
+    if (c == NULL) {
+        return -1;
+    }
+    const int rc = PyDict_SetItem(src, S[S_MAC], c);
+    Py_DECREF(c);
+    return rc;
+}
+
+static int related(PyObject *doc, PyObject *fw, PyObject *src, PyObject *dst, PyObject *sip, PyObject *dip) {
+    int rc = -1;
+    PyObject *rel = NULL, *ips = PyList_New(0), *hosts = NULL;
+    if (ips == NULL || add_new(ips, sip) < 0 || add_new(ips, dip) < 0) {
+        goto done;
+    }
+    PyObject *snat, *dnat, *dns, *v;
+    if (section(src, S_NAT, &snat) < 0 || section(dst, S_NAT, &dnat) < 0) {
+        goto done;
+    }
+    static const int fw_ips[3] = {S_IP, S_ASSIGNIP, S_TUNNELIP};
+    for (int j = 0; j < 2; j++) {
+        if (item(j == 0 ? snat : dnat, S_IP, &v) < 0 || add_new(ips, v) < 0) {
+            goto done;
+        }
+    }
+    for (int j = 0; j < 3; j++) {
+        if (item(fw, fw_ips[j], &v) < 0 || add_new(ips, v) < 0) {
+            goto done;
+        }
+    }
+    if (section(doc, S_DNS, &dns) < 0 || item(dns, S_RESOLVED, &v) < 0) {
+        goto done;
+    }
+    const int have_resolved = truthy(v);
+    if (have_resolved < 0) {
+        goto done;
+    }
+    if (have_resolved) {
+        PyObject *it = PyObject_GetIter(v);
+        if (it == NULL) {
+            goto done;
+        }
+        PyObject *ip;
+        while ((ip = PyIter_Next(it)) != NULL) {
+            const int has = PySequence_Contains(ips, ip);
+            const int r = has != 0 ? has : PyList_Append(ips, ip);
+            Py_DECREF(ip);
+            if (r < 0) {
+                Py_DECREF(it);
+                goto done;
+            }
+        }
+        Py_DECREF(it);
+        if (PyErr_Occurred()) {
+            goto done;
+        }
+    }
+    rel = PyDict_New();
+    if (rel == NULL || (PyList_GET_SIZE(ips) > 0 && PyDict_SetItem(rel, S[S_IP], ips) < 0)) {
+        goto done;
+    }
+    PyObject *su, *du, *sname = NULL, *dname = NULL;
+    if (section(src, S_USER, &su) < 0 || section(dst, S_USER, &du) < 0 || item(su, S_NAME, &sname) < 0 ||
+        item(du, S_NAME, &dname) < 0) {
+        goto done;
+    }
+    const int st = truthy(sname), dt = truthy(dname);
+    if (st < 0 || dt < 0) {
+        goto done;
+    }
+    if (st || dt) {
+        int two = 0;
+        if (st && dt) {
+            two = PyObject_RichCompareBool(sname, dname, Py_NE);
+            if (two < 0) {
+                goto done;
+            }
+        }
+        PyObject *users = PyList_New(two ? 2 : 1);
+        if (users == NULL) {
+            goto done;
+        }
+        PyList_SET_ITEM(users, 0, Py_NewRef(two || st ? sname : dname));
+        if (two) {
+            PyList_SET_ITEM(users, 1, Py_NewRef(dname));
+        }
+        const int r = PyDict_SetItem(rel, S[S_USER], users);
+        Py_DECREF(users);
+        if (r < 0) {
+            goto done;
+        }
+    }
+    PyObject *hd, *question, *cand[4];
+    if (item(dst, S_ADDRESS, &cand[0]) < 0 || item(src, S_ADDRESS, &cand[1]) < 0 || section(doc, S_HOST, &hd) < 0 ||
+        item(hd, S_NAME, &cand[2]) < 0 || section(dns, S_QUESTION, &question) < 0 ||
+        item(question, S_NAME, &cand[3]) < 0) {
+        goto done;
+    }
+    hosts = PyList_New(0);
+    if (hosts == NULL) {
+        goto done;
+    }
+    for (int j = 0; j < 4; j++) {
+        if (add_new(hosts, cand[j]) < 0) {
+            goto done;
+        }
+    }
+    if (PyList_GET_SIZE(hosts) > 0 && PyDict_SetItem(rel, S[S_HOSTS], hosts) < 0) {
+        goto done;
+    }
+    rc = PyDict_GET_SIZE(rel) > 0 ? PyDict_SetItem(doc, S[S_RELATED], rel) : 0;
+done:
+    Py_XDECREF(ips);
+    Py_XDECREF(hosts);
+    Py_XDECREF(rel);
+    return rc;
+}
+
+static PyObject *finish(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    (void)self;
+    if (nargs != 3 || !PyDict_Check(args[0]) || !PyDict_Check(args[1]) || !PyTuple_Check(args[2]) ||
+        PyTuple_GET_SIZE(args[2]) != 5 || !PyDict_Check(PyTuple_GET_ITEM(args[2], 2))) {
+        PyErr_SetString(PyExc_TypeError,
+                        "finish(doc, fw, consts) expects two dicts and (direction_from_ips, iana, directions, ecs, "
+                        "classes)");
+        return NULL;
+    }
+    PyObject *doc = args[0], *fw = args[1], *consts = args[2];
+    if (doc == fw) {
+        PyErr_SetString(PyExc_ValueError, "finish(): doc must not be fw");
+        return NULL;
+    }
+    PyObject *src, *dst, *net, *sip, *dip, *v;
+    int rc = -1;
+    if (section(doc, S_SOURCE, &src) < 0 || section(doc, S_DESTINATION, &dst) < 0 ||
+        section(doc, S_NETWORK, &net) < 0) {
+        return NULL;
+    }
+    /* Held for the whole call: direction_from_ips and the methods called below may run any Python code. */
+    Py_XINCREF(src);
+    Py_XINCREF(dst);
+    net = net != NULL ? Py_NewRef(net) : PyDict_New();
+    sip = dip = NULL;
+    if (net == NULL || item(src, S_IP, &sip) < 0 || item(dst, S_IP, &dip) < 0) {
+        goto done;
+    }
+    Py_XINCREF(sip);
+    Py_XINCREF(dip);
+    if (item(net, S_DIRECTION, &v) < 0 || (v == NULL && direction(fw, net, sip, dip, consts) < 0)) {
+        goto done;
+    }
+    if (total(net, src, dst, S_BYTES) < 0 || total(net, src, dst, S_PACKETS) < 0 || item(net, S_IANA, &v) < 0) {
+        goto done;
+    }
+    if (v != NULL) {
+        Py_INCREF(v);
+        PyObject *tr = PyDict_GetItemWithError(PyTuple_GET_ITEM(consts, 1), v);
+        Py_DECREF(v);
+        if (tr == NULL ? PyErr_Occurred() != NULL : PyDict_SetItem(net, S[S_TRANSPORT], tr) < 0) {
+            goto done;
+        }
+    }
+    if ((PyDict_GET_SIZE(net) > 0 && PyDict_SetItem(doc, S[S_NETWORK], net) < 0) || fix_mac(src) < 0) {
+        goto done;
+    }
+    rc = related(doc, fw, src, dst, sip, dip);
+done:
+    Py_XDECREF(sip);
+    Py_XDECREF(dip);
+    Py_XDECREF(net);
+    Py_XDECREF(src);
+    Py_XDECREF(dst);
+    return rc < 0 ? NULL : Py_NewRef(Py_None);
+}
+
 static PyMethodDef methods[] = {
     {"pairs", pairs, METH_O,
      "pairs(text) -> dict: FortiGate key=value pairs (word keys, non-empty values other than N/A)."},
     {"moves", (PyCFunction)(void (*)(void))moves, METH_FASTCALL,
      "moves(fw, table, doc) -> list: run a FortiGate mapping table (see fortigate._moves_py)."},
+    {"finish", (PyCFunction)(void (*)(void))finish, METH_FASTCALL,
+     "finish(doc, fw, consts) -> None: network totals, direction, related.* (see fortigate._finish_py)."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -421,6 +857,12 @@ PyMODINIT_FUNC PyInit__kvscan(void) {
     if (str_lower == NULL) {
         str_lower = PyUnicode_InternFromString("lower");
         if (str_lower == NULL) {
+            return NULL;
+        }
+    }
+    init_classes();
+    for (int j = 0; j < S_COUNT; j++) {
+        if (S[j] == NULL && (S[j] = PyUnicode_InternFromString(names[j])) == NULL) {
             return NULL;
         }
     }

@@ -38,7 +38,8 @@ class ParseError(ValueError):
 
 @dataclass(slots=True)
 class ParseContext:
-    """What a parser may know besides the line itself."""
+    """What a parser may know besides the line itself. Read-only for parsers: records of one network read
+    share one context."""
 
     tz: tzinfo = VIETNAM_TZ
     """Zone for timestamps that carry none (per source; Vietnam is UTC+7)."""

@@ -12,9 +12,11 @@ kept.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 _MAX_DIGITS = 10
+_DIGIT_AFTER_LF = re.compile(rb"\n[1-9]")
 
 
 @dataclass(slots=True)
@@ -36,9 +38,32 @@ class Framer:
         """Dropping the rest of an over-long newline-delimited frame."""
 
     def feed(self, data: bytes) -> list[Frame]:
-        out: list[Frame] = []
         buf = self._buf
         buf += data
+        if not self._skip and not self._skip_to_lf and len(buf) <= self.max_line:
+            whole = self._whole_lines(buf)
+            if whole is not None:
+                return whole
+        return self._scan(buf)
+
+    @staticmethod
+    def _whole_lines(buf: bytearray) -> list[Frame] | None:
+        """The common case in one pass: newline-delimited lines only. None (use :meth:`_scan`) when a frame
+        starts with a digit (maybe an octet count). The caller checked that the buffer, hence every line in
+        it, is within the line limit."""
+        last = buf.rfind(b"\n")
+        # (+ 2: the partial frame after the last LF counts too: a complete octet frame there is due now)
+        if last < 0 or 0x31 <= buf[0] <= 0x39 or _DIGIT_AFTER_LF.search(buf, 0, last + 2) is not None:
+            return None
+        text = bytes(buf[:last])
+        del buf[:last + 1]
+        lines = text.split(b"\n")
+        if b"\r" in text:
+            lines = [x.rstrip(b"\r") for x in lines]
+        return [Frame(x) for x in lines if x]
+
+    def _scan(self, buf: bytearray) -> list[Frame]:
+        out: list[Frame] = []
         pos, end = 0, len(buf)
         while pos < end:
             if self._skip:

@@ -2,8 +2,9 @@
 
 Per event the engine (1) works out which logsources the event belongs to (cached
 by a small signature of the event), (2) runs the Aho-Corasick automaton of that
-combination of logsources over the JSON text (orjson, case-folded) of the part of
-the event its rules read, with literals written as they appear in that text
+combination of logsources over the JSON text (case-folded; written by ``_sigscan``
+in C, or its Python twin in ``haystack.py``) of the part of the event its rules
+read, with literals written as they appear in that text
 (whole values quoted), plus, when a rule needs it, a small automaton of keyword
 literals over the whole event's JSON, (3) fully evaluates only the rules whose
 required literals occur (plus rules that require none), sharing one per-event
@@ -32,6 +33,7 @@ from soc.storage.schema import parse_ts
 from . import logsources
 from .compiler import MISSING, PruneTree, event_haystack, invalidate_view, prune_tree, value_extractor
 from .correlation import CorrelationSpec, CorrelationState
+from .haystack import C_FIELD_TEXT, Node, extractor_node, field_text_py
 from .loader import CompiledRule, RuleError, RuleSet, load_rules, rule_files
 from .suppressions import Suppression, compile_suppressions, first_match
 
@@ -90,6 +92,7 @@ class _Bucket:
     #: what the bucket's rules read: field literals are searched in the JSON of those values only
     tree: PruneTree = field(default_factory=dict)
     extract: Callable[[dict[str, Any], list[Any]], None] = _no_values
+    node: Node = (frozenset(), (), (), None, 0, {})  # the same walk for the native writer
     #: literals searched in the read part / in the whole event (keyword literals)
     fields: _Finder | None = None
     text: _Finder | None = None
@@ -212,6 +215,7 @@ class SigmaEngine:
                 checks[idx] = rest
         b.tree = prune_tree(paths)
         b.extract = value_extractor(b.tree)
+        b.node = extractor_node(b.tree)
         if lit_ids:
             # renumber: field literals first, so that each finder's pattern index is (offset +) the literal id
             order = sorted(lit_ids.items(), key=lambda kv: (kv[0][0], kv[1]))
@@ -300,15 +304,13 @@ class SigmaEngine:
             return list(b.always)
         found: set[int] = set()
         if b.fields is not None:
-            values: list[Any] = []
-            try:
-                b.extract(event, values)
-            except TypeError:  # a key that is not a string where spaced names are looked for
-                return list(b.rules)
-            if values:
-                hay = event_haystack(values, False)
+            # native text when it can (None: it declines), else the Python twin (None: no JSON form)
+            hay = C_FIELD_TEXT(event, b.node) if C_FIELD_TEXT is not None else None
+            if hay is None:
+                hay = field_text_py(event, b.extract)
                 if hay is None:
                     return list(b.rules)  # no JSON form: evaluate every rule of the logsource
+            if hay:
                 found = b.fields.find(hay)
         if b.text is not None:
             hay = event_haystack(event)

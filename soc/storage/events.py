@@ -25,7 +25,7 @@ import pyarrow.parquet as pq
 
 from soc.query import FIELD_NAME, QueryError, compile_query, ip_in_cidr
 
-from .schema import COLUMNS, SCHEMA, partition, row_values, to_table
+from .schema import COLUMNS, SCHEMA, WRITE_OPTIONS, partition, row_values, to_table
 
 
 @dataclass
@@ -85,7 +85,7 @@ class ParquetEventStore:
                 part.mkdir(parents=True, exist_ok=True)
                 name = f"part-{datetime.now(UTC):%H%M%S%f}-{uuid.uuid4().hex[:8]}.parquet"
                 tmp = part / f".{name}.tmp"
-                pq.write_table(table if len(groups) == 1 else table.take(idx), tmp, compression="zstd")
+                pq.write_table(table if len(groups) == 1 else table.take(idx), tmp, **WRITE_OPTIONS)
                 tmp.replace(part / name)
         return int(table.num_rows)
 
@@ -262,7 +262,7 @@ class ParquetEventStore:
                 table = pa.concat_tables([pq.read_table(f, schema=SCHEMA) for f in files]).sort_by("ts")
                 name = f"compact-{uuid.uuid4().hex[:8]}.parquet"
                 tmp = part / f".{name}.tmp"
-                pq.write_table(table, tmp, compression="zstd")
+                pq.write_table(table, tmp, **WRITE_OPTIONS)
                 tmp.replace(part / name)
                 for f in files:
                     f.unlink()

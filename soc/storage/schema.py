@@ -65,6 +65,15 @@ SCHEMA = pa.schema([(name, typ) for name, (_, typ) in COLUMNS.items()])
 
 _INT_COLUMNS = {c for c, (_, t) in COLUMNS.items() if pa.types.is_integer(t)}
 
+WRITE_OPTIONS: dict[str, Any] = {
+    "compression": "zstd",
+    # Columns unique per event would be dictionary-encoded only to fall back to plain; the whole event and
+    # the message get no min/max statistics, which no search can use (searches prune on ts, ips, ports...).
+    "use_dictionary": [c for c in COLUMNS if c not in ("doc", "message", "event_id", "url_original")],
+    "write_statistics": [c for c in COLUMNS if c not in ("doc", "message")],
+}
+"""How every Parquet file of events is written (ingest and compaction)."""
+
 
 _TS_SEEN: dict[str, datetime] = {}
 """ISO text -> its time: a busy source sends many events per second with the same ``@timestamp``, and each is

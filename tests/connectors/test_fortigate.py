@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from connectors.parsers import ParseContext, ParseError, detect, fortigate
+from connectors.parsers import ParseContext, ParseError, detect, fortigate, syslog_header
 from connectors.parsers.kv import parse_kv
 
 CTX = ParseContext(received=datetime(2024, 1, 1, tzinfo=UTC))
@@ -311,3 +311,32 @@ def test_event_table_and_second_choices(extra: str, paths: tuple[str, ...], expe
     doc = fortigate.parse(EVENT_BARE + extra, CTX)
     assert _fields(doc, *paths) == expected
     assert doc["event"]["code"] == "0101037127"
+
+
+@pytest.mark.parametrize("line", [TRAFFIC[len("<189>"):], WEBFILTER[len("<188>"):], ADMIN_LOGIN])
+def test_bare_record_maps_like_the_general_header_parser(line: str) -> None:
+    """A record without a syslog header skips the header parser: the same document as the general path, which
+    a leading blank takes (no ``<PRI>``, so no ``log.syslog``)."""
+    doc = fortigate.parse(line, CTX)
+    general = fortigate.parse(" " + line, CTX)
+    general["event"]["original"] = line
+    assert repr(doc) == repr(general)
+    assert "log" not in doc or "syslog" not in doc["log"]
+
+
+@pytest.mark.parametrize(("value", "expected"), [("outgoing", "outbound"), ("INCOMING", "inbound"),
+                                                 ("Internal", "internal"), ("sideways", "unknown")])
+def test_direction_key_wins_over_addresses(value: str, expected: str) -> None:
+    doc = fortigate.parse(TRAFFIC + f" dir={value}", CTX)
+    assert doc["network"]["direction"] == expected
+    assert "dir" not in doc["fortinet"]["firewall"]
+
+
+@pytest.mark.parametrize("text", ["1592961368", "1592961368123", "1659097034396946116", "0", "253402300799999",
+                                  "253402300800000", "9" * 18, "5000000000123", "12a", "²", "١٥٩٢٩٦١٣٦٨"])
+def test_timestamp_from_eventtime_without_date(text: str) -> None:
+    """Without ``date``/``time``, ``@timestamp`` is ``eventtime`` (as ``_eventtime`` reads it), else the arrival
+    time."""
+    doc = fortigate.parse(f'<189>devname="fw1" type="traffic" eventtime={text} srcip=10.0.0.1', CTX)
+    dt = fortigate._eventtime(text)
+    assert doc["@timestamp"] == syslog_header.iso(dt or CTX.received)

@@ -252,3 +252,77 @@ def test_a_prefetched_batch_gives_what_processing_it_directly_gives(tmp_path: Pa
     finally:
         direct.close()
         ahead.close()
+
+
+def test_each_record_is_parsed_with_its_own_arrival_zone_and_source() -> None:
+    """Records of one read share a parse context; a record whose arrival time, zone, source or peer differs
+    must not inherit the previous record's (the year and zone of RFC 3164 times, soc.input)."""
+    from datetime import UTC, datetime
+
+    from soc.prepare import Preparer
+
+    prep = Preparer(Inventory.empty())
+    line = "<13>Nov 30 08:00:00 web01 app: hello"
+    t26 = datetime(2026, 12, 1, tzinfo=UTC).timestamp()
+    t24 = datetime(2024, 12, 1, 0, 0, 5, tzinfo=UTC).timestamp()
+    recs = [Record("a", "syslog", line, t26, "10.0.0.1", "UTC"),
+            Record("a", "syslog", line, t26, "10.0.0.1", "UTC"),
+            Record("a", "syslog", line, t26, "10.0.0.1", "Asia/Ho_Chi_Minh"),
+            Record("b", "syslog", line, t26, "10.0.0.1", "Asia/Ho_Chi_Minh"),
+            Record("b", "syslog", line, t24, "10.0.0.1", "Asia/Ho_Chi_Minh"),
+            Record("b", "json", '{"message": "no time"}', t24, "10.0.0.2")]
+    docs = [prep.parse(r)[0][0] for r in recs]
+    assert [d["@timestamp"][:19] for d in docs[:5]] == ["2026-11-30T08:00:00", "2026-11-30T08:00:00",
+                                                         "2026-11-30T01:00:00", "2026-11-30T01:00:00",
+                                                         "2024-11-30T01:00:00"]
+    assert [d["soc"]["input"] for d in docs] == ["a", "a", "a", "b", "b", "b"]
+    assert docs[5]["@timestamp"].startswith("2024-12-01T00:00:05")
+
+
+def test_tables_handed_back_through_shared_memory_leave_no_file_behind(tmp_path: Path) -> None:
+    """Workers leave each chunk's table in a file the service maps. Every file is removed once received,
+    when a read-ahead is dropped, and with the folder when the pool closes; a dead service's folder is swept;
+    a folder that cannot be written means the tables come back inline, same result."""
+    import os
+    import subprocess
+    import sys
+
+    from soc.prepare import MIN_PARALLEL, SHIP_PREFIX, _ship_root
+
+    root = Path(_ship_root())
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True,
+                          check=True).stdout.strip()
+    stale = root / f"{SHIP_PREFIX}{dead}-test"
+    stale.mkdir()
+    (stale / "left.arrow").write_bytes(b"x" * 100)
+    recs = _mixed_lines(MIN_PARALLEL * 2 + 11)
+    p = _pipeline(tmp_path, [FailedLoginDetector()])
+    p.pool.workers = 2
+    try:
+        want = p.process(recs, batch="b1")
+        ship = p.pool._ship_dir
+        assert ship is not None and Path(ship).parent == root and oct(os.stat(ship).st_mode & 0o777) == "0o700"
+        assert not stale.exists()  # swept when the pool started
+        assert p.pool.parallel_batches == 1 and os.listdir(ship) == []
+        dropped = p.prefetch(recs, batch="b2")  # read ahead, then dropped (a failed store, a stop)
+        assert dropped is not None
+        for f in dropped.futures:
+            f.result()
+        assert len(os.listdir(ship)) == len(dropped.futures)
+        dropped.cancel()
+        assert os.listdir(ship) == []
+        os.rmdir(ship)  # the workers can no longer write there: tables come back through the pipe
+        got = p.process(recs, batch="b3")
+        assert (got.events, got.parsed, got.dead, got.alerts) == (want.events, want.parsed, want.dead, want.alerts)
+        assert p.pool.fallbacks == 0 and p.pool.parallel_batches == 2
+        p.inventory = Inventory.empty()  # restarts the workers, with a new folder
+        p.process(recs, batch="b4")
+        ship = p.pool._ship_dir
+        assert ship is not None and Path(ship).is_dir()
+    finally:
+        p.close()
+    assert p.pool._ship_dir is None and not Path(ship).exists()
+    by_batch: dict[str, list[Any]] = {}
+    for e in _stored(p):
+        by_batch.setdefault(e["soc"]["batch"], []).append({k: v for k, v in e.items() if k != "soc"})
+    assert by_batch["b1"] == by_batch["b3"] and "b2" not in by_batch

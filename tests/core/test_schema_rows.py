@@ -194,3 +194,25 @@ def test_partition_is_the_utc_day_and_a_safe_name(when: dt.datetime, dataset: An
         assert name == (str(dataset or "unknown").translate(str.maketrans({c: "_" for c in '/\\:*?"<>| ='}))[:80]
                         or "unknown")
         assert not set(name) & set('/\\:*?"<>| =')
+
+
+def test_stored_files_keep_time_statistics_and_skip_them_for_the_whole_event(tmp_path: Path) -> None:
+    """Searches prune files and row groups on ``ts`` (and ips, ports) min/max; the JSON of the whole event gets
+    neither statistics nor a dictionary (unique per event, only cost). Compaction writes the same way."""
+    import pyarrow.parquet as pq
+
+    from soc.storage.events import ParquetEventStore
+
+    store = ParquetEventStore(tmp_path)
+    docs = [{"@timestamp": f"2026-11-30T01:00:{i:02d}Z", "event": {"dataset": "t.x", "kind": "event"},
+             "source": {"ip": f"10.0.0.{i}"}, "message": f"m{i}"} for i in range(20)]
+    for k in range(0, 20, 5):
+        store.write(docs[k:k + 5])
+    assert store.compact(min_files=2) == 1
+    (path,) = list(tmp_path.rglob("*.parquet"))
+    meta = pq.ParquetFile(path).metadata.row_group(0)
+    cols = {meta.column(i).path_in_schema: meta.column(i) for i in range(meta.num_columns)}
+    assert cols["ts"].is_stats_set and cols["source_ip"].statistics.min == "10.0.0.0"
+    assert not cols["doc"].is_stats_set and not cols["message"].is_stats_set
+    assert "RLE_DICTIONARY" not in cols["doc"].encodings and "RLE_DICTIONARY" in cols["event_kind"].encodings
+    assert store.count() == 20

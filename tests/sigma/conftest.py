@@ -20,6 +20,24 @@ def need(path: Path) -> Path:
     return path
 
 
+def shared_evtx_events(limit: int | None = None) -> list[dict]:
+    """The shared EVTX recordings parsed as ``winlog`` events (at most ``limit``); skips if they are absent."""
+    from connectors.evtx_reader import iter_evtx, record_line
+    from connectors.parsers import ParseContext, parse_line
+
+    events: list[dict] = []
+    for f in sorted(need(SHARED / "evtx").rglob("*.evtx")):
+        try:
+            for rec, _ in iter_evtx(f):
+                if rec is not None:
+                    events.extend(parse_line("winlog", record_line(rec), ParseContext()))
+                if limit is not None and len(events) >= limit:
+                    return events[:limit]
+        except Exception:  # an unreadable recording is not what these tests are about
+            continue
+    return events
+
+
 @pytest.fixture
 def write_rule(tmp_path: Path):
     """Write YAML text (dedented) to a new rule file under tmp_path/rules and return the file."""

@@ -10,7 +10,7 @@ import pytest
 
 from detectors.sigma import SigmaEngine, codegen
 from detectors.sigma.compiler import invalidate_view
-from tests.sigma.conftest import SHARED
+from tests.sigma.conftest import shared_evtx_events
 from tests.sigma.evtx_adapter import to_winlog
 
 HOSTILE = [
@@ -132,22 +132,5 @@ def test_generated_equals_closures_on_regression_samples(sigmahq_engine, regress
 
 @pytest.mark.slow
 def test_generated_equals_closures_on_shared_evtx(sigmahq_engine):
-    root = SHARED / "evtx"
-    if not root.exists():
-        pytest.skip(f"shared test material absent: {root}")
-    from connectors.evtx_reader import iter_evtx, record_line
-    from connectors.parsers import ParseContext, parse_line
-
-    events: list[dict] = []
-    for f in sorted(root.rglob("*.evtx")):
-        try:
-            for rec, _ in iter_evtx(f):
-                if rec is not None:
-                    events.extend(parse_line("winlog", record_line(rec), ParseContext()))
-                if len(events) >= 1500:
-                    break
-        except Exception:  # an unreadable recording is not what this test is about
-            continue
-        if len(events) >= 1500:
-            break
+    events = shared_evtx_events(1500)
     assert _differential(sigmahq_engine, events) > 0

@@ -92,9 +92,10 @@ token = "t0k"
         threads = [threading.Thread(target=send_tcp), threading.Thread(target=send_http)]
         for t in threads:
             t.start()
-        # Kill while the consumer is busy writing batches.
+        # Kill while the consumer is busy writing batches, once both senders are under way (the TCP sender
+        # alone can fill 5,000 events before the first HTTP request is acknowledged).
         deadline = time.monotonic() + 60
-        while len(stored_messages(settings.events_dir)) < 5000 and time.monotonic() < deadline:
+        while (len(stored_messages(settings.events_dir)) < 5000 or not acked) and time.monotonic() < deadline:
             time.sleep(0.5)
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(10)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from connectors.sources.framing import Framer
 
 
@@ -56,3 +59,34 @@ def test_lines_starting_with_numbers_are_plain_lines() -> None:
     assert [f.data for f in Framer(64).feed(data)] == [b"12345", b"2026-01-01 msg", b"200 OK GET /index",
                                                         b"10.0.0.1 - - [x] GET"]
     assert feed_bytewise(Framer(64), data) == [(x, None) for x in data.split(b"\n")[:-1]]
+
+
+class _ScanOnly(Framer):
+    """The frame-by-frame scanner alone: the reference the one-pass fast path must agree with."""
+
+    @staticmethod
+    def _whole_lines(buf: bytearray) -> None:
+        return None
+
+
+_PIECES = st.one_of(
+    st.sampled_from([b"<13>plain line\n", b"<189>date=2026 x=1\r\n", b"\n", b"\r\n", b"200 OK GET /\n",
+                     b"11 <13>counted", b"5 <a\nb", b"12", b" ", b"<", b"\n7", b"x" * 70 + b"\n", b"\x00\xff"]),
+    st.binary(max_size=40),
+)
+
+
+@given(pieces=st.lists(_PIECES, max_size=30), cuts=st.lists(st.integers(0, 2000), max_size=12),
+       limit=st.sampled_from([16, 64, 1024]))
+@settings(max_examples=400, deadline=None)
+def test_the_one_pass_path_frames_exactly_as_the_scanner(pieces: list[bytes], cuts: list[int], limit: int) -> None:
+    """Any stream, cut into reads anywhere, gives the same frames (data and reasons) and leaves the same
+    partial frame buffered as the frame-by-frame scanner, including at close."""
+    data = b"".join(pieces)
+    bounds = sorted({0, len(data), *(c % (len(data) + 1) for c in cuts)})
+    fast, ref = Framer(limit), _ScanOnly(limit)
+    for a, b in zip(bounds, bounds[1:], strict=False):
+        got = [(f.data, f.reason) for f in fast.feed(data[a:b])]
+        assert got == [(f.data, f.reason) for f in ref.feed(data[a:b])]
+        assert fast._buf == ref._buf
+    assert [(f.data, f.reason) for f in fast.close()] == [(f.data, f.reason) for f in ref.close()]

@@ -1,0 +1,197 @@
+"""The native prefilter texts (``detectors/sigma/_sigscan.c``) against their Python twins.
+
+``_sigscan.field_text(doc, node)`` must give exactly ``haystack.field_text_py(doc, extract)`` (the bucket's
+``value_extractor`` + ``event_haystack``) or None (declined: the engine then runs the twin), and
+``_sigscan.fold(raw)`` exactly ``compiler.fold_py(raw)``, on the shared EVTX events, the SigmaHQ regression
+samples (every bucket the engine builds for them) and generated hostile events.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+import orjson
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from detectors.sigma import compiler, haystack
+from detectors.sigma.compiler import event_haystack, fold_py, prune_tree, value_extractor
+from tests.sigma.conftest import shared_evtx_events
+from tests.sigma.evtx_adapter import to_winlog
+
+_c = haystack._sigscan
+needs_c = pytest.mark.skipif(_c is None, reason="detectors.sigma._sigscan is not built")
+
+
+def test_extension_is_built() -> None:
+    """`pip install -e .` builds it where there is a compiler; a silent build failure would only cost speed,
+    so the suite says so unless told that pure Python is expected."""
+    if os.environ.get("SOC_TEST_ALLOW_PURE_PYTHON") == "1":
+        pytest.skip("SOC_TEST_ALLOW_PURE_PYTHON=1")
+    assert _c is not None, "detectors/sigma/_sigscan.c was not built: run `pip install -e .` with gcc"
+    from detectors.sigma import engine
+
+    assert engine.C_FIELD_TEXT is _c.field_text
+    assert compiler.fold is _c.fold
+
+
+def _same(doc: Any, tree: dict[str, Any]) -> bool:
+    """C and twin agree on ``doc``; True if C wrote the text itself (did not decline)."""
+    node, extract = haystack.extractor_node(tree), value_extractor(tree)
+    want = haystack.field_text_py(doc, extract)
+    got = _c.field_text(doc, node)
+    assert got is None or got == want, (doc, got, want)
+    assert haystack.field_text(doc, node, extract) == want
+    try:
+        raw = orjson.dumps(doc, default=lambda _: None, option=orjson.OPT_NON_STR_KEYS)
+    except (TypeError, ValueError):
+        return got is not None
+    assert _c.fold(raw) == fold_py(raw)
+    return got is not None
+
+
+def _buckets_agree(engine: Any, events: list[dict[str, Any]]) -> tuple[int, int]:
+    """(events checked, events C declined) over every bucket the engine uses for them."""
+    declined = 0
+    checked = 0
+    for ev in events:
+        b = engine._event_bucket(ev)
+        if b is None:
+            continue
+        checked += 1
+        want = haystack.field_text_py(ev, b.extract)
+        got = _c.field_text(ev, b.node)
+        if got is None:
+            declined += 1
+        else:
+            assert got == want, ev
+        raw = orjson.dumps(ev)
+        assert _c.fold(raw) == fold_py(raw) == event_haystack(ev, False), ev
+    return checked, declined
+
+
+@needs_c
+def test_regression_samples(sigmahq_engine, regression_cases) -> None:
+    events = [to_winlog(e) for _, _, raw in regression_cases for e in raw]
+    checked, declined = _buckets_agree(sigmahq_engine, events)
+    assert checked > 200
+    assert declined < checked // 20  # the common event takes the native path
+
+
+@needs_c
+def test_shared_evtx(sigmahq_engine) -> None:
+    events = shared_evtx_events()
+    checked, declined = _buckets_agree(sigmahq_engine, events)
+    assert checked > 1000
+    assert declined == 0
+
+
+_TREE = prune_tree(["winlog.event_data.Image", "winlog.event_data.CommandLine", "~winlog.event_data.SourceName",
+                    "winlog.channel", "process.name", "a.b.c.d", "a.x", "list", "url.original", "n"])
+
+
+class _Str(str):
+    pass
+
+
+_pieces = st.sampled_from(
+    ["a", "Z", "K", " ", "\\", '"', "/", "\x00", "\x1f", "\x7f", "\x80", "é", "İ", "ſ", "\u212a", "ß", "Σ", "😀",
+     "\ud800", "\udfff", "\u2028", "\n", "\t", "Image", "CommandLine", "Source Name", "SourceName", "C:\\X.EXE",
+     "ABCDEFGHIJKLMNOPQRSTUVWXYZ@[`{"])
+_text = st.lists(_pieces, max_size=8).map("".join)
+_keys = st.one_of(st.sampled_from(["winlog", "event_data", "Image", "CommandLine", "Source Name", "channel",
+                                   "process", "name", "a", "b", "c", "d", "x", "list", "url", "original", "event",
+                                   "n", "Source  Name", "winlog.channel", "a.b.c.d"]),
+                  _text, st.integers(-3, 3), st.none(), st.booleans(), st.tuples(st.just(" "), st.just("a")),
+                  _text.map(_Str))
+_scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.integers(-2**70, 2**70), st.floats(),
+                     _text, _text.map(_Str), st.just(2**64 - 1), st.just(-2**63), st.just(2**64),
+                     st.just(-2**63 - 1), st.sampled_from([b"x", (1, "A"), {1, 2}, frozenset()]))
+_values = st.recursive(_scalars, lambda inner: st.one_of(st.lists(inner, max_size=4),
+                                                       st.dictionaries(_keys, inner, max_size=5)), max_leaves=25)
+_docs = st.dictionaries(_keys, _values, max_size=8)
+
+
+@needs_c
+@settings(max_examples=800, deadline=None)
+@given(_docs)
+def test_generated_hostile_events(doc: dict[Any, Any]) -> None:
+    _same(doc, _TREE)
+
+
+@needs_c
+def test_known_hostile_events() -> None:
+    deep: Any = "X"
+    for _ in range(400):
+        deep = [deep]
+    deep_dict: Any = {"d": "x"}
+    for _ in range(300):
+        deep_dict = {"a": deep_dict}
+    long_path = prune_tree([".".join(["a"] * 250) + ".b"])
+    cases = [
+        {"winlog": {"event_data": {"Image": "C:\\WINDOWS\\X.EXE", "Source Name": "İſK", "Other": 1}}},
+        {"winlog": {"event_data": {f"K{i}": i for i in range(40)} | {"Image": "x", "Source Name": 5}}},
+        {"winlog": {"channel": "Security" * 500, "event_data": {"CommandLine": "a\x00b\x01\x1f\"\\" * 300}}},
+        {"list": [1, -1, 2**63 - 1, -2**63, 2**64 - 1, True, False, None, "", {}, []]},
+        {"list": [2**64]}, {"list": [-2**63 - 1]}, {"list": 1.5}, {"list": float("nan")}, {"n": 1e300},
+        {"list": "\ud800"}, {"\ud800": "x"}, {"event": {"original": "\ud800", "kind": "ALERT"}},
+        {"event": {"original": "X", "kind": "ALERT"}, "list": "İ"}, {"event": "original"},
+        {1: "x", "list": "y"}, {("a", " "): 1, "winlog": {"event_data": {(" ", "x"): 1, 5: 2, "Image": "I"}}},
+        {"list": deep}, {"a": deep_dict}, {"list": _Str("Sub")}, {_Str("list"): "v"},
+        {"winlog": {"event_data": {"Source Name": "ok"}, "channel": b"bytes"}},
+        {"url": {"original": "ſ" * 9 + "K" * 9 + "\u212a"}}, {},
+    ]
+    for doc in cases:
+        _same(doc, _TREE)
+    for doc in ({"a": deep_dict}, deep_dict):
+        node, extract = haystack.extractor_node(long_path), value_extractor(long_path)
+        want = haystack.field_text_py(doc, extract)
+        got = _c.field_text(doc, node)
+        assert got is None or got == want
+    # the native path writes the common event itself
+    assert _same({"winlog": {"event_data": {"Image": "C:\\X.EXE", "Source Name": "S"}, "channel": "Sec"},
+                  "process": {"name": "İſ"}, "list": [1, "a", None, True]}, _TREE)
+
+
+@needs_c
+def test_bad_node_is_an_error_not_a_crash() -> None:
+    for node in (None, (), (1, 2, 3, 4, 5, 6), (frozenset(), (), ((1,),), None, 0, {}),
+                 (frozenset(), ("k",), ((1, 2, 3),), None, 1, {}), (frozenset(), (), (), frozenset(), 0, None)):
+        with pytest.raises(TypeError):
+            _c.field_text({"k": {"x": 1}}, node)
+    assert _c.field_text([], haystack.extractor_node(_TREE)) is None  # not a dict: the twin decides
+    with pytest.raises(TypeError):
+        _c.fold("text")
+    with pytest.raises(UnicodeDecodeError):  # as the twin: the text is orjson's, always valid UTF-8
+        _c.fold(b"A\xff")
+
+
+@needs_c
+@settings(max_examples=500, deadline=None)
+@given(st.binary(max_size=40), _text)
+def test_fold(raw: bytes, text: str) -> None:
+    for b in (raw, raw.upper(), text.encode("utf-8", "surrogatepass"), orjson.dumps(text.encode("utf-16", "surrogatepass")
+                                                                                     .decode("utf-16", "replace"))):
+        try:
+            want = fold_py(b)
+        except UnicodeDecodeError:
+            with pytest.raises(UnicodeDecodeError):
+                _c.fold(b)
+            continue
+        assert _c.fold(b) == want
+
+
+@needs_c
+def test_references_held() -> None:
+    s = "unique-" + "x" * 20
+    doc = {"list": [s], "winlog": {"channel": s}}
+    before = sys.getrefcount(s)
+    node = haystack.extractor_node(_TREE)
+    for _ in range(1000):
+        _c.field_text(doc, node)
+        _c.fold(b"ABC\xc4\xb0" * 3)
+        _c.field_text({"list": [s, 1.5]}, node)  # declined half-way
+    assert sys.getrefcount(s) == before
