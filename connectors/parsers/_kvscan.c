@@ -653,7 +653,9 @@ static int fix_mac(PyObject *src) {
     if (mac == NULL) {
         return 0;
     }
+    Py_INCREF(mac); /* held across the call, as elsewhere: a method may run Python code */
     PyObject *a = PyObject_CallMethodNoArgs(mac, S[S_UPPER]);
+    Py_DECREF(mac);
     if (a == NULL) {
         return -1;
     }
