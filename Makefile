@@ -9,7 +9,7 @@ STAMP := $(VENV)/.setup-done
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml setup.py scripts/setup.sh connectors/parsers/_kvscan.c detectors/sigma/_sigscan.c
+$(STAMP): pyproject.toml setup.py scripts/setup.sh connectors/parsers/_kvscan.c detectors/sigma/_sigscan.c soc/storage/_rows.c
 	bash scripts/setup.sh $(VENV)
 	touch $(STAMP)
 

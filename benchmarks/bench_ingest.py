@@ -35,6 +35,7 @@ from soc.config import load_config  # noqa: E402
 from soc.inventory import Inventory  # noqa: E402
 from soc.pipeline import Pipeline  # noqa: E402
 from soc.prepare import resolve_workers  # noqa: E402
+from soc.service import settle_heap  # noqa: E402
 from soc.storage.events import ParquetEventStore  # noqa: E402
 from soc.storage.state import State  # noqa: E402
 
@@ -117,6 +118,7 @@ def main() -> None:
                 events = pipe.events
             svc.pipeline = _Null()
         svc.start()
+        settle_heap()  # as `soc run` does once the service is up
         proc = psutil.Process()
         peak = proc.memory_info().rss
         latencies: list[float] = []

@@ -46,11 +46,32 @@ class Detector(Protocol):
         ...
 
 
+#: (entity type, dotted field, its two keys), in order of preference
+_ENTITY_FIELDS = tuple((kind, field, *field.split(".")) for kind, field in (
+    ("user", "user.name"), ("ip", "source.ip"), ("host", "host.name"), ("host", "host.hostname"),
+    ("ip", "destination.ip")))
+
+
 def entity_of(event: dict[str, Any]) -> dict[str, str] | None:
-    """The entity an alert about ``event`` concerns: user, then source host/IP, then host."""
-    for kind, field in (("user", "user.name"), ("ip", "source.ip"), ("host", "host.name"),
-                        ("host", "host.hostname"), ("ip", "destination.ip")):
-        v = ecs.get(event, field)
+    """The entity an alert about ``event`` concerns: user, then source host/IP, then host.
+
+    Each field is read as ``ecs.get`` reads it (a literal dotted key first, then nesting), inlined: every
+    alert of every detector calls this.
+    """
+    if type(event) is not dict:
+        for kind, field, _, _ in _ENTITY_FIELDS:
+            v = ecs.get(event, field)
+            if isinstance(v, str) and v:
+                return {"type": kind, "value": v}
+        return None
+    for kind, field, head, leaf in _ENTITY_FIELDS:
+        if field in event:
+            v = event[field]
+        else:
+            cur = event.get(head)
+            if not isinstance(cur, dict):
+                continue
+            v = cur.get(leaf)
         if isinstance(v, str) and v:
             return {"type": kind, "value": v}
     return None
@@ -62,7 +83,11 @@ def new_alert_id() -> str:
     Streaming detection builds one per alert; ``uuid4`` constructs a ``UUID`` object only to format it.
     """
     h = os.urandom(16).hex()
-    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{'89ab'[int(h[16], 16) & 3]}{h[17:20]}-{h[20:]}"
+    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:]}"
+
+
+#: hex digit -> the RFC 4122 variant digit (10xx) keeping its two low bits
+_VARIANT = {c: "89ab"[int(c, 16) & 3] for c in "0123456789abcdef"}
 
 
 def make_alert(
@@ -89,7 +114,10 @@ def make_alert(
     }
     soc = last.get("soc")
     if isinstance(soc, dict):
-        alert["soc"] = {k: v for k, v in soc.items() if k in ("agency", "system")}
+        alert["soc"] = asset = {}
+        for k, v in soc.items():  # a loop, not a comprehension: no function frame per alert (Python 3.11)
+            if k in ("agency", "system"):
+                asset[k] = v
     ent = entity or entity_of(last)
     if ent:
         alert["entity"] = ent

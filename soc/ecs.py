@@ -20,6 +20,7 @@ The project's own additions live under the ``soc`` namespace (see
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator
 from typing import Any
 
@@ -110,19 +111,16 @@ def add_related(doc: dict[str, Any]) -> None:
         append(doc, "related.hosts", get(doc, f))
 
 
+_inet_pton, _AF_INET = socket.inet_pton, socket.AF_INET
+
+
 def ipv4_int(text: str) -> int | None:
     """A canonical dotted-quad IPv4 address as an integer, or None (anything else: let ``ipaddress`` judge).
 
-    On hot paths (enrichment, ``network.direction``) this is several times cheaper than ``ipaddress``."""
-    parts = text.split(".")
-    if len(parts) != 4:
+    On hot paths (enrichment, ``network.direction``) this is several times cheaper than ``ipaddress``:
+    ``inet_pton`` takes exactly four decimal octets of at most 255 without leading zeros, the forms
+    ``ipaddress`` accepts (``tests/core/test_inventory.py`` compares them)."""
+    try:
+        return int.from_bytes(_inet_pton(_AF_INET, text), "big")
+    except (OSError, ValueError, UnicodeError, TypeError):  # not an address, NUL, lone surrogate, not text
         return None
-    n = 0
-    for p in parts:
-        if not (p.isdigit() and p.isascii()) or len(p) > 3 or (len(p) > 1 and p[0] == "0"):
-            return None
-        b = int(p)
-        if b > 255:
-            return None
-        n = n << 8 | b
-    return n

@@ -2,8 +2,8 @@
 
 Loaded from a YAML file (``inventory.yaml``, safe YAML), validated with
 pydantic at load time. :meth:`Inventory.enrich` runs on every event on the hot
-path, so lookups are a bisect over sorted integer ranges plus a small cache,
-not a scan.
+path, so an address lookup is one bisect over the pieces the ranges cut the
+address line into, plus a small cache, not a scan.
 """
 
 from __future__ import annotations
@@ -141,6 +141,10 @@ class Inventory:
         self._max_end: list[int] = []
         for t in self._v4:
             self._max_end.append(max(t[1], self._max_end[-1]) if self._max_end else t[1])
+        # The address line cut at every range's start and end + 1: within one piece every address has the
+        # same answer, so a lookup is one bisect. Each piece's answer comes from the scan (the definition).
+        self._cuts = sorted({0, *(t[0] for t in self._v4), *(t[1] + 1 for t in self._v4 if t[1] < 2**32 - 1)})
+        self._answers = [self._scan_v4(c) for c in self._cuts]
         self.lookup_ip = lru_cache(maxsize=65536)(self._lookup_ip)  # type: ignore[method-assign]
         self.lookup_host = lru_cache(maxsize=16384)(self._lookup_host)  # type: ignore[method-assign]
 
@@ -178,6 +182,10 @@ class Inventory:
                     if addr in net:
                         return a, s
                 return None
+        return self._answers[bisect.bisect_right(self._cuts, n) - 1]
+
+    def _scan_v4(self, n: int) -> tuple[Agency, System] | None:
+        """The most specific range holding address ``n`` (the first of equals in scan order), or None."""
         i = bisect.bisect_right(self._starts, n)
         best: tuple[int, Agency, System] | None = None
         for j in range(i - 1, -1, -1):

@@ -23,7 +23,7 @@ from connectors.record import Record
 from detectors.base import Detector
 from soc.alerts import AlertSink
 from soc.inventory import Inventory
-from soc.prepare import Pending, Prepared, PreparePool, Preparer
+from soc.prepare import Pending, Prepared, PreparePool, Preparer, ms_datetime
 from soc.storage.events import EventStore
 from soc.storage.models import Alert, DeadLetter
 from soc.storage.state import State
@@ -147,7 +147,7 @@ class Pipeline:
         res = BatchResult(received=len(records))
         prep = self.pool.prepare(records, batch) if pending is None else self.pool.result(pending)
         dead: list[DeadLetter] = []
-        newest: dict[str, datetime] = {}
+        newest: dict[str, int] = {}
         for rec, reason, n, ts in zip(records, prep.reasons, prep.counts, prep.newest, strict=True):
             sc = res.per_source.get(rec.source)
             if sc is None:
@@ -162,8 +162,8 @@ class Pipeline:
             sc.events += n
             if ts is not None and (rec.source not in newest or ts > newest[rec.source]):
                 newest[rec.source] = ts
-        for name, ts in newest.items():
-            res.per_source[name].last_event = iso(ts)
+        for name, ms in newest.items():
+            res.per_source[name].last_event = iso(ms_datetime(ms))
         res.dead = len(dead)
         res.parsed = res.received - res.dead
         res.events = prep.table.num_rows

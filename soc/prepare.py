@@ -32,10 +32,10 @@ import multiprocessing as mp
 import os
 import shutil
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -43,12 +43,13 @@ from zoneinfo import ZoneInfo
 import orjson
 import pyarrow as pa
 
-from connectors.parsers import ParseContext, ParseError, parse_line
+from connectors.parsers import ParseContext, ParseError, get_parser
 from connectors.parsers.syslog_header import iso
 from connectors.record import Record
 from soc import ecs
 from soc.inventory import Inventory, InventoryModel
-from soc.storage.schema import DOC, parse_ts, row_values, rows_table, warm_up
+from soc.storage.columns import table_builder
+from soc.storage.schema import DOC, parse_ts, warm_up
 
 log = logging.getLogger("soc.pipeline")
 
@@ -73,8 +74,8 @@ class Prepared:
     """Per record: why it was dead-lettered, or None."""
     counts: list[int]
     """Per record: how many events it gave (0 when dead-lettered)."""
-    newest: list[datetime | None]
-    """Per record: its newest event time."""
+    newest: list[int | None]
+    """Per record: its newest event time, in epoch milliseconds (as stored; see :func:`ms_datetime`)."""
     table: pa.Table
     """The events, in record order, as :data:`~soc.storage.schema.SCHEMA` rows."""
     partitions: list[tuple[str, str]]
@@ -103,9 +104,40 @@ class Prepared:
                    docs=docs)
 
 
+def ms_datetime(ms: int) -> datetime:
+    """Epoch milliseconds (:attr:`Prepared.newest`) as an aware UTC datetime, exactly."""
+    return _EPOCH + timedelta(milliseconds=ms)
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 @lru_cache(maxsize=64)
 def _zone(name: str | None, default: str) -> ZoneInfo:
     return ZoneInfo(name or default)
+
+
+_UNSEEN = object()
+_TS_VERDICT: dict[str, str | None] = {}
+"""``@timestamp`` text -> why it is refused (None: it is fine). Events of one second share their text. Bounded."""
+
+
+def _ts_problem(ts: Any) -> str | None:
+    """Why ``ts`` cannot be an event's ``@timestamp``, or None; remembered for text."""
+    parsed = parse_ts(ts)
+    if parsed is None:
+        bad: str | None = "is not an ISO 8601 time"
+    else:
+        try:
+            parsed.astimezone(UTC)
+            bad = None
+        except (OverflowError, ValueError):
+            bad = "is out of range"
+    if ts.__class__ is str:
+        if len(_TS_VERDICT) >= 4096:
+            _TS_VERDICT.clear()
+        _TS_VERDICT[ts] = bad
+    return bad
 
 
 class Preparer:
@@ -116,6 +148,7 @@ class Preparer:
         self.default_tz = default_tz
         self._ctx_key: tuple[Any, ...] | None = None
         self._ctx = ParseContext()
+        self._parsers: dict[str, Callable[[str, ParseContext], Any]] = {}
 
     def parse(self, rec: Record) -> tuple[list[dict[str, Any]], str | None]:
         """Parse one record; returns ``(documents, None)`` or ``([], reason)``. Never raises."""
@@ -138,7 +171,10 @@ class Preparer:
             self._ctx, self._ctx_key = ctx, key
         received = ctx.received
         try:
-            docs = parse_line(rec.format, line, ctx)
+            parser = self._parsers.get(rec.format)
+            if parser is None:
+                parser = self._parsers[rec.format] = get_parser(rec.format)
+            docs = parser(line, ctx)
         except ParseError as exc:
             return [], f"{rec.format}: {exc.reason}"
         except KeyError as exc:  # unknown format name
@@ -148,6 +184,8 @@ class Preparer:
         except Exception as exc:  # a parser bug must not lose the line
             log.exception("parser %s failed on a record from %s", rec.format, rec.source)
             return [], f"{rec.format}: parser error ({type(exc).__name__}: {exc})"
+        if not isinstance(docs, list):
+            docs = [docs]
         out = []
         for doc in docs:
             if not isinstance(doc, dict):
@@ -156,13 +194,11 @@ class Preparer:
             if ts is None:
                 doc["@timestamp"] = iso(received)
             else:
-                parsed_ts = parse_ts(ts)
-                if parsed_ts is None:
-                    return [], f"{rec.format}: @timestamp {str(ts)[:40]!r} is not an ISO 8601 time"
-                try:
-                    parsed_ts.astimezone(UTC)
-                except (OverflowError, ValueError):
-                    return [], f"{rec.format}: @timestamp {str(ts)[:40]!r} is out of range"
+                bad = _TS_VERDICT.get(ts, _UNSEEN) if ts.__class__ is str else _UNSEEN
+                if bad is _UNSEEN:
+                    bad = _ts_problem(ts)
+                if bad is not None:
+                    return [], f"{rec.format}: @timestamp {str(ts)[:40]!r} {bad}"
             soc = doc.setdefault("soc", {})
             if isinstance(soc, dict):
                 soc["input"] = rec.source
@@ -178,7 +214,7 @@ class Preparer:
         counts: list[int] = []
         seqs: list[int] = []
         docs: list[dict[str, Any]] = []
-        rows: list[list[Any]] = []
+        builder = table_builder()
         enrich = self.inventory.enrich
         for i, rec in enumerate(records, first):
             parsed, reason = self.parse(rec)
@@ -194,14 +230,14 @@ class Preparer:
                     seqs.append(i * SEQ_STRIDE + j)
                 # The row now, while the document is fresh in the cache; workers then drop it (its memory
                 # is reused by the next one), which is measurably faster than keeping a chunk's documents.
-                rows.append(row_values(doc))
+                builder.add(doc)
                 if keep_docs:
                     docs.append(doc)
-        table, partitions, times = rows_table(rows)
-        newest: list[datetime | None] = []
+        table, partitions, times = builder.finish()
+        newest: list[int | None] = []
         k = 0
         for n in counts:
-            newest.append(max(times[k:k + n]) if n else None)
+            newest.append(None if not n else times[k] if n == 1 else max(times[k:k + n]))
             k += n
         return Prepared(reasons=reasons, counts=counts, newest=newest, table=table,
                         partitions=partitions, seqs=seqs, docs=docs if keep_docs else None)

@@ -13,10 +13,12 @@
  * tests/connectors/test_kvscan.py checks both give the same dict, key order included, on generated text.
  *
  * Safety: every read is PyUnicode_READ (or, for one-byte text, a byte) at an index checked against the
- * length; no buffer is written. Short repeated strings come from a bounded cache (see substring1).
+ * length; the only buffer written is pairs_moves' own array of pairs (each write checked against its capacity,
+ * which grows with PyMem). Short repeated strings come from a bounded cache (see substring1).
  *
- * moves(fw, table, doc), below, runs fortigate.py's declarative mapping tables (see there).
- * finish(doc, fw, consts), last, is the generic end of every record (direction, network totals, related.*).
+ * moves(fw, table, doc), below, runs fortigate.py's declarative mapping tables (see there); pairs_moves(text, doc,
+ * tables) is pairs() and moves() in one pass (what fortigate.parse calls). finish(doc, fw, consts), last, is the
+ * generic end of every record (direction, network totals, related.*).
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -53,17 +55,21 @@ static inline int is_word(Py_UCS4 c) {
 #define CACHE_MAX_LEN 24
 /* Keys and values apart: values unique to a record (session ids, times) would otherwise evict keys, and a key
  * made anew costs its hash again in every dict it goes through. */
-static PyObject *key_cache[CACHE_SLOTS], *value_cache[CACHE_SLOTS];
+typedef struct {
+    PyObject *str[CACHE_SLOTS];
+    uint64_t a[CACHE_SLOTS], b[CACHE_SLOTS]; /* the slot's first and last 8 bytes (see substring1) */
+} StrCache;
+static StrCache key_cache, value_cache;
 
 /* text[start:end] (Python indices) of a one-byte-kind str, from the cache when it is there. */
-static PyObject *substring1(PyObject **cache, PyObject *text, const Py_UCS1 *data, Py_ssize_t start,
+static PyObject *substring1(StrCache *cache, PyObject *text, const Py_UCS1 *data, Py_ssize_t start,
                             Py_ssize_t end) {
     const Py_ssize_t len = end - start;
     if (len <= 0 || len > CACHE_MAX_LEN) {
         return PyUnicode_Substring(text, start, end);
     }
     /* The slot: from the length and the first and last 8 bytes (all of a string of up to 16), a constant cost;
-     * strings that share those only compete for a slot (the memcmp below tells them apart). */
+     * strings that share those only compete for a slot (the comparison below tells them apart). */
     const Py_UCS1 *p = data + start;
     uint64_t a = 0, b = 0;
     if (len >= 8) {
@@ -78,35 +84,92 @@ static PyObject *substring1(PyObject **cache, PyObject *text, const Py_UCS1 *dat
     mix ^= mix >> 29;
     mix *= 0xBF58476D1CE4E5B9u;
     const size_t h = (size_t)(mix >> 40) % CACHE_SLOTS;
-    PyObject *hit = cache[h];
-    if (hit != NULL && PyUnicode_GET_LENGTH(hit) == len && PyUnicode_KIND(hit) == PyUnicode_1BYTE_KIND &&
-        memcmp(PyUnicode_1BYTE_DATA(hit), data + start, (size_t)len) == 0) {
+    PyObject *hit = cache->str[h];
+    /* Same length and the same first and last 8 bytes: the same string when it has at most 16 (a and b hold all
+     * of it), else the middle is compared too. (Only one-byte strings are cached.) */
+    if (hit != NULL && cache->a[h] == a && cache->b[h] == b && PyUnicode_GET_LENGTH(hit) == len &&
+        (len <= 16 || memcmp(PyUnicode_1BYTE_DATA(hit) + 8, p + 8, (size_t)(len - 16)) == 0)) {
         return Py_NewRef(hit);
     }
     PyObject *out = PyUnicode_Substring(text, start, end);
     if (out != NULL && PyUnicode_KIND(out) == PyUnicode_1BYTE_KIND) {
-        Py_XSETREF(cache[h], Py_NewRef(out));
+        Py_XSETREF(cache->str[h], Py_NewRef(out));
+        cache->a[h] = a;
+        cache->b[h] = b;
     }
     return out;
 }
 
-/* The scan, for one storage kind of the text (a constant after inlining: PyUnicode_READ's switch folds). */
-static inline __attribute__((always_inline)) PyObject *scan(PyObject *arg, const void *data, const Py_ssize_t n,
-                                                            const int kind) {
-    /* Sized for the pairs the text can hold at most (one per '=', up to 64) at once: growing a dict to a
-     * record's ~30 keys would rebuild its table three times. */
+/* The record's pairs, in text order, for pairs_moves (strong references; entry/kind/path filled there). Up to
+ * PAIRS_LOCAL pairs live on the stack; a longer record grows a heap array. */
+#define PAIRS_LOCAL 64
+typedef struct {
+    PyObject *key, *value, *entry; /* entry: the table's (path, kind), or NULL */
+    long kind;
+} Pair;
+typedef struct {
+    Pair *items;
+    Py_ssize_t len, cap;
+    Pair local[PAIRS_LOCAL];
+} PairBuf;
+
+static void buf_init(PairBuf *b) {
+    b->items = b->local;
+    b->len = 0;
+    b->cap = PAIRS_LOCAL;
+}
+
+/* Appends (key, value), stealing both references (released here on failure). 0, or -1 with an error set. */
+static int buf_push(PairBuf *b, PyObject *key, PyObject *value) {
+    if (b->len == b->cap) {
+        const Py_ssize_t cap = b->cap * 2;
+        Pair *grown = b->items == b->local ? PyMem_New(Pair, (size_t)cap) : PyMem_Resize(b->items, Pair, (size_t)cap);
+        if (grown == NULL) {
+            Py_DECREF(key);
+            Py_DECREF(value);
+            PyErr_NoMemory();
+            return -1;
+        }
+        if (b->items == b->local) {
+            memcpy(grown, b->local, sizeof(b->local));
+        }
+        b->items = grown;
+        b->cap = cap;
+    }
+    b->items[b->len++] = (Pair){key, value, NULL, -1};
+    return 0;
+}
+
+static void buf_clear(PairBuf *b) {
+    for (Py_ssize_t j = 0; j < b->len; j++) {
+        Py_DECREF(b->items[j].key);
+        Py_DECREF(b->items[j].value);
+        Py_XDECREF(b->items[j].entry);
+    }
+    if (b->items != b->local) {
+        PyMem_Free(b->items);
+    }
+    buf_init(b);
+}
+
+/* The '='s of a one-byte text, up to 64: the most pairs it can hold, to size a dict once (growing a dict to a
+ * record's ~30 keys would rebuild its table three times). */
+static Py_ssize_t count_eqs(PyObject *arg) {
     Py_ssize_t eqs = 0;
-    if (kind == PyUnicode_1BYTE_KIND) {
-        const Py_UCS1 *p = data, *stop = (const Py_UCS1 *)data + n;
+    if (PyUnicode_KIND(arg) == PyUnicode_1BYTE_KIND) {
+        const Py_UCS1 *p = PyUnicode_1BYTE_DATA(arg), *stop = p + PyUnicode_GET_LENGTH(arg);
         while (eqs < 64 && (p = memchr(p, '=', (size_t)(stop - p))) != NULL) {
             eqs++;
             p++;
         }
     }
-    PyObject *out = _PyDict_NewPresized(eqs);
-    if (out == NULL) {
-        return NULL;
-    }
+    return eqs;
+}
+
+/* The scan, for one storage kind of the text (a constant after inlining: PyUnicode_READ's switch folds). Each
+ * kept pair goes into the dict out (pairs) or, when out is NULL, onto buf (pairs_moves). 0, or -1 with an error. */
+static inline __attribute__((always_inline)) int scan(PyObject *arg, const void *data, const Py_ssize_t n,
+                                                      const int kind, PyObject *out, PairBuf *buf) {
     /* Positions p are in the text with a blank in front: p = 0 is that blank, p >= 1 is text[p - 1]. */
 #define AT(p) PyUnicode_READ(kind, data, (p) - 1)
     Py_ssize_t i = 0;
@@ -163,31 +226,52 @@ static inline __attribute__((always_inline)) PyObject *scan(PyObject *arg, const
         }
         if (word_key && ve > vs &&
             !(ve - vs == 3 && AT(vs) == 'N' && AT(vs + 1) == '/' && AT(vs + 2) == 'A')) {
-            PyObject *key = kind == PyUnicode_1BYTE_KIND ? substring1(key_cache, arg, data, key_start - 1, k - 1)
+            PyObject *key = kind == PyUnicode_1BYTE_KIND ? substring1(&key_cache, arg, data, key_start - 1, k - 1)
                                                          : PyUnicode_Substring(arg, key_start - 1, k - 1);
             if (key == NULL) {
-                Py_DECREF(out);
-                return NULL;
+                return -1;
             }
-            PyObject *val = kind == PyUnicode_1BYTE_KIND ? substring1(value_cache, arg, data, vs - 1, ve - 1)
+            PyObject *val = kind == PyUnicode_1BYTE_KIND ? substring1(&value_cache, arg, data, vs - 1, ve - 1)
                                                          : PyUnicode_Substring(arg, vs - 1, ve - 1);
             if (val == NULL) {
                 Py_DECREF(key);
-                Py_DECREF(out);
-                return NULL;
+                return -1;
             }
-            const int rc = PyDict_SetItem(out, key, val);
-            Py_DECREF(key);
-            Py_DECREF(val);
+            int rc;
+            if (out != NULL) {
+                rc = PyDict_SetItem(out, key, val);
+                Py_DECREF(key);
+                Py_DECREF(val);
+            } else {
+                rc = buf_push(buf, key, val);
+            }
             if (rc < 0) {
-                Py_DECREF(out);
-                return NULL;
+                return -1;
             }
         }
         i = end;
     }
 #undef AT
-    return out;
+    return 0;
+}
+
+/* Tokenises text (a str) into out or buf (see scan). 0, or -1 with an error set. */
+static int tokenize(PyObject *arg, PyObject *out, PairBuf *buf) {
+#if PY_VERSION_HEX < 0x030C0000
+    if (PyUnicode_READY(arg) < 0) { /* strings from legacy C APIs (gone in 3.12) */
+        return -1;
+    }
+#endif
+    const Py_ssize_t n = PyUnicode_GET_LENGTH(arg);
+    const void *data = PyUnicode_DATA(arg);
+    switch (PyUnicode_KIND(arg)) {
+    case PyUnicode_1BYTE_KIND:
+        return scan(arg, data, n, PyUnicode_1BYTE_KIND, out, buf);
+    case PyUnicode_2BYTE_KIND:
+        return scan(arg, data, n, PyUnicode_2BYTE_KIND, out, buf);
+    default:
+        return scan(arg, data, n, PyUnicode_4BYTE_KIND, out, buf);
+    }
 }
 
 static PyObject *pairs(PyObject *self, PyObject *arg) {
@@ -197,20 +281,19 @@ static PyObject *pairs(PyObject *self, PyObject *arg) {
         return NULL;
     }
 #if PY_VERSION_HEX < 0x030C0000
-    if (PyUnicode_READY(arg) < 0) { /* strings from legacy C APIs (gone in 3.12) */
+    if (PyUnicode_READY(arg) < 0) {
         return NULL;
     }
 #endif
-    const Py_ssize_t n = PyUnicode_GET_LENGTH(arg);
-    const void *data = PyUnicode_DATA(arg);
-    switch (PyUnicode_KIND(arg)) {
-    case PyUnicode_1BYTE_KIND:
-        return scan(arg, data, n, PyUnicode_1BYTE_KIND);
-    case PyUnicode_2BYTE_KIND:
-        return scan(arg, data, n, PyUnicode_2BYTE_KIND);
-    default:
-        return scan(arg, data, n, PyUnicode_4BYTE_KIND);
+    PyObject *out = _PyDict_NewPresized(count_eqs(arg));
+    if (out == NULL) {
+        return NULL;
     }
+    if (tokenize(arg, out, NULL) < 0) {
+        Py_DECREF(out);
+        return NULL;
+    }
+    return out;
 }
 
 /*
@@ -258,7 +341,7 @@ static PyObject *as_int(PyObject *value) {
 
 /* The last top-level sections of doc stored into (strong references; dropped when a store may replace one,
  * i.e. a path of length 1), found by the identity of their name: table paths share interned names. */
-#define MEMO 4
+#define MEMO 8 /* a traffic record writes into up to ~8 sections */
 typedef struct {
     PyObject *name[MEMO];
     PyObject *dict[MEMO];
@@ -298,7 +381,9 @@ static int store(PyObject *doc, PyObject *path, PyObject *value, Memo *memo) {
                 Py_DECREF(value);
                 return -1;
             }
-            sub = PyDict_New();
+            /* A section (source, destination, network...) gets 6 to 10 fields from the tables and the Python
+             * code after them: made with room for 10, it is not rebuilt twice on the way. */
+            sub = j == 0 ? _PyDict_NewPresized(10) : PyDict_New();
             if (sub == NULL) {
                 Py_DECREF(value);
                 return -1;
@@ -446,6 +531,299 @@ fail:
     return NULL;
 }
 
+
+/*
+ * pairs_moves(text, doc, tables, take) -> (fw, marked, taken): pairs(text) and moves(fw, table, doc) in one pass,
+ * where a key a one-target entry moves is written straight into doc and never enters (then leaves) fw. Its
+ * definition is fortigate._pairs_moves_py (tests/connectors/test_kvscan.py checks both agree, key order included):
+ *   - the pairs of text, as pairs() gives them (first positions, last values);
+ *   - take: a tuple of up to TAKE_MAX str; taken[i] is the value of the key take[i] (None when absent, or when
+ *     take names the key twice: its first place gets it), and those keys are not pairs for what follows (the
+ *     record's time keys, which parse reads and never keeps);
+ *   - when a key is "src" or "dst" (FortiOS 4.x names, renamed before any table runs) or the "msg" value may be a
+ *     login ("login" or "logged" in it, ASCII case folded, or any non-ASCII character): (fw, None), all pairs;
+ *   - else table = tables[type value] (tables[None] when the record has no type or tables not that one); each pair
+ *     goes through it as moves() does: MOVE_STR/INT/LOWER stored in doc (fw's order: first occurrence, last
+ *     value), MOVE_MARK kept and listed once, MOVE_INT_INPLACE kept as int() when int() accepts it, MOVE_DROP
+ *     not kept; (fw, marked). Bad entries raise as in moves(), before doc is written to.
+ */
+static PyObject *str_type, *str_msg, *str_src, *str_dst; /* interned at import */
+#define TAKE_MAX 8
+#define TAKEN (-2) /* Pair.kind of a pair take took */
+
+/* key == name for a key from the tokeniser (word characters: one-byte) and an interned ASCII name. */
+static inline int key_is(PyObject *key, PyObject *name) {
+    const Py_ssize_t len = PyUnicode_GET_LENGTH(name);
+    return key == name || (PyUnicode_GET_LENGTH(key) == len && PyUnicode_KIND(key) == PyUnicode_1BYTE_KIND &&
+                           memcmp(PyUnicode_1BYTE_DATA(key), PyUnicode_1BYTE_DATA(name), (size_t)len) == 0);
+}
+
+static inline Py_UCS1 ascii_lower(Py_UCS1 c) {
+    return c >= 'A' && c <= 'Z' ? (Py_UCS1)(c + 32) : c;
+}
+
+/* 1 when msg may make a login record (fortigate.parse's test on msg.lower()): not ASCII, or "login"/"logged". */
+static int maybe_login(PyObject *msg) {
+    if (!PyUnicode_IS_ASCII(msg)) {
+        return 1;
+    }
+    const Py_UCS1 *s = PyUnicode_1BYTE_DATA(msg);
+    const Py_ssize_t n = PyUnicode_GET_LENGTH(msg);
+    for (Py_ssize_t j = 0; j + 5 <= n; j++) {
+        if (ascii_lower(s[j]) == 'l' && ascii_lower(s[j + 1]) == 'o' && ascii_lower(s[j + 2]) == 'g') {
+            const Py_UCS1 a = ascii_lower(s[j + 3]), b = ascii_lower(s[j + 4]);
+            if ((a == 'i' && b == 'n') || (a == 'g' && b == 'e' && j + 6 <= n && ascii_lower(s[j + 5]) == 'd')) {
+                return 1;
+            }
+        }
+    }
+    return 0;
+}
+
+/* The entry of p->key in table, checked as moves() checks it: p->entry (new reference) and p->kind, p->entry NULL
+ * when the table has no such key. 0, or -1 with an error set. */
+static int lookup(PyObject *table, Pair *p) {
+    PyObject *entry = PyDict_GetItemWithError(table, p->key);
+    if (entry == NULL) {
+        return PyErr_Occurred() ? -1 : 0;
+    }
+    if (!PyTuple_Check(entry) || PyTuple_GET_SIZE(entry) != 2 || !PyTuple_Check(PyTuple_GET_ITEM(entry, 0)) ||
+        !PyLong_Check(PyTuple_GET_ITEM(entry, 1))) {
+        PyErr_Format(PyExc_TypeError, "moves(): table entry of %R is not (path tuple, kind)", p->key);
+        return -1;
+    }
+    int overflow;
+    const long kind = PyLong_AsLongAndOverflow(PyTuple_GET_ITEM(entry, 1), &overflow);
+    if (kind == -1 && PyErr_Occurred()) {
+        return -1;
+    }
+    if (overflow || kind < MOVE_STR || kind > MOVE_DROP) {
+        PyErr_Format(PyExc_ValueError, "moves(): unknown kind for %R", p->key);
+        return -1;
+    }
+    if (kind <= MOVE_LOWER && PyTuple_GET_SIZE(PyTuple_GET_ITEM(entry, 0)) < 1) {
+        PyErr_Format(PyExc_TypeError, "moves(): empty target path for %R", p->key);
+        return -1;
+    }
+    p->entry = Py_NewRef(entry);
+    p->kind = kind;
+    return 0;
+}
+
+/* The tuple of taken values (None for a slot with none), stealing the references in slots. */
+static PyObject *taken_tuple(PyObject **slots, Py_ssize_t ntake) {
+    PyObject *out = PyTuple_New(ntake);
+    for (Py_ssize_t t = 0; t < ntake; t++) {
+        PyObject *v = slots[t] != NULL ? slots[t] : Py_NewRef(Py_None);
+        slots[t] = NULL;
+        if (out == NULL) {
+            Py_DECREF(v);
+        } else {
+            PyTuple_SET_ITEM(out, t, v);
+        }
+    }
+    return out;
+}
+
+/* The tuple of (fw, marked, taken), stealing the three references (NULL: an error is set, all released). */
+static PyObject *triple(PyObject *fw, PyObject *marked, PyObject *taken) {
+    PyObject *out = taken != NULL ? PyTuple_Pack(3, fw, marked, taken) : NULL;
+    Py_DECREF(fw);
+    Py_DECREF(marked);
+    Py_XDECREF(taken);
+    return out;
+}
+
+static PyObject *pairs_moves(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    (void)self;
+    if (nargs != 4 || !PyUnicode_Check(args[0]) || !PyDict_Check(args[1]) || !PyDict_Check(args[2]) ||
+        !PyTuple_Check(args[3])) {
+        PyErr_SetString(PyExc_TypeError, "pairs_moves(text, doc, tables, take) expects a str, two dicts and a tuple");
+        return NULL;
+    }
+    PyObject *doc = args[1], *tables = args[2], *take = args[3];
+    const Py_ssize_t ntake = PyTuple_GET_SIZE(take);
+    if (ntake > TAKE_MAX) {
+        PyErr_SetString(PyExc_TypeError, "pairs_moves(): take holds more than 8 keys");
+        return NULL;
+    }
+    /* Each take key's length and bytes (length -1: not ASCII, never a tokeniser key, which is ASCII). */
+    Py_ssize_t take_len[TAKE_MAX];
+    const Py_UCS1 *take_data[TAKE_MAX];
+    for (Py_ssize_t t = 0; t < ntake; t++) {
+        PyObject *name = PyTuple_GET_ITEM(take, t);
+        if (!PyUnicode_Check(name)) {
+            PyErr_SetString(PyExc_TypeError, "pairs_moves(): take holds a key that is not a str");
+            return NULL;
+        }
+#if PY_VERSION_HEX < 0x030C0000
+        if (PyUnicode_READY(name) < 0) {
+            return NULL;
+        }
+#endif
+        const int ascii = PyUnicode_IS_ASCII(name);
+        take_len[t] = ascii ? PyUnicode_GET_LENGTH(name) : -1;
+        take_data[t] = ascii ? PyUnicode_1BYTE_DATA(name) : NULL;
+    }
+    PyObject *fw = NULL, *marked = NULL, *table = NULL;
+    PyObject *slots[TAKE_MAX] = {NULL};
+    Memo memo = {{NULL}, {NULL}, 0};
+    PairBuf buf;
+    buf_init(&buf);
+    if (tokenize(args[0], NULL, &buf) < 0) {
+        goto fail;
+    }
+    Pair *const ps = buf.items;
+    const Py_ssize_t n = buf.len;
+    Py_ssize_t type_at = -1, msg_at = -1;
+    int general = 0; /* legacy names or a possible login: the caller runs the tables */
+    for (Py_ssize_t j = 0; j < n; j++) {
+        PyObject *key = ps[j].key;
+        const Py_ssize_t len = PyUnicode_GET_LENGTH(key);
+        Py_ssize_t t = 0;
+        const Py_UCS1 *kd = PyUnicode_1BYTE_DATA(key); /* (tokeniser keys: ASCII word characters) */
+        while (t < ntake && !(take_len[t] == len && PyUnicode_IS_ASCII(key) && (len == 0 || (take_data[t][0] == kd[0] &&
+                                                                   memcmp(take_data[t], kd, (size_t)len) == 0)))) {
+            t++;
+        }
+        if (t < ntake) { /* (the last value: pairs() keeps it) */
+            Py_XSETREF(slots[t], Py_NewRef(ps[j].value));
+            ps[j].kind = TAKEN;
+        } else if (len == 4 && key_is(key, str_type)) {
+            type_at = j;
+        } else if (len == 3) {
+            if (key_is(key, str_msg)) {
+                msg_at = j;
+            } else if (key_is(key, str_src) || key_is(key, str_dst)) {
+                general = 1;
+            }
+        }
+    }
+    if (general || (msg_at >= 0 && maybe_login(ps[msg_at].value))) {
+        fw = _PyDict_NewPresized(n);
+        if (fw == NULL) {
+            goto fail;
+        }
+        for (Py_ssize_t j = 0; j < n; j++) {
+            if (ps[j].kind != TAKEN && PyDict_SetItem(fw, ps[j].key, ps[j].value) < 0) {
+                goto fail;
+            }
+        }
+        buf_clear(&buf);
+        return triple(fw, Py_NewRef(Py_None), taken_tuple(slots, ntake));
+    }
+    table = PyDict_GetItemWithError(tables, type_at >= 0 ? ps[type_at].value : Py_None);
+    if (table == NULL || table == Py_None) {
+        if (PyErr_Occurred()) {
+            goto fail;
+        }
+        table = PyDict_GetItemWithError(tables, Py_None);
+        if (table == NULL) {
+            if (!PyErr_Occurred()) {
+                PyErr_SetObject(PyExc_KeyError, Py_None);
+            }
+            goto fail;
+        }
+    }
+    if (!PyDict_Check(table)) {
+        PyErr_SetString(PyExc_TypeError, "pairs_moves(): a table is not a dict");
+        table = NULL;
+        goto fail;
+    }
+    Py_INCREF(table);
+    Py_ssize_t kept = 0;
+    for (Py_ssize_t j = 0; j < n; j++) {
+        if (ps[j].kind == TAKEN) {
+            continue;
+        }
+        if (lookup(table, &ps[j]) < 0) {
+            goto fail;
+        }
+        kept += ps[j].entry == NULL || ps[j].kind == MOVE_MARK || ps[j].kind == MOVE_INT_INPLACE;
+    }
+    fw = _PyDict_NewPresized(kept);
+    marked = PyList_New(0);
+    if (fw == NULL || marked == NULL) {
+        goto fail;
+    }
+    /* Kept pairs into fw; pairs to move gathered at the front of ps (first occurrence, last value). */
+    Py_ssize_t nmoved = 0;
+    for (Py_ssize_t j = 0; j < n; j++) {
+        Pair *p = &ps[j];
+        if (p->kind == TAKEN) {
+            continue;
+        }
+        if (p->entry == NULL || p->kind == MOVE_MARK) {
+            const Py_ssize_t size = PyDict_GET_SIZE(fw);
+            if (PyDict_SetItem(fw, p->key, p->value) < 0 ||
+                (p->entry != NULL && PyDict_GET_SIZE(fw) > size && PyList_Append(marked, p->key) < 0)) {
+                goto fail;
+            }
+        } else if (p->kind == MOVE_INT_INPLACE) {
+            PyObject *num = as_int(p->value);
+            if (num == NULL && PyErr_Occurred()) {
+                goto fail;
+            }
+            const int rc = PyDict_SetItem(fw, p->key, num != NULL ? num : p->value);
+            Py_XDECREF(num);
+            if (rc < 0) {
+                goto fail;
+            }
+        } else if (p->kind != MOVE_DROP) {
+            Py_ssize_t m = 0;
+            /* (The same key has the same entry: the entry tells most keys apart at a pointer's cost.) */
+            while (m < nmoved && (ps[m].entry != p->entry || !key_is(p->key, ps[m].key))) {
+                m++;
+            }
+            if (m < nmoved) { /* a repeated key: its last value, at its first place */
+                PyObject *tmp = ps[m].value;
+                ps[m].value = p->value;
+                p->value = tmp;
+            } else {
+                const Pair tmp = ps[nmoved];
+                ps[nmoved] = *p;
+                *p = tmp;
+                nmoved++;
+            }
+        }
+    }
+    for (Py_ssize_t j = 0; j < nmoved; j++) {
+        PyObject *out;
+        if (ps[j].kind == MOVE_STR) {
+            out = Py_NewRef(ps[j].value);
+        } else if (ps[j].kind == MOVE_INT) {
+            out = as_int(ps[j].value);
+            if (out == NULL) {
+                if (PyErr_Occurred()) {
+                    goto fail;
+                }
+                continue; /* not a number: dropped with its key */
+            }
+        } else {
+            out = PyObject_CallMethodNoArgs(ps[j].value, str_lower);
+            if (out == NULL) {
+                goto fail;
+            }
+        }
+        if (store(doc, PyTuple_GET_ITEM(ps[j].entry, 0), out, &memo) < 0) {
+            goto fail;
+        }
+    }
+    memo_clear(&memo);
+    buf_clear(&buf);
+    Py_DECREF(table);
+    return triple(fw, marked, taken_tuple(slots, ntake));
+fail:
+    memo_clear(&memo);
+    buf_clear(&buf);
+    for (Py_ssize_t t = 0; t < ntake; t++) {
+        Py_XDECREF(slots[t]);
+    }
+    Py_XDECREF(table);
+    Py_XDECREF(fw);
+    Py_XDECREF(marked);
+    return NULL;
+}
 
 /*
  * finish(doc, fw, consts): the generic end of every FortiGate record, whose definition is fortigate._finish_py
@@ -840,11 +1218,123 @@ done:
     return rc < 0 ? NULL : Py_NewRef(Py_None);
 }
 
+/*
+ * head(line) -> (pri, msg) or None: the front of a FortiGate line without the syslog header parser. Its definition
+ * is fortigate._head_py (tests/connectors/test_kvscan.py checks both agree):
+ *   - the line is "<PRI>" (1 to 3 decimal digits, Unicode ones included, as re's \d and int() take them) then
+ *     a key ([a-z_]+ then '='), or starts with such a key: else None;
+ *   - PRI above 191: None (not a syslog priority: the general header parser decides);
+ *   - pri: the PRI's value, -1 without one; msg: the rest of the line, every character of [\x00-\x1f\x7f]
+ *     removed when the rest holds a NUL, CR or \x1f.
+ */
+static inline int is_key_start(Py_UCS4 c) {
+    return (c >= 'a' && c <= 'z') || c == '_';
+}
+
+/* [a-z_]+= at position pos of line (length n). */
+static int key_ahead(int kind, const void *data, Py_ssize_t n, Py_ssize_t pos) {
+    Py_ssize_t k = pos;
+    while (k < n && is_key_start(PyUnicode_READ(kind, data, k))) {
+        k++;
+    }
+    return k > pos && k < n && PyUnicode_READ(kind, data, k) == '=';
+}
+
+static inline int is_ctrl(Py_UCS4 c) {
+    return c < 0x20 || c == 0x7f;
+}
+
+static PyObject *head(PyObject *self, PyObject *arg) {
+    (void)self;
+    if (!PyUnicode_Check(arg)) {
+        PyErr_SetString(PyExc_TypeError, "head() expects a str");
+        return NULL;
+    }
+#if PY_VERSION_HEX < 0x030C0000
+    if (PyUnicode_READY(arg) < 0) {
+        return NULL;
+    }
+#endif
+    const int kind = PyUnicode_KIND(arg);
+    const void *data = PyUnicode_DATA(arg);
+    const Py_ssize_t n = PyUnicode_GET_LENGTH(arg);
+    long pri = -1;
+    Py_ssize_t start = 0;
+    if (n > 0 && PyUnicode_READ(kind, data, 0) == '<') {
+        Py_ssize_t k = 1;
+        long value = 0;
+        while (k < n && k <= 3) {
+            const int d = Py_UNICODE_TODECIMAL(PyUnicode_READ(kind, data, k));
+            if (d < 0) {
+                break;
+            }
+            value = value * 10 + d;
+            k++;
+        }
+        if (k == 1 || k >= n || PyUnicode_READ(kind, data, k) != '>' || !key_ahead(kind, data, n, k + 1)) {
+            Py_RETURN_NONE;
+        }
+        pri = value;
+        start = k + 1;
+    } else if (!key_ahead(kind, data, n, 0)) {
+        Py_RETURN_NONE;
+    }
+    if (pri > 191) {
+        Py_RETURN_NONE;
+    }
+    int dirty = 0;
+    if (kind == PyUnicode_1BYTE_KIND) { /* (memchr: what str's "in" does, a few instructions per 16 bytes) */
+        const Py_UCS1 *s = (const Py_UCS1 *)data + start;
+        const size_t len = (size_t)(n - start);
+        dirty = memchr(s, 0, len) != NULL || memchr(s, '\r', len) != NULL || memchr(s, 0x1f, len) != NULL;
+    } else {
+        for (Py_ssize_t j = start; j < n && !dirty; j++) {
+            const Py_UCS4 c = PyUnicode_READ(kind, data, j);
+            dirty = c == 0 || c == '\r' || c == 0x1f;
+        }
+    }
+    PyObject *msg;
+    if (!dirty) {
+        msg = PyUnicode_Substring(arg, start, n);
+    } else { /* (rare) a copy without the control characters, in the narrowest storage that holds it */
+        Py_UCS4 *buf = PyMem_New(Py_UCS4, (size_t)(n - start) + 1);
+        if (buf == NULL) {
+            return PyErr_NoMemory();
+        }
+        Py_ssize_t len = 0;
+        for (Py_ssize_t j = start; j < n; j++) {
+            const Py_UCS4 c = PyUnicode_READ(kind, data, j);
+            if (!is_ctrl(c)) {
+                buf[len++] = c;
+            }
+        }
+        msg = PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, buf, len);
+        PyMem_Free(buf);
+    }
+    if (msg == NULL) {
+        return NULL;
+    }
+    PyObject *num = PyLong_FromLong(pri);
+    if (num == NULL) {
+        Py_DECREF(msg);
+        return NULL;
+    }
+    PyObject *out = PyTuple_Pack(2, num, msg);
+    Py_DECREF(num);
+    Py_DECREF(msg);
+    return out;
+}
+
 static PyMethodDef methods[] = {
+    {"head", head, METH_O, "head(line) -> (pri, msg) or None: a FortiGate line's <PRI> and record (see "
+     "fortigate._head_py)."},
     {"pairs", pairs, METH_O,
      "pairs(text) -> dict: FortiGate key=value pairs (word keys, non-empty values other than N/A)."},
     {"moves", (PyCFunction)(void (*)(void))moves, METH_FASTCALL,
      "moves(fw, table, doc) -> list: run a FortiGate mapping table (see fortigate._moves_py)."},
+    {"pairs_moves", (PyCFunction)(void (*)(void))pairs_moves, METH_FASTCALL,
+     "pairs_moves(text, doc, tables, take) -> (fw, marked or None, taken): pairs() then moves() fused (see "
+     "fortigate._pairs_moves_py)."},
     {"finish", (PyCFunction)(void (*)(void))finish, METH_FASTCALL,
      "finish(doc, fw, consts) -> None: network totals, direction, related.* (see fortigate._finish_py)."},
     {NULL, NULL, 0, NULL},
@@ -863,6 +1353,13 @@ PyMODINIT_FUNC PyInit__kvscan(void) {
         }
     }
     init_classes();
+    PyObject **interned[4] = {&str_type, &str_msg, &str_src, &str_dst};
+    const char *const interned_names[4] = {"type", "msg", "src", "dst"};
+    for (int j = 0; j < 4; j++) {
+        if (*interned[j] == NULL && (*interned[j] = PyUnicode_InternFromString(interned_names[j])) == NULL) {
+            return NULL;
+        }
+    }
     for (int j = 0; j < S_COUNT; j++) {
         if (S[j] == NULL && (S[j] = PyUnicode_InternFromString(names[j])) == NULL) {
             return NULL;

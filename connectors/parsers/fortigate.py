@@ -103,17 +103,22 @@ def _moves_py(fw: dict[str, Any], table: MoveTable, doc: dict[str, Any]) -> list
                 continue
         elif kind == MOVE_LOWER:
             value = value.lower()
-        d = doc
-        for name in path[:-1]:
-            if name not in d:
-                sub = d[name] = {}
-            elif not isinstance(sub := d[name], dict):
-                raise TypeError(f"moves(): {name!r} is not a dict")
-            d = sub
-        d[path[-1]] = value
+        _store(doc, path, value)
     for key in gone:
         del fw[key]
     return marked
+
+
+def _store(doc: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
+    """``doc[path[0]]...[path[-1]] = value``, missing dicts created."""
+    d = doc
+    for name in path[:-1]:
+        if name not in d:
+            sub = d[name] = {}
+        elif not isinstance(sub := d[name], dict):
+            raise TypeError(f"moves(): {name!r} is not a dict")
+        d = sub
+    d[path[-1]] = value
 
 
 try:
@@ -122,7 +127,103 @@ except ImportError:
     _moves = _moves_py
 
 
+def _pairs_moves_py(msg: str, doc: dict[str, Any], tables: dict[str | None, MoveTable],
+                    take: tuple[str, ...]) -> tuple[dict[str, Any], list[str] | None, tuple[str | None, ...]]:
+    """``_pairs(msg)``, then the table of the record's type run over the pairs as ``_moves`` runs it, in one step:
+    ``(fw, marked, taken)``. First the keys of ``take`` (up to 8 str; the time keys ``parse`` reads and never
+    keeps) leave the pairs: ``taken`` holds their values (None for a key the record has not). The table is
+    ``tables[type]`` (``tables[None]`` for a type ``tables`` has not, or none).
+    The keys are visited in ``fw``'s order (first occurrences, last values). ``marked`` is None, and no table
+    runs, when ``parse``'s general path must: a FortiOS 4.x ``src``/``dst`` key (renamed before any table), or a
+    ``msg`` that may make a login record (``login``/``logged`` in it, or any non-ASCII character: a superset of
+    ``parse``'s test).
+
+    The definition of ``_kvscan.pairs_moves`` (C, same result, key order included), which ``parse`` uses when
+    it is built: there a moved key goes straight into ``doc`` and never into (then out of) ``fw``."""
+    if not isinstance(take, tuple) or len(take) > 8 or not all(isinstance(k, str) for k in take):
+        raise TypeError("pairs_moves(): take must be a tuple of up to 8 str")
+    fw: dict[str, Any] = _pairs_py(msg)
+    taken = tuple([fw.pop(k, None) for k in take])
+    m = fw.get("msg")
+    if "src" in fw or "dst" in fw or (
+            m is not None and (not m.isascii() or "login" in (low := m.lower()) or "logged" in low)):
+        return fw, None, taken
+    table = tables.get(fw.get("type"))
+    if table is None:
+        table = tables[None]
+    if not isinstance(table, dict):
+        raise TypeError("pairs_moves(): a table is not a dict")
+    found: list[tuple[str, Any, tuple[str, ...], int]] = []
+    for key, value in fw.items():
+        if key in table:
+            entry = table[key]
+            if not (isinstance(entry, tuple) and len(entry) == 2 and isinstance(entry[0], tuple)
+                    and isinstance(entry[1], int)):
+                raise TypeError(f"moves(): table entry of {key!r} is not (path tuple, kind)")
+            path, kind = entry
+            if not MOVE_STR <= kind <= MOVE_DROP:
+                raise ValueError(f"moves(): unknown kind for {key!r}")
+            if kind <= MOVE_LOWER and not path:
+                raise TypeError(f"moves(): empty target path for {key!r}")
+            found.append((key, value, path, kind))
+    marked: list[str] = []
+    moved: list[tuple[Any, tuple[str, ...], int]] = []
+    for key, value, path, kind in found:
+        if kind == MOVE_MARK:
+            marked.append(key)
+        elif kind == MOVE_INT_INPLACE:
+            with contextlib.suppress(ValueError):
+                fw[key] = int(value)
+        else:
+            del fw[key]
+            if kind != MOVE_DROP:
+                moved.append((value, path, kind))
+    for out, path, kind in moved:
+        if kind == MOVE_INT:
+            try:
+                out = int(out)
+            except ValueError:
+                continue
+        elif kind == MOVE_LOWER:
+            out = out.lower()
+        _store(doc, path, out)
+    return fw, marked, taken
+
+
+try:
+    from ._kvscan import pairs_moves as _pairs_moves
+except ImportError:
+    _pairs_moves = _pairs_moves_py
+
+
 _FAST_PRI = re.compile(r"(?:<(\d{1,3})>)?(?=[a-z_]+=)")
+
+
+def _head_py(line: str) -> tuple[int, str] | None:
+    """``(pri, msg)`` of ``<189>date=...`` (what FortiGate sends) or a bare ``date=...`` (pri -1): the line has no
+    syslog header the general parser would find (nor a timestamp, host or tag). ``msg``: the rest of the line,
+    control characters removed when it holds a NUL, CR or \\x1f. None: the general header parser's line (a header,
+    or a PRI above 191).
+
+    The definition of ``_kvscan.head`` (C, same result), which ``parse`` uses when it is built: a regex match and
+    the slicing cost ~3 % of a line."""
+    fast = _FAST_PRI.match(line)
+    if fast is None:
+        return None
+    p = fast.group(1)
+    pri = -1 if p is None else int(p)
+    if pri > 191:
+        return None
+    msg = line[fast.end():]
+    if "\x00" in msg or "\r" in msg or "\x1f" in msg:
+        msg = _CTRL.sub("", msg)
+    return pri, msg
+
+
+try:
+    from ._kvscan import head as _head
+except ImportError:
+    _head = _head_py
 _SNIFF = re.compile(r"(?:^|\s)(?:logid|devid|devname)=\"?\w")
 #: Counters Elastic keeps as numbers under ``fortinet.firewall`` (a tuple: probing 12 keys beats a set operation
 #: over the record's keys).
@@ -157,10 +258,10 @@ def _sub(doc: dict[str, Any], key: str) -> dict[str, Any]:
     return d  # type: ignore[no-any-return]
 
 
-def _timestamp(fw: dict[str, str], ctx: ParseContext, hdr_ts: datetime | None) -> tuple[str, str | None]:
+def _timestamp(date: str | None, time: str | None, tz_text: str | None, eventtime: str | None, ctx: ParseContext,
+               hdr_ts: datetime | None) -> tuple[str, str | None]:
     """``@timestamp`` (ISO, UTC) and ``event.timezone``: ``date``+``time`` in ``tz`` (or the source's zone),
     else ``eventtime``, else the syslog header time, else the arrival time."""
-    date, time, tz_text = fw.get("date"), fw.get("time"), fw.get("tz")
     key = None
     if date and time:
         key = (date, time, tz_text, ctx.tz)
@@ -178,7 +279,7 @@ def _timestamp(fw: dict[str, str], ctx: ParseContext, hdr_ts: datetime | None) -
             _TS_CACHE[key] = out
             return out
     # ``iso(_eventtime(text))`` from ``_eventtime_iso``'s per-second cache (the same text, None alike).
-    start = _eventtime_iso(fw.get("eventtime"))
+    start = _eventtime_iso(eventtime)
     if start is not None:
         return start, zone
     return syslog_header.iso(hdr_ts or ctx.received), zone
@@ -256,12 +357,7 @@ _MS3 = frozenset(f"{ms:03d}" for ms in range(1000))
 _MILLIS = tuple(f".{ms:03d}Z" for ms in range(1000))
 
 
-def _syslog_log(pri: int) -> dict[str, Any]:
-    """``log.syslog`` for a bare ``<PRI>`` header (what ``syslog_fields`` writes): copies of per-PRI dicts."""
-    fac, sev = _PRI_PARTS[pri]
-    return {"priority": pri, "facility": fac.copy(), "severity": sev.copy()}
-
-
+#: ``log.syslog``'s facility and severity of each ``<PRI>`` (what ``syslog_fields`` writes), copied per record.
 _PRI_PARTS: list[tuple[dict[str, Any], dict[str, Any]]] = [
     ({"code": p >> 3, "name": FACILITIES[p >> 3]} if p >> 3 < len(FACILITIES) else {"code": p >> 3},
      {"code": p & 7, "name": SEVERITIES[p & 7]})
@@ -270,79 +366,92 @@ _PRI_PARTS: list[tuple[dict[str, Any], dict[str, Any]]] = [
 
 
 def parse(line: str, ctx: ParseContext) -> dict[str, Any]:
-    fast = _FAST_PRI.match(line)
-    pri = -1  # (no <PRI>)
     sl: syslog_header.Syslog | None = None
     hostname: str | None = None
-    if fast is not None and ((p := fast.group(1)) is None or (pri := int(p)) <= 191):
-        # "<189>date=..." (what FortiGate sends) or a bare "date=...": skip the general header parser, which
-        # finds no header in front of a key (nor a timestamp, host or tag).
-        msg = line[fast.end():]
+    head = _head(line)
+    if head is not None:  # no header for the general parser: skip it
+        pri, msg = head
     else:
         sl = syslog_header.split(line, ctx, expect_tag=False)
         msg = sl.message
         hostname = sl.hostname
-    if "\x00" in msg or "\r" in msg or "\x1f" in msg:
-        msg = _CTRL.sub("", msg)
-    fw: dict[str, Any] = _pairs(msg)
-    # No pair at all is an error; only pairs that are dropped is a (bare) record.
-    if not fw and not _PAIR.findall(" " + msg):
-        raise ParseError("not a FortiGate record: no key=value pairs")
-    get = fw.get
-    pop = fw.pop
-
-    # FortiOS 4.x names (src=, dst=, sent=, rcvd=, status=) -> current names.
-    if "src" in fw or "dst" in fw:
-        for old, cur in _LEGACY.items():
-            if old in fw and cur not in fw:
-                fw[cur] = pop(old)
-        if get("type") == "traffic" and "status" in fw and "action" not in fw:
-            fw["action"] = pop("status")
-
+        pri = -1
+        if "\x00" in msg or "\r" in msg or "\x1f" in msg:
+            msg = _CTRL.sub("", msg)
     event: dict[str, Any] = {"kind": "event", "module": "fortinet", "dataset": DATASET, "original": line}
     observer: dict[str, Any] = {"vendor": "Fortinet", "product": "Fortigate", "type": "firewall"}
     doc: dict[str, Any] = {"event": event, "observer": observer}
     if sl is None:
         if pri >= 0:
-            doc["log"] = {"syslog": _syslog_log(pri)}
+            fac, sev = _PRI_PARTS[pri]
+            doc["log"] = {"syslog": {"priority": pri, "facility": fac.copy(), "severity": sev.copy()}}
     else:
         syslog_fields(doc, sl)
+    doc["@timestamp"] = ""  # (its place in the document; set below)
+    # The pairs, with the one-target keys of the record type's table already in ``doc`` (``marked``: the table's
+    # marked keys the record has), or all of them (``marked`` None) when the general path below must run the
+    # tables: FortiOS 4.x names to rename first, or a login message (see ``_pairs_moves_py``).
+    # The time keys come apart: read here, never kept.
+    fw, marked, (date, time, tz_key, eventtime, duration) = _pairs_moves(msg, doc, _TABLES_BY_TYPE, _TIME_KEYS)
+    # No pair at all is an error; only pairs that are dropped is a (bare) record.
+    if not fw and date is None and time is None and tz_key is None and eventtime is None and duration is None \
+            and not _PAIR.findall(" " + msg):
+        raise ParseError("not a FortiGate record: no key=value pairs")
+    get = fw.get
+    pop = fw.pop
 
-    date, time = get("date"), get("time")
-    hit = _TS_CACHE.get((date, time, get("tz"), ctx.tz)) if date and time else None
+    hit = _TS_CACHE.get((date, time, tz_key, ctx.tz)) if date and time else None
     if hit is None:
-        hit = _timestamp(fw, ctx, None if sl is None else sl.timestamp)
+        hit = _timestamp(date, time, tz_key, eventtime, ctx, None if sl is None else sl.timestamp)
     doc["@timestamp"], tz_text = hit
     if tz_text:
         event["timezone"] = tz_text
-    if "eventtime" in fw and (start := _eventtime_iso(fw["eventtime"])) is not None:
-        event["start"] = start
+    if eventtime is not None:
+        # Nanoseconds (19 digits) or milliseconds (13), what FortiOS sends: ``_eventtime_iso``'s cache hit without
+        # the call (seconds, then milliseconds, at the same place in both).
+        if (((size := len(eventtime)) == 19 or size == 13) and (start := _SEC_ISO.get(eventtime[:10])) is not None
+                and (ms_text := eventtime[10:13]) in _MS3 and eventtime.isdecimal()):
+            event["start"] = start + ms_text + "Z"
+        elif (start := _eventtime_iso(eventtime)) is not None:
+            event["start"] = start
 
     v: Any
-    if "duration" in fw:
-        d = to_int(fw["duration"])
+    if duration is not None:
+        d = to_int(duration)
         if d is not None:
             event["duration"] = d * 1_000_000_000
     ftype = get("type")
-    m = get("msg")  # (``message`` once the common table has moved it)
-    login = m is not None and "log" in (low := m.lower()) and ("login" in low or "logged in" in low)
-    # One pass for the common and the type's table, unless ``_login`` must run in between: it looks for the
-    # source the type's table would write (``_traffic_types`` reads ``app`` before it moves). Event records
-    # are always one pass: ``_login`` comes after ``_event``.
-    table = _MOVE_COMMON
-    type_moved = False
-    if ftype == "event":
-        table = _MOVE_COMMON_EVENT
-        type_moved = True
-    elif not login:
-        if ftype == "traffic":
-            _traffic_types(event, fw)
-            table = _MOVE_COMMON_TRAFFIC
+    login = False
+    type_moved = marked is not None and ftype in _TABLED_TYPES
+    if type_moved and ftype == "traffic":
+        _traffic_types(event, fw, "application" in doc.get("network", ()))  # (``app`` has moved)
+    elif marked is None:  # the general path: the tables run here
+        # FortiOS 4.x names (src=, dst=, sent=, rcvd=, status=) -> current names.
+        if "src" in fw or "dst" in fw:
+            for old, cur in _LEGACY.items():
+                if old in fw and cur not in fw:
+                    fw[cur] = pop(old)
+            if ftype == "traffic" and "status" in fw and "action" not in fw:
+                fw["action"] = pop("status")
+        m = get("msg")  # (``message`` once the common table has moved it)
+        login = m is not None and "log" in (low := m.lower()) and ("login" in low or "logged in" in low)
+        # One pass for the common and the type's table, unless ``_login`` must run in between: it looks for the
+        # source the type's table would write (``_traffic_types`` reads ``app`` before it moves). Event records
+        # are always one pass: ``_login`` comes after ``_event``.
+        table = _MOVE_COMMON
+        if ftype == "event":
+            table = _MOVE_COMMON_EVENT
             type_moved = True
-        elif ftype == "utm" or ftype == "dns":
-            table = _MOVE_COMMON_UTM
-            type_moved = True
-    if marked := _moves(fw, table, doc):  # the rest of the common part:
+        elif not login:
+            if ftype == "traffic":
+                _traffic_types(event, fw, "app" in fw)
+                table = _MOVE_COMMON_TRAFFIC
+                type_moved = True
+            elif ftype == "utm" or ftype == "dns":
+                table = _MOVE_COMMON_UTM
+                type_moved = True
+        marked = _moves(fw, table, doc)
+    if marked:  # the rest of the common part:
         if "dst_int" in fw and "egress" not in observer:
             observer["egress"] = {"interface": {"name": pop("dst_int")}}
         if "src_int" in fw and "ingress" not in observer:
@@ -358,12 +467,12 @@ def parse(line: str, ctx: ParseContext) -> dict[str, Any]:
 
     subtype = get("subtype")
     if ftype == "event":
-        _event(doc, fw, subtype)
+        _event(doc, fw, subtype, marked)  # type: ignore[arg-type]
     if login:
         _login(doc, fw)
     if ftype == "traffic":
         if not type_moved:
-            _traffic_types(event, fw)
+            _traffic_types(event, fw, "app" in fw)
             _moves(fw, _MOVE_TRAFFIC, doc)
         _traffic_rest(doc, fw)
     elif ftype == "utm" or ftype == "dns":
@@ -388,10 +497,6 @@ def parse(line: str, ctx: ParseContext) -> dict[str, Any]:
         for k in _LONG_KEYS:
             if k in fw and (n := to_int(fw[k])) is not None:
                 fw[k] = n
-
-    if ftype not in _TABLED_TYPES:  # (the tables drop them)
-        for k in _TIME_KEYS:  # (devid was popped above)
-            pop(k, None)
     if fw:
         doc["fortinet"] = {"firewall": fw}
     return doc
@@ -479,39 +584,50 @@ except ImportError:
     _finish = _finish_py
 
 
-def _event(doc: dict[str, Any], fw: dict[str, Any], subtype: str | None) -> None:
+def _event(doc: dict[str, Any], fw: dict[str, Any], subtype: str | None, marked: list[str]) -> None:
     """``type=event``: system, user, vpn, update... (Elastic's event pipeline), once ``_MOVE_EVENT`` has moved
-    the one-target keys."""
+    the one-target keys; ``marked``: the keys it marked (``_EVENT_RARE_KEYS`` the record has)."""
     event = doc["event"]
-    pop = fw.pop
-    action = fw.get("action")
-    if fw.get("result") == "ERROR" or fw.get("status") == "negotiate_error":
-        event["outcome"] = "failure"
-    if fw.get("result") == "OK" or action in _LOGIN_ACTIONS_START or action in _LOGIN_ACTIONS_END:
-        event["outcome"] = "success"
-    types: list[str] = []
-    cats: list[str] = []
-    if action in _LOGIN_ACTIONS_START:
-        types.append("start")
-    if action in _LOGIN_ACTIONS_END:
-        types.append("end")
-    if subtype == "vpn":
-        types.append("connection")
-        cats.append("network")
-    if action == "perf-stats":
-        types.append("info")
-        cats.append("host")
-    if subtype == "update":
-        types.append("info")
-        cats += ["host", "malware"]
-    if subtype == "user":
-        cats.append("authentication")
+    outcome, types, cats = _event_kinds(fw.get("action"), subtype, fw.get("result"), fw.get("status"))
+    if outcome is not None:
+        event["outcome"] = outcome
     if types:
-        event["type"] = types
+        event["type"] = list(types)
     if cats:
-        event["category"] = cats
-    src = _sub(doc, "source")
-    dst = _sub(doc, "destination")
+        event["category"] = list(cats)
+    src = doc.get("source")
+    if src is None:
+        src = doc["source"] = {}
+    dst = doc.get("destination")
+    if dst is None:
+        dst = doc["destination"] = {}
+    if marked:  # (else the record has none of ``_EVENT_RARE_KEYS``)
+        _event_rare(doc, fw, event, src, dst)
+    if subtype == "vpn":
+        if fw.get("xauthuser") is not None:
+            src.setdefault("user", {})["name"] = fw["xauthuser"]
+        if fw.get("eapuser") is not None:
+            src.setdefault("user", {})["name"] = fw["eapuser"]
+    if marked and "advpnsc" in fw:
+        fw["advpnsc"] = fw["advpnsc"] != "0"
+    if subtype == "vpn":
+        # remip (the client) is the source, locip (the firewall) the destination.
+        user = src.pop("user", None)
+        doc["source"], doc["destination"] = dst, src
+        if user is not None:
+            dst_now = doc["source"]
+            dst_now["user"] = user
+    # (Only these two can be empty here: a table writes ``network`` and ``rule`` with a value or not at all.)
+    if not doc["source"]:
+        del doc["source"]
+    if not doc["destination"]:
+        del doc["destination"]
+
+
+def _event_rare(doc: dict[str, Any], fw: dict[str, Any], event: dict[str, Any], src: dict[str, Any],
+                dst: dict[str, Any]) -> None:
+    """``_event``'s keys few event records have (``_EVENT_RARE_KEYS``, which ``_MOVE_EVENT`` marks)."""
+    pop = fw.pop
     # The second choices of the table's keys (``a or b`` in Elastic's pipeline): a ``b`` only when ``a`` gave
     # nothing; a port key leaves the record either way.
     if "remip" in fw and "ip" not in dst:
@@ -541,23 +657,36 @@ def _event(doc: dict[str, Any], fw: dict[str, Any], subtype: str | None) -> None
         if k in fw:
             with contextlib.suppress(ValueError):
                 fw[k] = float(fw[k])
+
+
+@lru_cache(maxsize=256)
+def _event_kinds(action: str | None, subtype: str | None, result: str | None,
+                 status: str | None) -> tuple[str | None, tuple[str, ...], tuple[str, ...]]:
+    """``event.outcome``, ``event.type`` and ``event.category`` of a ``type=event`` record (Elastic's event
+    pipeline), cached: a feed has few combinations of the four keys."""
+    outcome = None
+    if result == "ERROR" or status == "negotiate_error":
+        outcome = "failure"
+    if result == "OK" or action in _LOGIN_ACTIONS_START or action in _LOGIN_ACTIONS_END:
+        outcome = "success"
+    types: list[str] = []
+    cats: list[str] = []
+    if action in _LOGIN_ACTIONS_START:
+        types.append("start")
+    if action in _LOGIN_ACTIONS_END:
+        types.append("end")
     if subtype == "vpn":
-        if fw.get("xauthuser") is not None:
-            src.setdefault("user", {})["name"] = fw["xauthuser"]
-        if fw.get("eapuser") is not None:
-            src.setdefault("user", {})["name"] = fw["eapuser"]
-    if "advpnsc" in fw:
-        fw["advpnsc"] = fw["advpnsc"] != "0"
-    if subtype == "vpn":
-        # remip (the client) is the source, locip (the firewall) the destination.
-        user = src.pop("user", None)
-        doc["source"], doc["destination"] = dst, src
-        if user is not None:
-            dst_now = doc["source"]
-            dst_now["user"] = user
-    for k in ("source", "destination", "network", "rule"):
-        if not doc.get(k):
-            doc.pop(k, None)
+        types.append("connection")
+        cats.append("network")
+    if action == "perf-stats":
+        types.append("info")
+        cats.append("host")
+    if subtype == "update":
+        types.append("info")
+        cats += ["host", "malware"]
+    if subtype == "user":
+        cats.append("authentication")
+    return outcome, tuple(types), tuple(cats)
 
 
 def _url_parts(url: str) -> dict[str, Any]:
@@ -629,12 +758,12 @@ def _login(doc: dict[str, Any], fw: dict[str, Any]) -> None:
         doc["source"] = src
 
 
-def _traffic_types(event: dict[str, Any], fw: dict[str, Any]) -> None:
-    """``event.*`` of ``type=traffic`` (forward, local, multicast, sniffer; Elastic's traffic pipeline): read
-    before ``_MOVE_TRAFFIC`` moves ``app``."""
+def _traffic_types(event: dict[str, Any], fw: dict[str, Any], has_app: bool) -> None:
+    """``event.*`` of ``type=traffic`` (forward, local, multicast, sniffer; Elastic's traffic pipeline).
+    ``has_app``: the record has ``app`` (which ``_MOVE_TRAFFIC`` moves to ``network.application``)."""
     action = fw.get("action")
     utmaction = fw.get("utmaction")
-    key = (action, "app" in fw, utmaction)
+    key = (action, has_app, utmaction)
     found = _TRAFFIC_TYPES.get(key)
     if found is None:
         types = ["connection"]
@@ -643,7 +772,7 @@ def _traffic_types(event: dict[str, Any], fw: dict[str, Any]) -> None:
         if action is not None and action != "start":
             types.append("end")
         if action != "deny":
-            if "app" in fw:
+            if has_app:
                 types.append("protocol")
             if utmaction is None:
                 types.append("allowed")
@@ -719,14 +848,14 @@ _MOVE_COMMON = _table({
     "msg": (("message",), MOVE_STR),
 }, _marks("dst_int", "src_int", "subject", "srcname", "dstmac"))
 
-#: The keys ``parse`` has read for the time (dropped), and the ``fortinet.firewall`` counters (numbers).
-_TIME_KEYS = ("tz", "date", "eventtime", "time", "duration")
-_COUNTERS_AND_TIMES: MoveTable = {**{k: ((), MOVE_INT_INPLACE) for k in _LONG_KEYS},
-                                  **{k: ((), MOVE_DROP) for k in _TIME_KEYS}}
+#: The keys ``parse`` reads for the time (``_pairs_moves`` takes them out before any table runs).
+_TIME_KEYS = ("date", "time", "tz", "eventtime", "duration")
+#: The ``fortinet.firewall`` counters (numbers).
+_COUNTERS: MoveTable = {k: ((), MOVE_INT_INPLACE) for k in _LONG_KEYS}
 
 #: ``type=traffic`` (Elastic's traffic pipeline): one target per key. Counters are converted with ``int()`` and
 #: dropped when they are not numbers. The ``fortinet.firewall`` counters (``_LONG_KEYS``) become numbers in
-#: place, and the time keys ``parse`` has read are dropped.
+#: place.
 _MOVE_TRAFFIC = _table({
     "dstip": (("destination", "ip"), MOVE_STR),
     "dstport": (("destination", "port"), MOVE_INT),
@@ -755,7 +884,7 @@ _MOVE_TRAFFIC = _table({
     "service": (("network", "protocol"), MOVE_LOWER),
     "srcthreatfeed": (("threat", "feed", "name"), MOVE_STR),
     "url": (("url", "path"), MOVE_STR),
-}, _COUNTERS_AND_TIMES,
+}, _COUNTERS,
     _marks("tranip", "dstcollectedemail", "unauthuser", "user", "collectedemail", "transip", "appcat"))
 _MOVE_COMMON_TRAFFIC = _table(_MOVE_COMMON, _MOVE_TRAFFIC)
 
@@ -765,6 +894,9 @@ _UTM_FILE = (("infectedfilename", "name"), ("infectedfilesize", "size"), ("infec
 
 
 _UTM_FILE_KEYS = frozenset(k for k, _ in _UTM_FILE)
+#: Keys ``_utm`` handles that few UTM records have: one test of the marked list spares a test per key.
+_UTM_RARE_KEYS = frozenset(("remip", "dst_port", "remport", "recipient", "locip", "src_port", "locport", "sender",
+                            "from", "errorcode", "event_id", "eventid", "ipaddr", "policy_id", "dtype", "filehash"))
 _TLS_KEYS = frozenset(("scertcname", "scertissuer", "ccertissuer", "sender", "issuer", "authalgo", "keyalgo",
                        "notbefore", "notafter", "keysize", "sn", "certhash", "san", "cn", "kxcurve", "cipher", "sni",
                        "handshake", "tlsver"))
@@ -801,7 +933,11 @@ _MOVE_UTM = _table({
     "qclass": (("dns", "question", "class"), MOVE_STR),
     "qname": (("dns", "question", "name"), MOVE_STR),
     "qtype": (("dns", "question", "type"), MOVE_STR),
-}, _COUNTERS_AND_TIMES, _marks(*_UTM_FILE_KEYS, *_TLS_KEYS))  # (marked: ``_utm`` tests the list, not the record)
+}, _COUNTERS, _marks(*_UTM_FILE_KEYS, *_TLS_KEYS, *(_UTM_RARE_KEYS - _TLS_KEYS)))  # (``_utm`` tests the list)
+
+#: Keys ``_event`` handles that few event records have: marked, so that a record with none skips their tests.
+_EVENT_RARE_KEYS = ("remip", "remport", "dst_host", "locip", "source_mac", "locport", "addr", "url", "hostname",
+                    "sess_duration", "jitter", "latency", "advpnsc")
 
 #: ``type=event`` (Elastic's event pipeline), run before ``_event`` handles the rest (second choices, ``url``).
 _MOVE_EVENT = _table({
@@ -826,15 +962,20 @@ _MOVE_EVENT = _table({
     "service": (("network", "protocol"), MOVE_LOWER),
     "error_num": (("error", "code"), MOVE_STR),
     "mem": ((), MOVE_INT_INPLACE),
-}, _COUNTERS_AND_TIMES)
+}, _COUNTERS, _marks(*_EVENT_RARE_KEYS))
 
 #: ``srcport`` moves in the one pass only: after ``_login`` (the UTM table's other use), a port it took from
 #: the message stays.
 _MOVE_COMMON_UTM = _table(_MOVE_COMMON, _MOVE_UTM, {"srcport": (("source", "port"), MOVE_INT)})
 _MOVE_COMMON_EVENT = _table(_MOVE_COMMON, _MOVE_EVENT)
 
-#: Record types whose tables convert ``_LONG_KEYS`` and drop ``_TIME_KEYS``.
+#: Record types whose tables convert ``_LONG_KEYS``.
 _TABLED_TYPES = frozenset(("traffic", "utm", "dns", "event"))
+#: The one-pass table of each record type (``None``: any other type, or none), for ``_pairs_moves``.
+_TABLES_BY_TYPE: dict[str | None, MoveTable] = {None: _MOVE_COMMON, "traffic": _MOVE_COMMON_TRAFFIC,
+                                                "utm": _MOVE_COMMON_UTM, "dns": _MOVE_COMMON_UTM,
+                                                "event": _MOVE_COMMON_EVENT}
+assert _TABLES_BY_TYPE.keys() - {None} == _TABLED_TYPES
 
 
 def _first_port(side: dict[str, Any], fw: dict[str, Any], first: str, second: str) -> None:
@@ -877,18 +1018,20 @@ def _utm(doc: dict[str, Any], fw: dict[str, Any], subtype: str | None, marked: l
     # nothing, and a port key leaves the record either way. ``dst_port``, ``remport`` come before the table's
     # ``dstport``: the first number of the three wins. The source keys are all here: ``_login`` (which may
     # run before) can have set ``source.ip`` and ``source.port``, and those it set stay.
-    if "remip" in fw and "ip" not in dst:
+    # (``rare``: the record may have one of ``_UTM_RARE_KEYS``; a marked list holds those it has.)
+    rare = marked and not _UTM_RARE_KEYS.isdisjoint(marked)
+    if rare and "remip" in fw and "ip" not in dst:
         dst["ip"] = pop("remip")
-    if "dst_port" in fw or "remport" in fw:
+    if rare and ("dst_port" in fw or "remport" in fw):
         _first_port(dst, fw, "dst_port", "remport")
-    if (v := pop("recipient", None)) is not None:
+    if rare and (v := pop("recipient", None)) is not None:
         doc.setdefault("email", {})["to"] = {"address": [v]}
-    if "locip" in fw:
+    if rare and "locip" in fw:
         src["ip"] = pop("locip")
     elif "srcip" in fw and "ip" not in src:
         src["ip"] = pop("srcip")
     if srcport_moved:
-        if "locport" in fw or "src_port" in fw:
+        if rare and ("locport" in fw or "src_port" in fw):
             _first_port(src, fw, "locport", "src_port")
     elif "locport" in fw or "src_port" in fw or "srcport" in fw:
         for k in ("locport", "src_port", "srcport"):
@@ -897,9 +1040,9 @@ def _utm(doc: dict[str, Any], fw: dict[str, Any], subtype: str | None, marked: l
             fw.pop(k, None)
     if "user" in fw and "name" not in src.get("user", {}):
         src.setdefault("user", {})["name"] = pop("user")
-    if (v := fw.get("sender")) is not None:
+    if rare and (v := fw.get("sender")) is not None:
         add_list(doc.setdefault("email", {}), "sender", "address", v)
-    if (v := fw.get("from")) is not None:
+    if rare and (v := fw.get("from")) is not None:
         add_list(doc.setdefault("email", {}), "from", "address", v)
     net = doc.get("network")
     if net is None:
@@ -911,9 +1054,9 @@ def _utm(doc: dict[str, Any], fw: dict[str, Any], subtype: str | None, marked: l
         rule["category"] = pop("catdesc")
     if "category" in rule:
         rule["category"] = rule["category"].replace(".", "-")
-    if "errorcode" in fw:
+    if rare and "errorcode" in fw:
         event["code"] = pop("errorcode")  # (before the table's logid)
-    if "event_id" in fw or "eventid" in fw:
+    if rare and ("event_id" in fw or "eventid" in fw):
         event["id"] = pop("event_id", None) or pop("eventid")
     if marked and not _UTM_FILE_KEYS.isdisjoint(marked):
         file: dict[str, Any] = doc.get("file") or {}
@@ -922,18 +1065,20 @@ def _utm(doc: dict[str, Any], fw: dict[str, Any], subtype: str | None, marked: l
                 file[f] = v
         if file:
             doc["file"] = file
-    if (v := pop("ipaddr", None)) is not None:
+    if rare and (v := pop("ipaddr", None)) is not None:
         doc.setdefault("dns", {})["resolved_ip"] = v.split(", ")
-    if "policy_id" in fw or "policyid" in fw:
+    if rare and "policy_id" in fw:
         rule["id"] = pop("policy_id", None) or pop("policyid")
+    elif "policyid" in fw:
+        rule["id"] = pop("policyid")
     if "ruleset" not in rule and (v := pop("profile", None)) is not None:
         rule["ruleset"] = v
     tls = marked and not _TLS_KEYS.isdisjoint(marked)
     if tls:
         _utm_tls(doc, fw)
-    if (v := fw.pop("dtype", None)) is not None:
+    if rare and (v := fw.pop("dtype", None)) is not None:
         doc["vulnerability"] = {"category": [v]}
-    if (v := pop("filehash", None)) is not None:
+    if rare and (v := pop("filehash", None)) is not None:
         doc.setdefault("fortinet", {})["file"] = {"hash": {"crc32": v}}
         add_list(doc, "related", "hash", v)
     if (dns := doc.get("dns")) is not None and (q := dns.get("question")) is not None and "name" in q:
@@ -941,9 +1086,15 @@ def _utm(doc: dict[str, Any], fw: dict[str, Any], subtype: str | None, marked: l
     if tls:  # (TLS keys all)
         for k in ("cn", "san", "scertcname", "tlsver"):
             fw.pop(k, None)
-    for k in ("source", "destination", "network", "rule"):
-        if not doc.get(k):
-            doc.pop(k, None)
+    # (These four are ``doc``'s own sections: created or found above, never replaced.)
+    if not src:
+        del doc["source"]
+    if not dst:
+        del doc["destination"]
+    if not net:
+        del doc["network"]
+    if not rule:
+        del doc["rule"]
 
 
 def _utm_tls(doc: dict[str, Any], fw: dict[str, Any]) -> None:

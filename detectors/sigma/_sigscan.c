@@ -1,17 +1,20 @@
-/* The prefilter's texts of an event in one native call (optional; pure-Python twin in haystack.py).
+/* The prefilter's hot steps in native code (optional; pure-Python twins in haystack.py and compiler.py).
  *
  * field_text(doc, node): the values of `doc` that a bucket's rules can read (the walk of
  *   compiler.value_extractor over its prune tree, in the same order), written as the JSON list orjson
  *   writes, then case-folded as compiler.event_haystack does (bytes.lower for ASCII text, str.casefold
  *   otherwise); b"" when there is no value.
- * fold(raw): the case fold of a UTF-8 JSON text (compiler.fold_py: bytes.lower for ASCII, else str.casefold),
- *   for the whole event's text orjson writes (keyword literals).
+ * keyword_text(doc): the same for every non-empty string value of the event (compiler.keyword_text_py:
+ *   compiler.event_strings, what keyword matchers compare), the text keyword literals are searched in.
+ * select(fields, text, offset, live, triggers, always): the candidate rules from the automata's matches
+ *   (haystack.select_py).
+ * fold(raw): the case fold of a UTF-8 JSON text (compiler.fold_py: bytes.lower for ASCII, else str.casefold).
  *
- * field_text returns None when the event holds anything this writer does not handle exactly as the Python
- * path does (floats, integers beyond 64 bits, lone surrogates, types other than exact dict/list/str/int/
- * bool/None, keys that are not exact str, nesting deeper than MAX_DEPTH): the caller then runs the Python
- * path, so the result is always the Python twin's. No Python code runs here except str.casefold, hashing
- * and comparison of exact str keys; references taken from containers are held while used.
+ * field_text and keyword_text return None when the event holds anything this writer does not handle exactly
+ * as the Python path does (floats, integers beyond 64 bits, lone surrogates, types other than exact dict/list/
+ * str/int/bool/None, keys that are not exact str, nesting deeper than MAX_DEPTH): the caller then runs the
+ * Python path, so the result is always the Python twin's. No Python code runs here except str.casefold,
+ * hashing and comparison of exact str keys; references taken from containers are held while used.
  *
  * node = (leaves: frozenset[str], leaf_order: tuple[str, ...] (the frozenset's iteration order),
  *         subs: tuple[tuple[str, node], ...], names: frozenset[str] | None, n_leaves: int,
@@ -21,6 +24,9 @@
 #include <Python.h>
 #include <stdint.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #define MAX_DEPTH 200
 
@@ -77,6 +83,24 @@ static const char HEX[] = "0123456789abcdef";
 #define ONES 0x0101010101010101ULL
 #define HIGH 0x8080808080808080ULL
 #define PAD 0x6161616161616161ULL /* "aaaaaaaa": needs no escape */
+/* c (a '"', '\' or control character) escaped as orjson writes it; returns the new write position */
+static inline unsigned char *put_escape(unsigned char *w, unsigned char c) {
+    *w++ = '\\';
+    switch (c) {
+    case '"': *w++ = '"'; break;
+    case '\\': *w++ = '\\'; break;
+    case '\b': *w++ = 'b'; break;
+    case '\t': *w++ = 't'; break;
+    case '\n': *w++ = 'n'; break;
+    case '\f': *w++ = 'f'; break;
+    case '\r': *w++ = 'r'; break;
+    default:
+        *w++ = 'u'; *w++ = '0'; *w++ = '0';
+        *w++ = (unsigned char)HEX[c >> 4]; *w++ = (unsigned char)HEX[c & 15];
+    }
+    return w;
+}
+
 /* A JSON string as orjson writes it ('"' and '\' escaped, control characters as \b \t \n \f \r or \u00xx),
  * ASCII capitals lower-cased on the way: the case fold of the whole text (see folded) is the same. */
 static int put_str(Out *o, PyObject *s) {
@@ -95,8 +119,8 @@ static int put_str(Out *o, PyObject *s) {
         }
         return ERR;
     }
-    /* 6 bytes per byte at most (\u00xx), quotes, and 8 of slack for the last chunk's full write */
-    if (n > (PY_SSIZE_T_MAX - 10) / 6 || grow(o, n * 6 + 10) != OK) {
+    /* 6 bytes per byte at most (\u00xx), quotes, and 16 of slack for the last chunk's full write */
+    if (n > (PY_SSIZE_T_MAX - 18) / 6 || grow(o, n * 6 + 18) != OK) {
         if (!PyErr_Occurred())
             PyErr_NoMemory();
         return ERR;
@@ -106,6 +130,38 @@ static int put_str(Out *o, PyObject *s) {
     unsigned char *w = (unsigned char *)o->buf + o->len;
     const unsigned char *r = (const unsigned char *)u, *end = r + n;
     *w++ = '"';
+#ifdef __SSE2__
+    /* 16 bytes at a time (x86-64 always has SSE2), as the 8-byte loop below. The last chunk of a string also
+     * reads the bytes after it (only flags and copies within the string count) unless they could lie on the
+     * next page, which might not be mapped: that tail is left to the 8-byte loop. */
+    const __m128i quote = _mm_set1_epi8('"'), bsl = _mm_set1_epi8('\\'), ctl = _mm_set1_epi8(0x1f);
+    const __m128i a1 = _mm_set1_epi8('A' - 1), z1 = _mm_set1_epi8('Z' + 1), bit = _mm_set1_epi8(0x20);
+    while (r < end) {
+        Py_ssize_t avail = end - r;
+        if (avail < 16 && ((uintptr_t)r & 4095) > 4096 - 16)
+            break;
+        __m128i x = _mm_loadu_si128((const __m128i *)r);
+        __m128i esc = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, quote), _mm_cmpeq_epi8(x, bsl)),
+                                   _mm_cmpeq_epi8(_mm_min_epu8(x, ctl), x)); /* '"', '\', bytes <= 0x1f */
+        /* signed compares: bytes >= 0x80 are negative, never in 'A'..'Z' */
+        __m128i up = _mm_and_si128(_mm_cmpgt_epi8(x, a1), _mm_cmplt_epi8(x, z1));
+        _mm_storeu_si128((__m128i *)w, _mm_or_si128(x, _mm_and_si128(up, bit)));
+        unsigned m = (unsigned)_mm_movemask_epi8(esc);
+        Py_ssize_t step = 16;
+        if (avail < 16) {
+            m &= (1u << avail) - 1;
+            step = avail;
+        }
+        if (m == 0) {
+            w += step;
+            r += step;
+            continue;
+        }
+        int pos = __builtin_ctz(m);
+        w = put_escape(w + pos, r[pos]);
+        r += pos + 1;
+    }
+#endif
     /* 8 bytes at a time (the last ones padded): the chunk is written with ASCII capitals lower-cased, up to the
      * first byte that needs escaping (the lowest flagged byte of the mask is exact), which is escaped alone */
     while (r < end) {
@@ -124,22 +180,8 @@ static int put_str(Out *o, PyObject *s) {
             continue;
         }
         int pos = __builtin_ctzll(m) >> 3;
-        w += pos;
-        r += pos;
-        unsigned char c = *r++;
-        *w++ = '\\';
-        switch (c) {
-        case '"': *w++ = '"'; break;
-        case '\\': *w++ = '\\'; break;
-        case '\b': *w++ = 'b'; break;
-        case '\t': *w++ = 't'; break;
-        case '\n': *w++ = 'n'; break;
-        case '\f': *w++ = 'f'; break;
-        case '\r': *w++ = 'r'; break;
-        default:
-            *w++ = 'u'; *w++ = '0'; *w++ = '0';
-            *w++ = (unsigned char)HEX[c >> 4]; *w++ = (unsigned char)HEX[c & 15];
-        }
+        w = put_escape(w + pos, r[pos]);
+        r += pos + 1;
     }
     *w++ = '"';
     o->len = (char *)w - o->buf;
@@ -353,6 +395,92 @@ static int walk(Out *o, PyObject *doc, PyObject *node, Py_ssize_t *count, int de
     return OK;
 }
 
+/* keyword_text: every non-empty string value of the event (compiler.event_strings: list elements included,
+ * keys, numbers and other scalars left out, `event.original` skipped), in its order. A dict whose "event"
+ * value is a dict holding "original" is walked as compiler._walk does: its other values first, then that
+ * "event" dict without "original". */
+static PyObject *s_event = NULL, *s_original = NULL;
+
+static int kw_value(Out *o, PyObject *v, Py_ssize_t *count, int depth);
+
+/* k == s for an exact str k and an interned s: the same object (keys written in code are interned), else the
+ * same length and text */
+static inline int same_str(PyObject *k, PyObject *s) {
+    return k == s || (PyUnicode_GET_LENGTH(k) == PyUnicode_GET_LENGTH(s) && PyUnicode_Compare(k, s) == 0);
+}
+
+/* the values of d except the one at key `skip` (NULL: none); with a (possibly) non-str key to compare, the
+ * Python path decides (comparing runs the key's own code) */
+static int kw_dict(Out *o, PyObject *d, PyObject *skip, Py_ssize_t *count, int depth) {
+    if (depth > MAX_DEPTH)
+        return FALLBACK;
+    PyObject *ev = PyDict_GetItemWithError(d, s_event);
+    if (ev == NULL && PyErr_Occurred())
+        return ERR;
+    int special = 0;
+    if (ev != NULL && PyDict_Check(ev)) {
+        if (!PyDict_CheckExact(ev))
+            return FALLBACK;
+        special = PyDict_Contains(ev, s_original);
+        if (special < 0)
+            return ERR;
+    }
+    PyObject *first_skip = special ? s_event : skip;
+    Py_ssize_t pos = 0;
+    PyObject *k, *v;
+    int rc = OK;
+    while (PyDict_Next(d, &pos, &k, &v)) {
+        if (first_skip != NULL) {
+            if (!PyUnicode_CheckExact(k))
+                return FALLBACK;
+            if (same_str(k, first_skip))
+                continue;
+            /* the copied "event" dict (skip = "original") still has no "event" key of its own skipped */
+            if (special && skip != NULL && same_str(k, skip))
+                continue;
+        }
+        Py_INCREF(v);
+        rc = kw_value(o, v, count, depth + 1);
+        Py_DECREF(v);
+        if (rc != OK)
+            return rc;
+    }
+    if (special) {
+        Py_INCREF(ev);
+        rc = kw_dict(o, ev, s_original, count, depth + 1);
+        Py_DECREF(ev);
+    }
+    return rc;
+}
+
+static int kw_value(Out *o, PyObject *v, Py_ssize_t *count, int depth) {
+    if (depth > MAX_DEPTH)
+        return FALLBACK;
+    if (PyUnicode_CheckExact(v)) {
+        if (PyUnicode_GET_LENGTH(v) == 0)
+            return OK;
+        if (put_char(o, (*count)++ ? ',' : '[') != OK)
+            return ERR;
+        return put_str(o, v);
+    }
+    if (PyDict_CheckExact(v))
+        return kw_dict(o, v, NULL, count, depth);
+    if (PyList_CheckExact(v)) {
+        for (Py_ssize_t i = 0; i < PyList_GET_SIZE(v); i++) {
+            PyObject *e = PyList_GET_ITEM(v, i);
+            Py_INCREF(e);
+            int rc = kw_value(o, e, count, depth + 1);
+            Py_DECREF(e);
+            if (rc != OK)
+                return rc;
+        }
+        return OK;
+    }
+    if (PyUnicode_Check(v) || PyDict_Check(v) || PyList_Check(v))
+        return FALLBACK; /* subclasses: the Python path */
+    return OK;           /* numbers, booleans, None, other objects: keywords only search strings */
+}
+
 /* UTF-8 text as the UTF-8 of its str.casefold() (the fold of text with non-ASCII characters). */
 static PyObject *casefold_utf8(const char *text, Py_ssize_t n) {
     PyObject *s = PyUnicode_DecodeUTF8(text, n, "strict");
@@ -404,10 +532,13 @@ static PyObject *finish(Out *o, int rc) {
     return r;
 }
 
-static PyObject *field_text(PyObject *self, PyObject *args) {
-    PyObject *doc, *node;
-    if (!PyArg_ParseTuple(args, "OO:field_text", &doc, &node))
+/* METH_FASTCALL (no argument tuple per call) */
+static PyObject *field_text(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "field_text(doc, node) takes 2 arguments");
         return NULL;
+    }
+    PyObject *doc = args[0], *node = args[1];
     if (!PyDict_CheckExact(doc))
         Py_RETURN_NONE;
     Out o = take();
@@ -420,6 +551,195 @@ static PyObject *field_text(PyObject *self, PyObject *args) {
     if (rc == OK)
         rc = put_char(&o, ']');
     return finish(&o, rc);
+}
+
+static PyObject *keyword_text(PyObject *self, PyObject *doc) {
+    if (!PyDict_CheckExact(doc))
+        Py_RETURN_NONE;
+    if (s_event == NULL) {
+        s_event = PyUnicode_InternFromString("event");
+        s_original = PyUnicode_InternFromString("original");
+        if (s_event == NULL || s_original == NULL)
+            return NULL;
+    }
+    Out o = take();
+    Py_ssize_t count = 0;
+    int rc = kw_dict(&o, doc, NULL, &count, 0);
+    if (rc == OK && count == 0) {
+        release(&o);
+        return PyBytes_FromStringAndSize("", 0);
+    }
+    if (rc == OK)
+        rc = put_char(&o, ']');
+    return finish(&o, rc);
+}
+
+/* select(fields, text, offset, live, triggers, always) -> list[int]: the candidate rules of an event
+ * (haystack.select_py's twin). fields / text: the Aho-Corasick matches (pattern, start, end) of the bucket's field
+ * and keyword automata (a keyword pattern's literal id is offset + pattern); live: bytes, live[id] != 0 when
+ * literal `id` triggers a rule; triggers[id] = (plain: frozenset of rules, checked: tuple of (rule, tuple of
+ * clauses)), a clause being a tuple of literal ids of which one must be found; always: list of rules.
+ * Only ints are hashed and compared here (no Python code runs). */
+static unsigned char *sel_buf = NULL;
+static Py_ssize_t sel_cap = 0;
+
+/* clears the entries mark_found set; 0 if a match is no longer what it was (then the caller clears all) */
+static int clear_found(PyObject *matches, Py_ssize_t offset, unsigned char *found, Py_ssize_t n) {
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(matches); i++) {
+        PyObject *m = PyList_GET_ITEM(matches, i);
+        if (!PyTuple_CheckExact(m) || PyTuple_GET_SIZE(m) < 1 || !PyLong_CheckExact(PyTuple_GET_ITEM(m, 0)))
+            return 0;
+        Py_ssize_t id = PyLong_AsSsize_t(PyTuple_GET_ITEM(m, 0));
+        if (id < 0 || id > PY_SSIZE_T_MAX - offset || id + offset >= n) {
+            PyErr_Clear();
+            return 0;
+        }
+        found[id + offset] = 0;
+    }
+    return 1;
+}
+
+/* the literal id of match m (a (pattern, start, end) tuple) plus offset, or -1 with an exception set */
+static Py_ssize_t match_id(PyObject *m, Py_ssize_t offset, Py_ssize_t n) {
+    if (!PyTuple_CheckExact(m) || PyTuple_GET_SIZE(m) < 1) {
+        PyErr_SetString(PyExc_TypeError, "select: a match is a (pattern, start, end) tuple");
+        return -1;
+    }
+    Py_ssize_t id = PyLong_AsSsize_t(PyTuple_GET_ITEM(m, 0));
+    if (id == -1 && PyErr_Occurred())
+        return -1;
+    if (id < 0 || id > PY_SSIZE_T_MAX - offset || id + offset >= n) {
+        PyErr_SetString(PyExc_IndexError, "select: literal id out of range");
+        return -1;
+    }
+    return id + offset;
+}
+
+static int mark_found(PyObject *matches, Py_ssize_t offset, unsigned char *found, Py_ssize_t n) {
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(matches); i++) {
+        Py_ssize_t id = match_id(PyList_GET_ITEM(matches, i), offset, n);
+        if (id < 0)
+            return ERR;
+        found[id] = 1;
+    }
+    return OK;
+}
+
+/* 1 if a literal of `clause` (a tuple of literal ids) was found, 0 if not, -1 on error */
+static int clause_hit(PyObject *clause, const unsigned char *found, Py_ssize_t n) {
+    if (!PyTuple_CheckExact(clause)) {
+        PyErr_SetString(PyExc_TypeError, "select: a clause is a tuple of literal ids");
+        return -1;
+    }
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(clause); i++) {
+        Py_ssize_t id = PyLong_AsSsize_t(PyTuple_GET_ITEM(clause, i));
+        if (id == -1 && PyErr_Occurred())
+            return -1;
+        if (id >= 0 && id < n && found[id])
+            return 1;
+    }
+    return 0;
+}
+
+/* the rules literal `id` triggers, added to cand */
+static int trigger(PyObject *cand, PyObject *t, const unsigned char *found, Py_ssize_t n) {
+    if (!PyTuple_CheckExact(t) || PyTuple_GET_SIZE(t) != 2 || !PyFrozenSet_CheckExact(PyTuple_GET_ITEM(t, 0))
+        || !PyTuple_CheckExact(PyTuple_GET_ITEM(t, 1))) {
+        PyErr_SetString(PyExc_TypeError, "select: bad trigger entry");
+        return ERR;
+    }
+    PyObject *plain = PyTuple_GET_ITEM(t, 0), *checked = PyTuple_GET_ITEM(t, 1);
+    if (PySet_GET_SIZE(plain) && _PySet_Update(cand, plain) < 0)
+        return ERR;
+    for (Py_ssize_t j = 0; j < PyTuple_GET_SIZE(checked); j++) {
+        PyObject *e = PyTuple_GET_ITEM(checked, j);
+        if (!PyTuple_CheckExact(e) || PyTuple_GET_SIZE(e) != 2 || !PyTuple_CheckExact(PyTuple_GET_ITEM(e, 1))) {
+            PyErr_SetString(PyExc_TypeError, "select: bad trigger entry");
+            return ERR;
+        }
+        PyObject *idx = PyTuple_GET_ITEM(e, 0), *rest = PyTuple_GET_ITEM(e, 1);
+        int have = PySet_Contains(cand, idx);
+        if (have < 0)
+            return ERR;
+        if (have)
+            continue;
+        int all = 1;
+        for (Py_ssize_t k = 0; all == 1 && k < PyTuple_GET_SIZE(rest); k++)
+            all = clause_hit(PyTuple_GET_ITEM(rest, k), found, n);
+        if (all < 0 || (all && PySet_Add(cand, idx) < 0))
+            return ERR;
+    }
+    return OK;
+}
+
+static PyObject *select_rules(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 6) {
+        PyErr_SetString(PyExc_TypeError, "select(fields, text, offset, live, triggers, always) takes 6 arguments");
+        return NULL;
+    }
+    PyObject *fields = args[0], *text = args[1], *live = args[3], *triggers = args[4], *always = args[5];
+    if (!PyList_Check(fields) || !PyList_Check(text) || !PyBytes_Check(live) || !PyList_Check(triggers)
+        || !PyList_Check(always)) {
+        PyErr_SetString(PyExc_TypeError, "select: fields, text, triggers, always are lists, live is bytes");
+        return NULL;
+    }
+    Py_ssize_t offset = PyNumber_AsSsize_t(args[2], PyExc_OverflowError);
+    if (offset == -1 && PyErr_Occurred())
+        return NULL;
+    Py_ssize_t n = PyList_GET_SIZE(triggers);
+    if (PyBytes_GET_SIZE(live) != n || offset < 0) {
+        PyErr_SetString(PyExc_ValueError, "select: live must have one byte per literal, offset >= 0");
+        return NULL;
+    }
+    /* found[id]: 1 found, 2 found and its rules added; a buffer kept zeroed between calls (only the marked
+     * entries are cleared after use) */
+    if (n > sel_cap) {
+        unsigned char *b = PyMem_Calloc((size_t)n, 1);
+        if (b == NULL)
+            return PyErr_NoMemory();
+        PyMem_Free(sel_buf);
+        sel_buf = b;
+        sel_cap = n;
+    }
+    unsigned char *found = sel_buf;
+    PyObject *cand = NULL, *out = NULL;
+    if (mark_found(fields, 0, found, n) != OK || mark_found(text, offset, found, n) != OK)
+        goto done;
+    cand = PySet_New(always);
+    if (cand == NULL)
+        goto done;
+    const unsigned char *lv = (const unsigned char *)PyBytes_AS_STRING(live);
+    for (int pass = 0; pass < 2; pass++) {
+        PyObject *ms = pass ? text : fields;
+        Py_ssize_t off = pass ? offset : 0;
+        for (Py_ssize_t i = 0; i < PyList_GET_SIZE(ms); i++) {
+            /* checked again: hashing what `always` and the tables hold could, in theory, run Python code */
+            Py_ssize_t id = match_id(PyList_GET_ITEM(ms, i), off, n);
+            if (id < 0)
+                goto done;
+            if (found[id] != 1 || !lv[id])
+                continue;
+            found[id] = 2;
+            if (id >= PyList_GET_SIZE(triggers)) {
+                PyErr_SetString(PyExc_IndexError, "select: literal id out of range");
+                goto done;
+            }
+            PyObject *t = PyList_GET_ITEM(triggers, id);
+            Py_INCREF(t);
+            int rc = trigger(cand, t, found, n);
+            Py_DECREF(t);
+            if (rc != OK)
+                goto done;
+        }
+    }
+    out = PySequence_List(cand);
+    if (out != NULL && PyList_Sort(out) < 0)
+        Py_CLEAR(out);
+done:
+    Py_XDECREF(cand);
+    if (out == NULL || !clear_found(fields, 0, found, n) || !clear_found(text, offset, found, n))
+        memset(found, 0, (size_t)n); /* after an error (or lists changed meanwhile): all of it */
+    return out;
 }
 
 /* fold(raw) -> bytes: bytes.lower() of ASCII text (8 bytes at a time), else raw.decode().casefold().encode() */
@@ -457,8 +777,12 @@ static PyObject *fold(PyObject *self, PyObject *raw) {
 }
 
 static PyMethodDef methods[] = {
-    {"field_text", field_text, METH_VARARGS,
+    {"field_text", (PyCFunction)(void (*)(void))field_text, METH_FASTCALL,
      "field_text(doc, node) -> bytes | None: case-folded JSON list of the values the node's paths read"},
+    {"keyword_text", keyword_text, METH_O,
+     "keyword_text(doc) -> bytes | None: case-folded JSON list of the event's non-empty string values"},
+    {"select", (PyCFunction)(void (*)(void))select_rules, METH_FASTCALL,
+     "select(fields, text, offset, live, triggers, always) -> sorted candidate rules (haystack.select_py)"},
     {"fold", fold, METH_O, "fold(raw: bytes) -> bytes: the case fold of UTF-8 JSON text (bytes.lower if ASCII)"},
     {NULL, NULL, 0, NULL},
 };

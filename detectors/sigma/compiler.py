@@ -1223,6 +1223,28 @@ def event_strings(ev: Event) -> list[str]:
     return out
 
 
+def keyword_text_py(ev: Event) -> bytes | None:
+    """The text keyword literals are searched in: the JSON list of :func:`event_strings`, case-folded.
+
+    Keywords only ever compare one string value at a time (:meth:`Compiler._keyword`), so every string a
+    keyword can match is in this text, written as in the field text (JSON-escaped, folded); keys, numbers and
+    punctuation are not (a literal found only there could never make a keyword match). ``b""`` without
+    strings; None when there is no such text (lone surrogates, nesting too deep to walk): the engine then
+    evaluates every rule of the logsource. ``_sigscan.keyword_text`` is the native twin.
+    """
+    try:
+        strings = event_strings(ev)
+    except RecursionError:
+        return None
+    if not strings:
+        return b""
+    try:
+        raw = orjson.dumps(strings)
+    except (orjson.JSONEncodeError, TypeError, ValueError):
+        return None
+    return fold(raw)
+
+
 def _spaced(ev: Event, parent: tuple[str, ...]) -> dict[str, Any]:
     """Keys with spaces under ``parent`` (Windows Defender's ``Source Name``), without their spaces; cached."""
     slot = _slot

@@ -6,8 +6,9 @@ combination of logsources over the JSON text (case-folded; written by ``_sigscan
 in C, or its Python twin in ``haystack.py``) of the part of the event its rules
 read, with literals written as they appear in that text
 (whole values quoted), plus, when a rule needs it, a small automaton of keyword
-literals over the whole event's JSON, (3) fully evaluates only the rules whose
-required literals occur (plus rules that require none), sharing one per-event
+literals over the event's string values, (3) fully evaluates only the rules whose
+required literals occur (plus rules that require none; chosen natively by
+``_sigscan.select``), sharing one per-event
 view of field values, then (4) applies Sigma filters and suppressions and (5)
 feeds correlation rules. ``process(event, naive=True)`` skips step 2; tests and
 the benchmark use it to prove that the prefilter never loses a hit.
@@ -16,7 +17,6 @@ the benchmark use it to prove that the prefilter never loses a hit.
 from __future__ import annotations
 
 import logging
-import operator
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -31,9 +31,19 @@ from detectors.base import make_alert
 from soc.storage.schema import parse_ts
 
 from . import logsources
-from .compiler import MISSING, PruneTree, event_haystack, invalidate_view, prune_tree, value_extractor
+from .compiler import MISSING, PruneTree, invalidate_view, keyword_text_py, prune_tree, value_extractor
 from .correlation import CorrelationSpec, CorrelationState
-from .haystack import C_FIELD_TEXT, Node, extractor_node, field_text_py
+from .haystack import (
+    C_FIELD_TEXT,
+    C_KEYWORD_TEXT,
+    C_SELECT,
+    Matches,
+    Node,
+    Triggers,
+    extractor_node,
+    field_text_py,
+    select_py,
+)
 from .loader import CompiledRule, RuleError, RuleSet, load_rules, rule_files
 from .suppressions import Suppression, compile_suppressions, first_match
 
@@ -46,9 +56,6 @@ CHECK_MIN_LITERAL = 3
 DFA_MAX_LITERALS = 700
 
 
-_PATTERN = operator.itemgetter(0)  # of a match (pattern index, start, end)
-
-
 class _Finder:
     """Which of a fixed list of literals occur in a text: one Aho-Corasick pass (Rust, over UTF-8).
 
@@ -57,7 +64,7 @@ class _Finder:
     (see :data:`DFA_MAX_LITERALS`).
     """
 
-    __slots__ = ("_ac", "_gate", "_offset")
+    __slots__ = ("_ac", "_gate", "_offset", "gate", "search")
 
     def __init__(self, literals: list[str], offset: int = 0, *, gated: bool = False) -> None:
         impl = ahocorasick_rs.Implementation
@@ -70,15 +77,22 @@ class _Finder:
         self._gate = ahocorasick_rs.BytesAhoCorasick(pats, matchkind=ahocorasick_rs.MatchKind.LeftmostFirst) \
             if gated else None
         self._offset = offset
+        # bound methods for the per-event path (no Python frame of ``matches`` in between): ``search(text,
+        # True)`` is ``matches`` without the gate, ``gate(text)`` is empty when no literal occurs
+        self.search = self._ac.find_matches_as_indexes
+        self.gate = self._gate.find_matches_as_indexes if self._gate is not None else None
 
-    def find(self, text: bytes) -> set[int]:
+    def matches(self, text: bytes) -> list[tuple[int, int, int]]:
+        """Every occurrence of every literal (pattern index, start, end), as ``ahocorasick_rs`` gives them."""
         gate = self._gate
         if gate is not None and not gate.find_matches_as_indexes(text):
-            return set()
+            return []
+        return self._ac.find_matches_as_indexes(text, overlapping=True)
+
+    def find(self, text: bytes) -> set[int]:
+        """The literal ids (offset + pattern index) found in ``text``."""
         off = self._offset
-        if off:
-            return {m[0] + off for m in self._ac.find_matches_as_indexes(text, overlapping=True)}
-        return set(map(_PATTERN, self._ac.find_matches_as_indexes(text, overlapping=True)))
+        return {m[0] + off for m in self.matches(text)}
 
 
 def _no_values(doc: dict[str, Any], out: list[Any]) -> None:
@@ -97,12 +111,14 @@ class _Bucket:
     fields: _Finder | None = None
     text: _Finder | None = None
     #: literal id (field literals first, then keyword literals) -> the rules whose trigger clause contains it:
-    #: those with no other clause to check (added at once), then those with other clauses as frozensets of
-    #: literal ids (all must intersect the found set; the rarest first, so a miss is seen early)
-    triggers: list[tuple[frozenset[int], tuple[tuple[int, tuple[frozenset[int], ...]], ...]]] = field(
-        default_factory=list)
-    #: the literal ids that trigger some rule (the others only narrow a trigger's rules): only these are looped over
-    live: frozenset[int] = frozenset()
+    #: those with no other clause to check (added at once), then those with other clauses as tuples of
+    #: literal ids (each must have a found literal; the rarest first, so a miss is seen early)
+    triggers: Triggers = field(default_factory=list)
+    #: live[id] is 1 if literal ``id`` triggers some rule (the others only narrow a trigger's rules): only these
+    #: are looped over
+    live: bytes = b""
+    #: number of field literals: a keyword pattern's literal id is n_fields + its index in ``text``
+    n_fields: int = 0
 
 
 def _clause_cost(clause: frozenset[str], df: Counter[str]) -> float:
@@ -226,12 +242,13 @@ class SigmaEngine:
                 b.fields = _Finder(flits)
             if tlits:
                 b.text = _Finder(tlits, offset=len(flits), gated=True)
-            rest_of = {idx: tuple(frozenset(new[i] for i in c) for c in rest) for idx, rest in checks.items()}
+            rest_of = {idx: tuple(tuple(sorted(new[i] for i in c)) for c in rest) for idx, rest in checks.items()}
             b.triggers = [(frozenset(), ())] * len(order)
             for old, rs in enumerate(triggers):
                 b.triggers[new[old]] = (frozenset(idx for idx in rs if idx not in rest_of),
                                         tuple((idx, rest_of[idx]) for idx in rs if idx in rest_of))
-            b.live = frozenset(i for i, (plain, checked) in enumerate(b.triggers) if plain or checked)
+            b.live = bytes(1 if plain or checked else 0 for plain, checked in b.triggers)
+            b.n_fields = len(flits)
         return b
 
     @property
@@ -297,13 +314,22 @@ class SigmaEngine:
 
     def candidates(self, event: dict[str, Any]) -> list[int]:
         """Indices of rules that may match ``event`` (logsource, then required literals)."""
-        b = self._event_bucket(event)
+        # the bucket: the per-signature cache inlined (``_event_bucket`` on a miss)
+        if self.ignore_logsource:
+            b = self._all_bucket
+        else:
+            try:
+                b = self._sig_cache[logsources.event_signature(event)]
+            except KeyError:
+                b = self._event_bucket(event)
         if b is None:
             return []
         if not b.triggers:
             return list(b.always)
-        found: set[int] = set()
-        if b.fields is not None:
+        fmatch: Matches = []
+        tmatch: Matches = []
+        finder = b.fields
+        if finder is not None:
             # native text when it can (None: it declines), else the Python twin (None: no JSON form)
             hay = C_FIELD_TEXT(event, b.node) if C_FIELD_TEXT is not None else None
             if hay is None:
@@ -311,29 +337,21 @@ class SigmaEngine:
                 if hay is None:
                     return list(b.rules)  # no JSON form: evaluate every rule of the logsource
             if hay:
-                found = b.fields.find(hay)
-        if b.text is not None:
-            hay = event_haystack(event)
+                fmatch = finder.search(hay, True)  # = finder.matches(hay), inlined
+        finder = b.text
+        if finder is not None:
+            hay = C_KEYWORD_TEXT(event) if C_KEYWORD_TEXT is not None else None
             if hay is None:
-                return list(b.rules)
-            found |= b.text.find(hay)
-        if not found:
+                hay = keyword_text_py(event)
+                if hay is None:
+                    return list(b.rules)
+            if hay and (finder.gate is None or finder.gate(hay)):
+                tmatch = finder.search(hay, True)  # = finder.matches(hay), inlined
+        if not fmatch and not tmatch:
             return list(b.always)
-        cand = set(b.always)
-        triggers = b.triggers
-        for lit in b.live.intersection(found):
-            plain, checked = triggers[lit]
-            if plain:
-                cand |= plain
-            for idx, rest in checked:
-                if idx in cand:
-                    continue
-                for c in rest:
-                    if c.isdisjoint(found):
-                        break
-                else:
-                    cand.add(idx)
-        return sorted(cand)
+        if C_SELECT is not None:
+            return C_SELECT(fmatch, tmatch, b.n_fields, b.live, b.triggers, b.always)
+        return select_py(fmatch, tmatch, b.n_fields, b.live, b.triggers, b.always)
 
     def _event_bucket(self, event: dict[str, Any]) -> _Bucket | None:
         if self.ignore_logsource:
@@ -402,7 +420,11 @@ class SigmaEngine:
             if r.standalone:
                 alert = make_alert(kind="sigma", rule=r.alert_rule(), events=[event],
                                    match=self.explain(r, event, matched=True))
-                self._emit(alert, alerts)
+                if self.suppressions:
+                    self._emit(alert, alerts)
+                else:  # what _emit does without suppressions
+                    self.stats["alerts"] += 1
+                    alerts.append(alert)
             if r.correlations:
                 if ts is None:
                     ts = _event_ts(event)
@@ -461,11 +483,13 @@ class SigmaEngine:
         ``matched``: the caller knows the rule's condition is true for ``event``; detections whose result
         that implies (``sel`` and ``filter`` of ``sel and not filter``) are then not evaluated again.
         """
+        plan = rule.explain_plan
+        if plan is None:
+            plan = rule.explain_plan = _explain_plan(rule)
         selections = []
         values: dict[str, Any] = {}
-        implied = rule.implied if matched else {}
-        for name, (m, _) in rule.detections.items():
-            ok = implied.get(name)
+        for name, m, implied, fields in plan:
+            ok = implied if matched else None
             if ok is None:
                 try:
                     ok = m(event)
@@ -474,15 +498,27 @@ class SigmaEngine:
             if not ok:
                 continue
             selections.append(name)
-            for f in rule.det_fields.get(name, []):
+            for f, acc in fields:
                 if f is None:
                     values.setdefault("keywords", True)
                     continue
-                v = rule.compiler.accessor(f)(event)
+                v = (acc or rule.compiler.accessor(f))(event)
                 if v is not MISSING:
                     values[f] = v
         return {"selections": selections, "fields": values, "rule_path": rule.path,
                 "logsource": rule.logsource}
+
+
+def _explain_plan(rule: CompiledRule) -> tuple[tuple[str, Any, bool | None, tuple[tuple[str | None, Any], ...]], ...]:
+    """``rule``'s detections as ``explain`` walks them, with the accessors their matchers already use.
+
+    A field the compiler has no accessor for yet keeps ``None`` and is resolved when it is read (as before),
+    so building the plan never adds paths to what the rule reads.
+    """
+    known = rule.compiler._accessors
+    return tuple((name, m, rule.implied.get(name),
+                  tuple((f, known.get(f) if f is not None else None) for f in rule.det_fields.get(name, [])))
+                 for name, (m, _) in rule.detections.items())
 
 
 def _event_ts(event: dict[str, Any]) -> float:

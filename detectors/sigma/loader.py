@@ -85,6 +85,9 @@ class CompiledRule:
     implied: dict[str, bool] = field(default_factory=dict)
     #: the closure tree ``match`` is generated from on the rule's first evaluation (``codegen``): the reference
     reference: Matcher | None = None
+    #: what ``SigmaEngine.explain`` walks, built on the rule's first alert: per detection (name, matcher, its
+    #: implied result or None, ((field, accessor or None), ...)); accessors resolved once instead of per alert
+    explain_plan: tuple[tuple[str, Matcher, bool | None, tuple[tuple[str | None, Any], ...]], ...] | None = None
 
     def alert_rule(self) -> dict[str, Any]:
         return {"id": self.id, "name": self.title, "level": self.level, "tags": self.tags,

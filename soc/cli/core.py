@@ -84,7 +84,7 @@ def run(
     import uvicorn
 
     from soc.api.app import create_app
-    from soc.service import build_runtime
+    from soc.service import build_runtime, settle_heap
 
     s = settings()
     _setup_logging(s.log_level)
@@ -103,6 +103,7 @@ def run(
     h, p = host or s.api.host, port or s.api.port
     if replay:
         threading.Thread(target=_replay_demo, args=(rt, s.demo.path), name="demo", daemon=True).start()
+    settle_heap()  # start-up objects stay out of the garbage collector's full passes
     log.info("API and web console on http://%s:%d  (OpenAPI: /openapi.json)", h, p)
     server = uvicorn.Server(uvicorn.Config(app, host=h, port=p, log_level="warning", lifespan="off"))
 

@@ -25,7 +25,8 @@ import pyarrow.parquet as pq
 
 from soc.query import FIELD_NAME, QueryError, compile_query, ip_in_cidr
 
-from .schema import COLUMNS, SCHEMA, WRITE_OPTIONS, partition, row_values, to_table
+from .columns import table_builder
+from .schema import COLUMNS, SCHEMA, WRITE_OPTIONS, partition, to_table
 
 
 @dataclass
@@ -65,7 +66,11 @@ class ParquetEventStore:
 
     # -- writing ---------------------------------------------------------------------------------
     def write(self, events: Sequence[dict[str, Any]]) -> int:
-        return self.write_rows([row_values(ev) for ev in events])
+        builder = table_builder()
+        for ev in events:
+            builder.add(ev)
+        table, partitions, _ = builder.finish()
+        return self.write_table(table, partitions)
 
     def write_rows(self, rows: Sequence[list[Any]]) -> int:
         """Store events already turned into rows by :func:`~soc.storage.schema.row_values`."""

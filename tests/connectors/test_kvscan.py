@@ -1,5 +1,6 @@
 """The C tokeniser and table runner of FortiGate records (``connectors/parsers/_kvscan.c``) against their Python
-definitions (``fortigate._pairs_py``, ``fortigate._moves_py``, ``fortigate._finish_py``).
+definitions (``fortigate._pairs_py``, ``fortigate._moves_py``, ``fortigate._pairs_moves_py``,
+``fortigate._finish_py``, ``fortigate._head_py``).
 
 Both tokenisers must give the same pairs in the same order on any text: generated text over the characters that
 matter to the grammar (blanks of every kind, ``=``, quotes, word and non-word characters, ``N/A``, and
@@ -42,7 +43,9 @@ def test_extension_is_built() -> None:
     assert _kvscan is not None, "connectors/parsers/_kvscan.c was not built: run `pip install -e .` with gcc"
     assert fortigate._pairs is _kvscan.pairs
     assert fortigate._moves is _kvscan.moves
+    assert fortigate._pairs_moves is _kvscan.pairs_moves
     assert fortigate._finish is _kvscan.finish
+    assert fortigate._head is _kvscan.head
 
 
 @needs_c
@@ -186,6 +189,116 @@ def test_tables_have_distinct_targets() -> None:
         fortigate._table({"a": (("x",), fortigate.MOVE_STR)}, {"a": (("y",), fortigate.MOVE_STR)})
 
 
+# --- pairs_moves(text, doc, tables, take): tokeniser and table runner in one, against fortigate._pairs_moves_py -
+
+def _run_pairs_moves(fn: Any, text: str, doc: dict[str, Any], tables: Any,
+                     take: Any = fortigate._TIME_KEYS) -> tuple[Any, ...]:
+    """The exception type, or the record, the marked keys, the document (as ``repr``: key order included) and the
+    taken values."""
+    try:
+        fw, marked, taken = fn(text, doc, tables, take)
+    except Exception as exc:  # noqa: BLE001 - the exception's type is the result compared
+        return type(exc), repr(doc)
+    return repr(fw), marked, repr(doc), taken
+
+
+@needs_c
+def test_pairs_moves_shared_fortigate_lines() -> None:
+    """The parser's tables over every FortiGate record in ``../shared``, and over each record made a login message,
+    a FortiOS 4.x record and a record of each other type (every table, and the general path)."""
+    lines = _shared_lines()
+    compared = moved = general = 0
+    for line in lines:
+        msg = re.sub(r"^.*?(?=\w+=)", "", line, count=1)
+        for text in (msg, msg + ' msg="Administrator admin login failed"', msg + " src=10.0.0.1",
+                     re.sub(r"\btype=\"?\w+\"?", "type=traffic", msg), re.sub(r"\btype=\"?\w+\"?", "type=event", msg),
+                     re.sub(r"\btype=\"?\w+\"?", "type=dns", msg), re.sub(r"\btype=\"?\w+\"?", "", msg)):
+            c = _run_pairs_moves(_kvscan.pairs_moves, text, _doc(), fortigate._TABLES_BY_TYPE)
+            py = _run_pairs_moves(fortigate._pairs_moves_py, text, _doc(), fortigate._TABLES_BY_TYPE)
+            assert c == py, text
+            compared += 1
+            moved += c[2] != repr(_doc())
+            general += c[1] is None
+    assert compared > 350 and moved > 200 and general > 100
+
+
+_PM_KEYS = st.sampled_from(["type", "msg", "src", "dst", "dstport", "srcip", "service", "a", "b", "mark", "drop",
+                            "n", "é", "typ", "msgs", "date", "tz", "AA"])
+#: ``take`` tuples: the parser's, keys the tables or the type test also read, repeated keys, non-ASCII names (one
+#: whose two-byte data reads "AA"), too many keys, a non-str.
+_PM_TAKE = st.one_of(st.just(fortigate._TIME_KEYS),
+                     st.lists(st.sampled_from(["date", "tz", "type", "msg", "src", "dstport", "mark", "é", "\u4141",
+                                               "AA", ""]), max_size=9).map(tuple),
+                     st.just(("date", 5)), st.just(["date"]))
+_PM_VALUES = st.one_of(
+    st.sampled_from(["traffic", "utm", "event", "dns", "other", "0", "443", "+5", " 12", "١٢", "x", "Accept", "ÉTÉ",
+                     "", "N/A", "9" * 19, "12a", "user LOGIN ok", "Logged in", "logge", "blog", "lo gin", "état",
+                     '"quoted value"', '"a b=c"', "login"]),
+    st.text(alphabet="abcLOGINlogine 0é", max_size=8))
+_PM_TABLE = st.dictionaries(_PM_KEYS, st.one_of(_ENTRY, st.just((("x",), 0)), st.just(None), st.just([(), 0])),
+                            max_size=6)
+
+
+@needs_c
+@settings(max_examples=3000, deadline=None)
+@given(st.lists(st.tuples(_PM_KEYS, _PM_VALUES), max_size=10).map(lambda kv: " ".join(f"{k}={v}" for k, v in kv)),
+       st.dictionaries(st.one_of(st.none(), st.sampled_from(["traffic", "utm", "other"])), _PM_TABLE, max_size=3),
+       st.dictionaries(st.sampled_from(["source", "event", "x"]),
+                       st.one_of(st.just("text"), st.dictionaries(st.sampled_from(["ip", "y"]), st.just("v"))),
+                       max_size=3),
+       _PM_TAKE)
+def test_pairs_moves_generated(text: str, tables: dict[Any, Any], doc: dict[str, Any], take: Any) -> None:
+    """Any record (repeated keys, type/msg/src/dst, values int() and lower() treat apart, login-like messages),
+    tables (every kind, bad entries, no default), document and keys to take."""
+    c = _run_pairs_moves(_kvscan.pairs_moves, text, copy.deepcopy(doc), tables, take)
+    py = _run_pairs_moves(fortigate._pairs_moves_py, text, copy.deepcopy(doc), tables, take)
+    if isinstance(c[0], type):  # both fail alike; where the failure stops the work may differ
+        assert py[0] is c[0]
+    else:
+        assert c == py
+
+
+@needs_c
+def test_pairs_moves_repeated_keys() -> None:
+    """A key that comes twice moves its last value to its first place; a last value ``int()`` refuses drops it."""
+    tables: dict[str | None, Any] = {None: {"p": (("s", "port"), fortigate.MOVE_INT), "ip": (("s", "ip"), fortigate.MOVE_STR),
+                     "m": ((), fortigate.MOVE_MARK), "c": ((), fortigate.MOVE_INT_INPLACE),
+                     "t": ((), fortigate.MOVE_DROP)}}
+    for fn in (_kvscan.pairs_moves, fortigate._pairs_moves_py):
+        doc: dict[str, Any] = {}
+        fw, marked, taken = fn("p=1 ip=a m=1 c=x k=1 p=2 ip=b m=2 c=7 t=1 date=d1 date=d2", doc, tables,
+                               ("date", "time", "date"))
+        assert (list(fw.items()), marked, doc, taken) == ([("m", "2"), ("c", 7), ("k", "1")], ["m"],
+                                                           {"s": {"port": 2, "ip": "b"}}, ("d2", None, None))
+        doc = {}
+        fw, marked, taken = fn("p=1 ip=a p=x", doc, tables, ())
+        assert (fw, marked, doc, taken) == ({}, [], {"s": {"ip": "a"}}, ())
+        doc = {}
+        fw, marked, taken = fn('p=1 msg="admin LogIn" time=t', doc, tables, ("time",))
+        assert (fw, marked, doc, taken) == ({"p": "1", "msg": "admin LogIn"}, None, {}, ("t",))
+        doc = {}  # a taken key is no longer the record's type, nor its message
+        fw, marked, taken = fn('type=x msg="admin LogIn" ip=a', doc, {None: tables[None], "x": {}}, ("type", "msg"))
+        assert (fw, marked, doc, taken) == ({}, [], {"s": {"ip": "a"}}, ("x", "admin LogIn"))
+
+
+@needs_c
+def test_pairs_moves_rejects_bad_arguments() -> None:
+    with pytest.raises(TypeError):
+        _kvscan.pairs_moves(b"a=1", {}, {None: {}}, ())  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        _kvscan.pairs_moves("a=1", {}, [], ())  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        _kvscan.pairs_moves("a=1", {}, {None: {}})  # type: ignore[call-arg]
+    for fn in (_kvscan.pairs_moves, fortigate._pairs_moves_py):
+        with pytest.raises(KeyError):
+            fn("a=1", {}, {}, ())
+        with pytest.raises(TypeError):
+            fn("a=1", {}, {None: ["a"]}, ())  # type: ignore[dict-item]
+        for take in (["a"], ("a", 1), ("a",) * 9):
+            with pytest.raises(TypeError):
+                fn("a=1", {}, {None: {}}, take)  # type: ignore[arg-type]
+
+
 # --- finish(doc, fw, consts): network totals, direction and related.*, against fortigate._finish_py ----------
 
 def _run_finish(fn: Any, doc: dict[str, Any], fw: dict[str, Any]) -> tuple[str, str]:
@@ -285,3 +398,42 @@ def test_finish_rejects_bad_arguments() -> None:
         _kvscan.finish(doc, doc, fortigate._FINISH_CONSTS)
     with pytest.raises(ValueError):
         fortigate._finish_py(doc, doc, fortigate._FINISH_CONSTS)
+
+
+# --- head(line): a line's <PRI> and record, against fortigate._head_py ----------------------------------------
+
+def _same_head(line: str) -> tuple[int, str] | None:
+    c, py = _kvscan.head(line), fortigate._head_py(line)
+    assert c == py, repr(line)
+    if c is not None and py is not None:  # the same text in the same (narrowest) storage
+        assert c[1].isascii() == py[1].isascii() and max(map(ord, c[1]), default=0) == max(map(ord, py[1]), default=0)
+    return c
+
+
+@needs_c
+@pytest.mark.parametrize("line", [
+    "", "<", "<>", "<1>", "<189>date=x", "<191>a=1", "<192>a=1", "<0>a=1", "<007>a=1", "<1234>a=1", "<12>A=1",
+    "<12> a=1", "<12>=1", "<12>a", "<12>a_b=", "date=1 x", "_=1", "Date=1", " date=1", "a b=1", "<١٢>a=1",
+    "<٢٠٠>a=1", "<²>a=1", "<1٢3>a=1", "<12>a=1\x00b=2\r\n", "a=1\x1fb=\x7f2\té", "<1>a=\x00😀\x1f",
+    "a=1\x00€", "a=1\rĀ\x7f", "Dec 23 11:13:03 date=2011-07-24",
+])
+def test_head_known_lines(line: str) -> None:
+    _same_head(line)
+
+
+@needs_c
+@settings(max_examples=5000, deadline=None)
+@given(st.lists(st.sampled_from(["<", ">", "1", "9", "0", "١", "²", "a", "z", "_", "=", "A", " ", "\x00", "\r",
+                                 "\x1f", "\x7f", "\n", "é", "€", "😀", "date=", "<189>", "<191>", "<192>", "<1234>"]),
+                max_size=14).map("".join))
+def test_head_generated(line: str) -> None:
+    _same_head(line)
+
+
+@needs_c
+def test_head_shared_fortigate_lines() -> None:
+    lines = _shared_lines()
+    fast = sum(_same_head(line) is not None for line in lines)
+    assert fast > 50
+    with pytest.raises(TypeError):
+        _kvscan.head(b"<1>a=1")  # type: ignore[arg-type]

@@ -1,10 +1,15 @@
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
+from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from soc.inventory import Inventory, InventoryError
+from soc.ecs import ipv4_int
+from soc.inventory import Inventory, InventoryError, InventoryModel
 from tests.core.fixtures import INVENTORY
 
 
@@ -54,3 +59,51 @@ def test_bad_inventory_is_rejected_clearly(tmp_path: Path, text: str, message: s
     with pytest.raises(InventoryError) as err:
         Inventory.load(p)
     assert message in str(err.value)
+
+
+def _reference(text: str) -> int | None:
+    try:
+        return int(ipaddress.IPv4Address(text))
+    except ValueError:
+        return None
+
+
+_octet = st.one_of(st.integers(0, 300).map(str), st.sampled_from(["00", "01", "007", "256", "", "-1", "+1", "0x1",
+                                                                 "١", "１", " 1", "1\x00", "\udc80", "1e2"]))
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.one_of(st.lists(_octet, min_size=1, max_size=6).map(".".join), st.text(max_size=18)))
+def test_ipv4_int_takes_exactly_what_ipaddress_takes(text: str) -> None:
+    """The fast path of enrichment and ``network.direction`` must agree with ``ipaddress`` on every text."""
+    assert ipv4_int(text) == _reference(text)
+
+
+def test_ipv4_int_known_forms() -> None:
+    assert ipv4_int("10.20.3.4") == 0x0A140304
+    assert ipv4_int("255.255.255.255") == 2**32 - 1
+    for bad in ["01.2.3.4", "1.2.3", "1.2.3.4.5", "256.1.1.1", " 1.2.3.4", "1.2.3.4\n", "1.2.3.4\x00", "::1"]:
+        assert ipv4_int(bad) is None, bad
+
+
+_ranges = st.lists(st.tuples(st.integers(0, 2**32 - 1), st.integers(8, 32)), min_size=0, max_size=12)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_ranges, st.lists(st.integers(0, 2**32 - 1), max_size=20), st.randoms(use_true_random=False))
+def test_address_lookup_by_pieces_equals_the_scan(ranges: list[tuple[int, int]], extra: list[int],
+                                                  rnd: Any) -> None:
+    """Overlapping, nested, duplicated and adjacent ranges: the one-bisect lookup gives what the scan gives,
+    at every range's edges and at random addresses."""
+    systems = []
+    for k, (addr, prefix) in enumerate(ranges):
+        net = ipaddress.ip_network((addr, prefix), strict=False)
+        systems.append({"id": f"s{k}", "name": f"S{k}", "level": 1 + k % 5, "ip_ranges": [str(net)]})
+    inv = Inventory(InventoryModel.model_validate({"agencies": [{
+        "id": "a", "name": "A", "contacts": {"layer1": {"primary": {"name": "on-site"}}}, "systems": systems}]}))
+    probes = set(extra) | {0, 2**32 - 1}
+    for start, end, *_ in inv._v4:
+        probes |= {start, end, max(start - 1, 0), min(end + 1, 2**32 - 1), rnd.randint(start, end)}
+    for n in probes:
+        ip = str(ipaddress.IPv4Address(n))
+        assert inv._lookup_ip(ip) == inv._scan_v4(n), ip

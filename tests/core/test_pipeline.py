@@ -326,3 +326,29 @@ def test_tables_handed_back_through_shared_memory_leave_no_file_behind(tmp_path:
     for e in _stored(p):
         by_batch.setdefault(e["soc"]["batch"], []).append({k: v for k, v in e.items() if k != "soc"})
     assert by_batch["b1"] == by_batch["b3"] and "b2" not in by_batch
+
+
+def test_settle_heap_keeps_start_up_objects_out_of_collections_and_frees_old_cycles_on_the_next_call() -> None:
+    """``soc run`` freezes its start-up heap; a rule reload calls it again, which must free the cycles of what
+    was dropped since (old rules), not keep them forever."""
+    import gc
+    import weakref
+
+    from soc.service import settle_heap
+
+    class Node:
+        other: Any = None
+
+    a, b = Node(), Node()
+    a.other, b.other = b, a  # a cycle: only the cyclic collector frees it
+    ref = weakref.ref(a)
+    try:
+        settle_heap()
+        assert gc.get_freeze_count() > 0
+        del a, b
+        gc.collect()
+        assert ref() is not None  # frozen: full collections no longer walk it
+        settle_heap()
+        assert ref() is None  # the next settle freed it
+    finally:
+        gc.unfreeze()

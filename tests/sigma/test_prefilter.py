@@ -366,3 +366,18 @@ def test_value_extractor_plans_for_large_dicts_keep_exactly_what_accessors_read(
     extract(ev, values)
     assert sorted(values) == sorted(["c-image", "c-rtp", "c3"])
     assert sorted(map(repr, iter_scalars(values))) == sorted(map(repr, iter_scalars(pruned(ev, tree))))
+
+
+def test_keyword_text_holds_string_values_only(write_rule):
+    """Keywords compare string values one at a time: a keyword found only in a key name, across JSON punctuation
+    or in a number never matched, and is now not even a candidate; in a string value it still matches."""
+    eng = engine_for(write_rule, _det("keywords:", "    - 'commandline'", "    - '\":\"'", "    - '4688'",
+                                      "    - 'a\",\"b'", "condition: keywords"), logsource="product: linux")
+    base = {"event": {"module": "system"}}
+    for ev in ({**base, "CommandLine": "x"}, {**base, "k": "v"}, {**base, "code": 4688}, {**base, "l": ["a", "b"]},
+               {**base, "event": {"module": "system", "original": "commandline"}}):
+        assert eng.candidates(ev) == [], ev
+        assert not hits(eng, ev)
+    for ev in ({**base, "m": "The CommandLine was"}, {**base, "m": 'key":"value'}, {**base, "m": "id 4688"},
+               {**base, "m": ['x a","b y']}, {**base, "deep": [{"m": "COMMANDLINE"}]}):
+        assert hits(eng, ev), ev

@@ -1,9 +1,10 @@
-"""The native prefilter texts (``detectors/sigma/_sigscan.c``) against their Python twins.
+"""The native prefilter (``detectors/sigma/_sigscan.c``) against its Python twins.
 
 ``_sigscan.field_text(doc, node)`` must give exactly ``haystack.field_text_py(doc, extract)`` (the bucket's
-``value_extractor`` + ``event_haystack``) or None (declined: the engine then runs the twin), and
-``_sigscan.fold(raw)`` exactly ``compiler.fold_py(raw)``, on the shared EVTX events, the SigmaHQ regression
-samples (every bucket the engine builds for them) and generated hostile events.
+``value_extractor`` + ``event_haystack``) or None (declined: the engine then runs the twin),
+``_sigscan.keyword_text(doc)`` exactly ``compiler.keyword_text_py(doc)`` or None, ``_sigscan.select`` exactly
+``haystack.select_py`` and ``_sigscan.fold(raw)`` exactly ``compiler.fold_py(raw)``, on the shared EVTX events,
+the SigmaHQ regression samples (every bucket the engine builds for them) and generated hostile events.
 """
 
 from __future__ import annotations
@@ -18,7 +19,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from detectors.sigma import compiler, haystack
-from detectors.sigma.compiler import event_haystack, fold_py, prune_tree, value_extractor
+from detectors.sigma.compiler import (
+    event_haystack,
+    event_strings,
+    fold_py,
+    keyword_text_py,
+    prune_tree,
+    value_extractor,
+)
 from tests.sigma.conftest import shared_evtx_events
 from tests.sigma.evtx_adapter import to_winlog
 
@@ -35,7 +43,21 @@ def test_extension_is_built() -> None:
     from detectors.sigma import engine
 
     assert engine.C_FIELD_TEXT is _c.field_text
+    assert engine.C_KEYWORD_TEXT is _c.keyword_text
+    assert engine.C_SELECT is _c.select
     assert compiler.fold is _c.fold
+
+
+def _same_keywords(doc: Any) -> bool:
+    """C and twin agree on the keyword text of ``doc``; True if C wrote it itself."""
+    want = keyword_text_py(doc)
+    got = _c.keyword_text(doc)
+    assert got is None or got == want, (doc, got, want)
+    assert haystack.keyword_text(doc) == want
+    if want is not None and want:  # every string a keyword can match is in it, as the field text writes it
+        strings = event_strings(doc)
+        assert want == event_haystack(strings, False)
+    return got is not None
 
 
 def _same(doc: Any, tree: dict[str, Any]) -> bool:
@@ -50,13 +72,20 @@ def _same(doc: Any, tree: dict[str, Any]) -> bool:
     except (TypeError, ValueError):
         return got is not None
     assert _c.fold(raw) == fold_py(raw)
+    _same_keywords(doc)
     return got is not None
+
+
+def _select_agrees(b: Any, fields: list[Any], text: list[Any]) -> None:
+    args = (fields, text, b.n_fields, b.live, b.triggers, b.always)
+    assert _c.select(*args) == haystack.select_py(*args)
 
 
 def _buckets_agree(engine: Any, events: list[dict[str, Any]]) -> tuple[int, int]:
     """(events checked, events C declined) over every bucket the engine uses for them."""
     declined = 0
     checked = 0
+    selected = 0
     for ev in events:
         b = engine._event_bucket(ev)
         if b is None:
@@ -70,6 +99,16 @@ def _buckets_agree(engine: Any, events: list[dict[str, Any]]) -> tuple[int, int]
             assert got == want, ev
         raw = orjson.dumps(ev)
         assert _c.fold(raw) == fold_py(raw) == event_haystack(ev, False), ev
+        kw = _c.keyword_text(ev)
+        if kw is None:
+            declined += 1
+        else:
+            assert kw == keyword_text_py(ev), ev
+        fields = b.fields.matches(want) if b.fields is not None and want else []
+        text = b.text.matches(kw) if b.text is not None and kw else []
+        _select_agrees(b, fields, text)
+        selected += bool(fields or text)
+    assert selected > checked // 2
     return checked, declined
 
 
@@ -151,6 +190,27 @@ def test_known_hostile_events() -> None:
         want = haystack.field_text_py(doc, extract)
         got = _c.field_text(doc, node)
         assert got is None or got == want
+    # keyword text: event.original skipped at any depth (as compiler._walk does), empty strings and non-strings
+    # left out, subclasses and non-str keys next to a raw record declined (the twin decides)
+    kw_cases: list[Any] = [
+        {"event": {"original": "RAW", "kind": "K", "event": {"original": "inner", "x": "Y"}}, "m": ["", "Z", 1]},
+        {"sub": {"event": {"original": "RAW", "code": "C"}, "v": "V"}, "event": "E"},
+        {"event": {"original": "R"}, 5: "five", "k": None}, {"event": {"original": "R", 5: "five"}},
+        {"event": {"original": "R", _Str("x"): "y"}}, {"event": {"original": "R", "event": "plain"}},
+        {"event": {"kind": "no raw record"}, "t": (1, "in a tuple"), "b": b"bytes", "f": 1.5},
+        {"l": [[["A"]], {"event": {"original": "R", "s": "S"}}]}, {"s": _Str("S")}, {"d": {"x": _Str("S")}},
+        {"event": {"original": "R"}, "x": [_Str("S")]}, {"x": "\ud800"}, {"x": ["", ""]}, {"x": "\x00\x1f\"\\"},
+        {"x": "İſ\u212aß" * 20}, {"x": "A" * 15, "y": "B" * 16, "z": "C\\" * 17},
+    ]
+    for doc in kw_cases:
+        _same_keywords(doc)
+    very_deep: Any = "X"
+    for _ in range(5000):
+        very_deep = [very_deep]
+    assert _c.keyword_text({"x": very_deep}) is None  # declined beyond MAX_DEPTH
+    assert keyword_text_py({"x": very_deep}) is None  # too deep to walk: every rule is evaluated
+    assert _same_keywords({"x": deep}) is False and keyword_text_py({"x": deep}) == b'["x"]'
+    assert _c.keyword_text(["not", "a dict"]) is None
     # the native path writes the common event itself
     assert _same({"winlog": {"event_data": {"Image": "C:\\X.EXE", "Source Name": "S"}, "channel": "Sec"},
                   "process": {"name": "İſ"}, "list": [1, "a", None, True]}, _TREE)
@@ -167,6 +227,55 @@ def test_bad_node_is_an_error_not_a_crash() -> None:
         _c.fold("text")
     with pytest.raises(UnicodeDecodeError):  # as the twin: the text is orjson's, always valid UTF-8
         _c.fold(b"A\xff")
+
+
+@needs_c
+def test_every_length_and_position() -> None:
+    """Strings of every length around the 8- and 16-byte chunks, with a character that needs escaping, a capital
+    or a non-ASCII character at every position (the last chunk of a string is read past its end)."""
+    node, extract = haystack.extractor_node(_TREE), value_extractor(_TREE)
+    for n in range(0, 50):
+        for special in ("", '"', "\\", "\n", "\x01", "\x7f", "Q", "é", "İ", "\u212a"):
+            for pos in range(0, n + 1, 3) if special else (0,):
+                text = ("aB" * 30)[:pos] + special + ("Cd" * 30)[:n - pos]
+                doc = {"list": [text, text[1:], text[:-1]], "process": {"name": text}, "x": text}
+                want = haystack.field_text_py(doc, extract)
+                assert _c.field_text(doc, node) == want, text
+                assert _c.keyword_text(doc) == keyword_text_py(doc), text
+
+
+@needs_c
+def test_select_checks_its_input() -> None:
+    """Bad tables or matches raise (never crash); on valid ones C and twin agree."""
+    trig = [(frozenset({3}), ((4, ((1,),)), (5, ((9, 1000),)))), (frozenset(), ()),
+            (frozenset({4}), ((6, ((0,), (1, 2))),)), (frozenset(), ()), (frozenset({8}), ())]
+    live = bytes([1, 0, 1, 0, 1])
+    for fields in ([], [(0, 0, 1)], [(0, 0, 1), (1, 3, 4)], [(1, 0, 1)], [(2, 0, 1), (0, 1, 2), (1, 5, 6)]):
+        for text in ([], [(0, 0, 1)], [(1, 0, 1), (1, 4, 5)]):
+            args = (fields, text, 3, live, trig, [7])
+            assert _c.select(*args) == haystack.select_py(*args), args
+    assert _c.select([(0, 0, 1), (1, 0, 1), (0, 2, 3)], [], 3, live, trig, []) == [3, 4]
+    assert _c.select([(0, 0, 1)], [], 1, live, trig, []) == [3]
+    assert _c.select([(0, 0, 1)], [(0, 0, 1)], 1, live, trig, []) == [3, 4]  # text pattern 0 is literal 1
+    big = [(frozenset({i}), ()) for i in range(5000)]  # more literals than the stack buffer
+    assert _c.select([(4999, 0, 1), (0, 0, 1)], [], 0, b"\1" * 5000, big, []) == [0, 4999]
+    for fields, text, exc in (([(5, 0, 1)], [], IndexError), ([], [(2, 0, 1)], IndexError),
+                              ([(-1, 0, 1)], [], IndexError), ([("a", 0, 1)], [], TypeError),
+                              ([(2**80, 0, 1)], [], OverflowError), ([()], [], TypeError), ([[0, 0, 1]], [], TypeError),
+                              ([None], [], TypeError)):
+        with pytest.raises(exc):
+            _c.select(fields, text, 3, live, trig, [])
+    for bad in ([None] * 5, [(1, 2)] * 5, [(frozenset(), [1])] * 5, [(frozenset(), ((1,),))] * 5,
+                [(frozenset(), ((1, [2]),))] * 5, [(frozenset(), ((1, (frozenset({2}),)),))] * 5,
+                [(set(), ())] * 5, [(frozenset(), ((1, (("x",),)),))] * 5):
+        with pytest.raises((TypeError, ValueError)):
+            _c.select([(0, 0, 1)], [], 0, b"\1" * 5, bad, [])
+    with pytest.raises(ValueError):
+        _c.select([(0, 0, 1)], [], 0, b"\1", trig, [])  # live too short
+    with pytest.raises(ValueError):
+        _c.select([], [], -1, live, trig, [])
+    with pytest.raises(TypeError):
+        _c.select({0}, [], 0, live, trig, [])  # matches must be a list
 
 
 @needs_c
@@ -194,4 +303,15 @@ def test_references_held() -> None:
         _c.field_text(doc, node)
         _c.fold(b"ABC\xc4\xb0" * 3)
         _c.field_text({"list": [s, 1.5]}, node)  # declined half-way
+        _c.keyword_text(doc)
+        _c.keyword_text({"event": {"original": s, "k": s}, "x": [s, _Str("y")]})  # declined half-way
     assert sys.getrefcount(s) == before
+    idx = 10**6 + 2  # not a cached small int
+    trig = [(frozenset(), ())] * 2 + [(frozenset({idx}), ((idx + 1, ((1,),)),))]
+    fields = [(2, 10**6, 10**6 + 1), (1, 10**6, 10**6 + 1)]
+    before = sys.getrefcount(idx), sys.getrefcount(fields[0]), sys.getrefcount(trig[2])
+    for _ in range(1000):
+        assert _c.select(fields, [], 0, b"\0\0\1", trig, [idx]) == [idx, idx + 1]
+        with pytest.raises(IndexError):
+            _c.select(fields + [(3, 0, 1)], [], 0, b"\0\0\1", trig, [idx])
+    assert (sys.getrefcount(idx), sys.getrefcount(fields[0]), sys.getrefcount(trig[2])) == before
