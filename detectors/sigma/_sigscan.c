@@ -532,6 +532,17 @@ static PyObject *finish(Out *o, int rc) {
     return r;
 }
 
+/* The end of a JSON list text: its closing bracket, or b"" when nothing was written into it. */
+static PyObject *close_list(Out *o, int rc, Py_ssize_t count) {
+    if (rc == OK && count == 0) {
+        release(o);
+        return PyBytes_FromStringAndSize("", 0);
+    }
+    if (rc == OK)
+        rc = put_char(o, ']');
+    return finish(o, rc);
+}
+
 /* METH_FASTCALL (no argument tuple per call) */
 static PyObject *field_text(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
     if (nargs != 2) {
@@ -544,13 +555,7 @@ static PyObject *field_text(PyObject *self, PyObject *const *args, Py_ssize_t na
     Out o = take();
     Py_ssize_t count = 0;
     int rc = walk(&o, doc, node, &count, 0);
-    if (rc == OK && count == 0) {
-        release(&o);
-        return PyBytes_FromStringAndSize("", 0);
-    }
-    if (rc == OK)
-        rc = put_char(&o, ']');
-    return finish(&o, rc);
+    return close_list(&o, rc, count);
 }
 
 static PyObject *keyword_text(PyObject *self, PyObject *doc) {
@@ -565,13 +570,7 @@ static PyObject *keyword_text(PyObject *self, PyObject *doc) {
     Out o = take();
     Py_ssize_t count = 0;
     int rc = kw_dict(&o, doc, NULL, &count, 0);
-    if (rc == OK && count == 0) {
-        release(&o);
-        return PyBytes_FromStringAndSize("", 0);
-    }
-    if (rc == OK)
-        rc = put_char(&o, ']');
-    return finish(&o, rc);
+    return close_list(&o, rc, count);
 }
 
 /* select(fields, text, offset, live, triggers, always) -> list[int]: the candidate rules of an event

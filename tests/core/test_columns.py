@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from soc.storage import columns
 from soc.storage.columns import CTableBuilder, PyTableBuilder
 from soc.storage.schema import SCHEMA, parse_ts
-from tests.core.test_schema_rows import FIELDS, SHARED, _parsed_samples, _put, _values
+from tests.core.test_schema_rows import FIELDS, SHARED, _parsed_samples, _values, generated_doc
 
 needs_c = pytest.mark.skipif(columns._CBuilder is None, reason="soc.storage._rows is not built")
 
@@ -105,16 +105,7 @@ def test_known_awkward_documents() -> None:
 @given(st.lists(st.tuples(st.lists(st.tuples(st.sampled_from([*FIELDS, "event.dataset", "source", "event"]),
                                              _values), max_size=10), st.booleans()), min_size=1, max_size=6))
 def test_generated_documents_give_the_same_table(specs: list[tuple[list[tuple[str, Any]], bool]]) -> None:
-    docs = []
-    for pairs, dotted in specs:
-        doc: dict[str, Any] = {}
-        for field, value in pairs:
-            if dotted and "." in field and value is not None:
-                doc[field] = value
-            else:
-                _put(doc, field, value)
-        docs.append(doc)
-    _compare(docs)
+    _compare([generated_doc(pairs, dotted) for pairs, dotted in specs])
 
 
 class _Unprintable:

@@ -96,13 +96,18 @@ _values = st.recursive(_scalars, lambda inner: st.one_of(
                 max_size=12),
        st.booleans())
 def test_generated_documents(pairs: list[tuple[str, Any]], dotted: bool) -> None:
+    _same(generated_doc(pairs, dotted))
+
+
+def generated_doc(pairs: list[tuple[str, Any]], dotted: bool) -> dict[str, Any]:
+    """A document with each value at its field's path, or (``dotted``) under the literal dotted name."""
     doc: dict[str, Any] = {}
     for field, value in pairs:
         if dotted and "." in field and value is not None:
             doc[field] = value
         else:
             _put(doc, field, value)
-    _same(doc)
+    return doc
 
 
 def _parsed_samples(limit: int = 4000) -> list[dict[str, Any]]:
