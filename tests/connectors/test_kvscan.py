@@ -10,7 +10,6 @@ non-ASCII text of each width CPython stores), and every FortiGate line in ``../s
 from __future__ import annotations
 
 import copy
-import os
 import re
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,7 @@ from hypothesis import strategies as st
 
 from connectors.parsers import fortigate
 from connectors.parsers.base import ParseContext, ParseError
+from tests.extensions import require_built
 
 try:
     from connectors.parsers import _kvscan
@@ -36,11 +36,7 @@ def _items(d: dict[str, str]) -> list[tuple[str, str]]:
 
 
 def test_extension_is_built() -> None:
-    """`pip install -e .` builds it where there is a compiler; a silent build failure would only cost
-    speed, so the test suite says so unless told that pure Python is expected."""
-    if os.environ.get("SOC_TEST_ALLOW_PURE_PYTHON") == "1":
-        pytest.skip("SOC_TEST_ALLOW_PURE_PYTHON=1")
-    assert _kvscan is not None, "connectors/parsers/_kvscan.c was not built: run `pip install -e .` with gcc"
+    require_built(_kvscan, "connectors/parsers/_kvscan.c")
     assert fortigate._pairs is _kvscan.pairs
     assert fortigate._moves is _kvscan.moves
     assert fortigate._pairs_moves is _kvscan.pairs_moves
@@ -105,6 +101,15 @@ def test_rejects_non_text() -> None:
 
 # --- moves(fw, table, doc): the table runner, against fortigate._moves_py ---------------------------------------
 
+def _same_outcome(c: tuple[Any, ...], py: tuple[Any, ...]) -> None:
+    """C and twin give the same result and state, or fail with the same exception type (where the failure
+    stops the work may differ)."""
+    if isinstance(c[0], type):
+        assert py[0] is c[0]
+    else:
+        assert c == py
+
+
 def _run_moves(fn: Any, fw: dict[str, Any], table: Any, doc: dict[str, Any]) -> tuple[Any, ...]:
     """Result, or the exception type, plus the state both dicts are left in (key order of ``fw`` included)."""
     try:
@@ -157,12 +162,8 @@ _ENTRY = st.tuples(_PATHS, st.integers(min_value=0, max_value=6))
 def test_moves_generated(fw: dict[str, Any], table: dict[str, Any], doc: dict[str, Any]) -> None:
     """Any record, table (every kind, also unknown ones; empty, nested and clashing paths) and document."""
     import copy
-    c = _run_moves(_kvscan.moves, dict(fw), table, copy.deepcopy(doc))
-    py = _run_moves(fortigate._moves_py, dict(fw), table, copy.deepcopy(doc))
-    if isinstance(c[0], type):  # both fail alike; where the failure stops the work may differ
-        assert py[0] is c[0]
-    else:
-        assert c == py
+    _same_outcome(_run_moves(_kvscan.moves, dict(fw), table, copy.deepcopy(doc)),
+                  _run_moves(fortigate._moves_py, dict(fw), table, copy.deepcopy(doc)))
 
 
 @needs_c
@@ -250,12 +251,8 @@ _PM_TABLE = st.dictionaries(_PM_KEYS, st.one_of(_ENTRY, st.just((("x",), 0)), st
 def test_pairs_moves_generated(text: str, tables: dict[Any, Any], doc: dict[str, Any], take: Any) -> None:
     """Any record (repeated keys, type/msg/src/dst, values int() and lower() treat apart, login-like messages),
     tables (every kind, bad entries, no default), document and keys to take."""
-    c = _run_pairs_moves(_kvscan.pairs_moves, text, copy.deepcopy(doc), tables, take)
-    py = _run_pairs_moves(fortigate._pairs_moves_py, text, copy.deepcopy(doc), tables, take)
-    if isinstance(c[0], type):  # both fail alike; where the failure stops the work may differ
-        assert py[0] is c[0]
-    else:
-        assert c == py
+    _same_outcome(_run_pairs_moves(_kvscan.pairs_moves, text, copy.deepcopy(doc), tables, take),
+                  _run_pairs_moves(fortigate._pairs_moves_py, text, copy.deepcopy(doc), tables, take))
 
 
 @needs_c

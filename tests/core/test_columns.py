@@ -18,15 +18,13 @@ from soc.storage import columns
 from soc.storage.columns import CTableBuilder, PyTableBuilder
 from soc.storage.schema import SCHEMA, parse_ts
 from tests.core.test_schema_rows import FIELDS, SHARED, _parsed_samples, _values, generated_doc
+from tests.extensions import require_built
 
 needs_c = pytest.mark.skipif(columns._CBuilder is None, reason="soc.storage._rows is not built")
 
 
 def test_the_extension_is_built() -> None:
-    """A missing C builder is slower, not wrong; but a build that silently failed must not go unnoticed."""
-    if os.environ.get("SOC_TEST_ALLOW_PURE_PYTHON") == "1":
-        pytest.skip("SOC_TEST_ALLOW_PURE_PYTHON=1")
-    assert columns._CBuilder is not None, "soc/storage/_rows.c did not build: run `make setup` and read its output"
+    require_built(columns._CBuilder, "soc/storage/_rows.c")
     if os.environ.get("SOC_PURE_PYTHON_ROWS") != "1":
         assert columns.C_BUILDER is columns._CBuilder  # and the pipeline uses it
 

@@ -9,7 +9,6 @@ the SigmaHQ regression samples (every bucket the engine builds for them) and gen
 
 from __future__ import annotations
 
-import os
 import sys
 from typing import Any
 
@@ -27,6 +26,7 @@ from detectors.sigma.compiler import (
     prune_tree,
     value_extractor,
 )
+from tests.extensions import require_built
 from tests.sigma.conftest import shared_evtx_events
 from tests.sigma.evtx_adapter import to_winlog
 
@@ -35,11 +35,7 @@ needs_c = pytest.mark.skipif(_c is None, reason="detectors.sigma._sigscan is not
 
 
 def test_extension_is_built() -> None:
-    """`pip install -e .` builds it where there is a compiler; a silent build failure would only cost speed,
-    so the suite says so unless told that pure Python is expected."""
-    if os.environ.get("SOC_TEST_ALLOW_PURE_PYTHON") == "1":
-        pytest.skip("SOC_TEST_ALLOW_PURE_PYTHON=1")
-    assert _c is not None, "detectors/sigma/_sigscan.c was not built: run `pip install -e .` with gcc"
+    require_built(_c, "detectors/sigma/_sigscan.c")
     from detectors.sigma import engine
 
     assert engine.C_FIELD_TEXT is _c.field_text
