@@ -75,6 +75,12 @@ static PyObject *substring1(StrCache *cache, PyObject *text, const Py_UCS1 *data
     if (len >= 8) {
         memcpy(&a, p, 8);
         memcpy(&b, p + len - 8, 8);
+    } else if (start + 8 <= PyUnicode_GET_LENGTH(text)) {
+        /* (A short string with 8 bytes of the text from its start: one load, the bytes past it masked off. The
+         * value differs from the loop's below, which only matters within one process: a slot is a hint.) */
+        memcpy(&a, p, 8);
+        a &= ~(uint64_t)0 >> (8 * (8 - len));
+        b = 1;
     } else {
         for (Py_ssize_t j = 0; j < len; j++) {
             a = (a << 8) | p[j];
@@ -93,6 +99,11 @@ static PyObject *substring1(StrCache *cache, PyObject *text, const Py_UCS1 *data
     }
     PyObject *out = PyUnicode_Substring(text, start, end);
     if (out != NULL && PyUnicode_KIND(out) == PyUnicode_1BYTE_KIND) {
+        if (cache == &key_cache) {
+            /* A key as the interned str (the one the tables and parse's constants hold): every dict operation
+             * on it then finds its entry by identity, without comparing characters. */
+            PyUnicode_InternInPlace(&out);
+        }
         Py_XSETREF(cache->str[h], Py_NewRef(out));
         cache->a[h] = a;
         cache->b[h] = b;
@@ -1325,6 +1336,743 @@ static PyObject *head(PyObject *self, PyObject *arg) {
     return out;
 }
 
+/*
+ * begin(line, tz, consts): the start of fortigate.parse for a line without a syslog header, whose definition is
+ * fortigate._begin_py (tests/connectors/test_kvscan.py checks both agree, key order included). None when head(line)
+ * is None (the general header parser's line). Else (doc, fw, marked, taken): doc = {"event": {kind, module,
+ * dataset, original}, "observer": {vendor, product, type}, ["log": {"syslog": ...}], "@timestamp": ""}, then
+ * pairs_moves(msg, doc, tables, take). consts = (tables, take, ts_cache, sec_iso, ms3, pri_parts); take must name
+ * five keys (date, time, tz, eventtime, duration). When the timestamp cache holds (date, time, tz, tz argument),
+ * eventtime is absent or 10/13/19 decimal digits whose seconds sec_iso holds, and duration is absent or up to 9 ASCII
+ * digits, @timestamp, event.timezone, event.start and event.duration are written and taken is None; else nothing
+ * of them is written and taken is the tuple of the five values (the caller's general path).
+ */
+enum {
+    B_EVENT, B_OBSERVER, B_KIND, B_MODULE, B_DATASET, B_ORIGINAL, B_VENDOR, B_PRODUCT, B_TYPE, B_LOG, B_SYSLOG,
+    B_PRIORITY, B_FACILITY, B_SEVERITY, B_TIMESTAMP, B_TIMEZONE, B_START, B_DURATION, B_Z, B_FORTINET, B_DATASET_V,
+    B_VENDOR_V, B_PRODUCT_V, B_FIREWALL, B_EMPTY, B_000Z, B_ACTION, B_EVENTTYPE, B_REASON, B_EVENTSUBTYPE,
+    B_INTERFACE, B_INGRESS, B_EGRESS, B_COUNT
+};
+static const char *const bnames[B_COUNT] = {
+    "event", "observer", "kind", "module", "dataset", "original", "vendor", "product", "type", "log", "syslog",
+    "priority", "facility", "severity", "@timestamp", "timezone", "start", "duration", "Z", "fortinet",
+    "fortinet.firewall", "Fortinet", "Fortigate", "firewall", "", "000Z", "action", "eventtype", "reason",
+    "eventsubtype", "interface", "ingress", "egress",
+};
+static PyObject *B[B_COUNT]; /* interned at import, never freed */
+/* {kind, module, dataset, original: ""} and {vendor, product, type}: made at import, copied per record. */
+static PyObject *event_tpl, *observer_tpl;
+
+static int make_templates(void) {
+    event_tpl = _PyDict_NewPresized(12);
+    observer_tpl = _PyDict_NewPresized(8);
+    if (event_tpl == NULL || observer_tpl == NULL || PyDict_SetItem(event_tpl, B[B_KIND], B[B_EVENT]) < 0 ||
+        PyDict_SetItem(event_tpl, B[B_MODULE], B[B_FORTINET]) < 0 ||
+        PyDict_SetItem(event_tpl, B[B_DATASET], B[B_DATASET_V]) < 0 ||
+        PyDict_SetItem(event_tpl, B[B_ORIGINAL], B[B_EMPTY]) < 0 ||
+        PyDict_SetItem(observer_tpl, B[B_VENDOR], B[B_VENDOR_V]) < 0 ||
+        PyDict_SetItem(observer_tpl, B[B_PRODUCT], B[B_PRODUCT_V]) < 0 ||
+        PyDict_SetItem(observer_tpl, B[B_TYPE], B[B_FIREWALL]) < 0) {
+        Py_CLEAR(event_tpl);
+        Py_CLEAR(observer_tpl);
+        return -1;
+    }
+    return 0;
+}
+
+/* d[B[key]] = value, stealing value (NULL: an error is already set). 0, or -1 with an error. */
+static int put_new(PyObject *d, int key, PyObject *value) {
+    if (value == NULL) {
+        return -1;
+    }
+    const int rc = PyDict_SetItem(d, B[key], value);
+    Py_DECREF(value);
+    return rc;
+}
+
+/* The time fields from the caches: 1 written, 0 not (nothing written), -1 error. */
+static int times_fast(PyObject *doc, PyObject *event, PyObject *taken, PyObject *tz, PyObject *cache,
+                      PyObject *sec_iso, PyObject *ms3) {
+    PyObject *date = PyTuple_GET_ITEM(taken, 0), *time = PyTuple_GET_ITEM(taken, 1);
+    PyObject *tzk = PyTuple_GET_ITEM(taken, 2), *et = PyTuple_GET_ITEM(taken, 3), *dur = PyTuple_GET_ITEM(taken, 4);
+    int t = PyObject_IsTrue(date);
+    if (t > 0) {
+        t = PyObject_IsTrue(time);
+    }
+    if (t <= 0) {
+        return t;
+    }
+    PyObject *key = PyTuple_Pack(4, date, time, tzk, tz);
+    if (key == NULL) {
+        return -1;
+    }
+    PyObject *hit = PyDict_GetItemWithError(cache, key); /* borrowed */
+    Py_DECREF(key);
+    if (hit == NULL) {
+        return PyErr_Occurred() ? -1 : 0;
+    }
+    if (!PyTuple_CheckExact(hit) || PyTuple_GET_SIZE(hit) != 2) {
+        return 0;
+    }
+    Py_INCREF(hit); /* (the cache may be cleared by what runs below) */
+    PyObject *start = NULL, *ms = NULL, *nanos = NULL;
+    int rc = 0;
+    if (et != Py_None) {
+        if (!PyUnicode_Check(et)) {
+            goto done;
+        }
+        const Py_ssize_t n = PyUnicode_GET_LENGTH(et);
+        if (n == 10) { /* seconds: sec_iso's keys are ASCII digits */
+            PyObject *prefix = PyDict_GetItemWithError(sec_iso, et); /* borrowed */
+            if (prefix == NULL) {
+                rc = PyErr_Occurred() ? -1 : 0;
+                goto done;
+            }
+            start = PyUnicode_Concat(prefix, B[B_000Z]);
+            if (start == NULL) {
+                rc = -1;
+                goto done;
+            }
+            goto seconds_done;
+        }
+        if (n != 19 && n != 13) {
+            goto done;
+        }
+        PyObject *sec = PyUnicode_Substring(et, 0, 10);
+        if (sec == NULL) {
+            rc = -1;
+            goto done;
+        }
+        PyObject *prefix = PyDict_GetItemWithError(sec_iso, sec); /* borrowed */
+        Py_DECREF(sec);
+        if (prefix == NULL) {
+            rc = PyErr_Occurred() ? -1 : 0;
+            goto done;
+        }
+        Py_INCREF(prefix);
+        ms = PyUnicode_Substring(et, 10, 13);
+        const int in = ms == NULL ? -1 : PySequence_Contains(ms3, ms);
+        if (in <= 0) {
+            Py_DECREF(prefix);
+            rc = in;
+            goto done;
+        }
+        const int kind = PyUnicode_KIND(et);
+        const void *data = PyUnicode_DATA(et);
+        for (Py_ssize_t j = 0; j < n; j++) {
+            if (!Py_UNICODE_ISDECIMAL(PyUnicode_READ(kind, data, j))) {
+                Py_DECREF(prefix);
+                goto done;
+            }
+        }
+        PyObject *part = PyUnicode_Concat(prefix, ms);
+        Py_DECREF(prefix);
+        start = part == NULL ? NULL : PyUnicode_Concat(part, B[B_Z]);
+        Py_XDECREF(part);
+        if (start == NULL) {
+            rc = -1;
+            goto done;
+        }
+    }
+seconds_done:
+    if (dur != Py_None) {
+        if (!PyUnicode_Check(dur) || !PyUnicode_IS_ASCII(dur)) {
+            goto done;
+        }
+        const Py_ssize_t n = PyUnicode_GET_LENGTH(dur);
+        const Py_UCS1 *d = PyUnicode_1BYTE_DATA(dur);
+        if (n < 1 || n > 9) {
+            goto done;
+        }
+        long long v = 0;
+        for (Py_ssize_t j = 0; j < n; j++) {
+            if (d[j] < '0' || d[j] > '9') {
+                goto done;
+            }
+            v = v * 10 + (d[j] - '0');
+        }
+        nanos = PyLong_FromLongLong(v * 1000000000LL);
+        if (nanos == NULL) {
+            rc = -1;
+            goto done;
+        }
+    }
+    PyObject *zone = PyTuple_GET_ITEM(hit, 1);
+    const int has_zone = PyObject_IsTrue(zone);
+    if (has_zone < 0 || PyDict_SetItem(doc, B[B_TIMESTAMP], PyTuple_GET_ITEM(hit, 0)) < 0 ||
+        (has_zone && PyDict_SetItem(event, B[B_TIMEZONE], zone) < 0) ||
+        (start != NULL && PyDict_SetItem(event, B[B_START], start) < 0) ||
+        (nanos != NULL && PyDict_SetItem(event, B[B_DURATION], nanos) < 0)) {
+        rc = -1;
+        goto done;
+    }
+    rc = 1;
+done:
+    Py_DECREF(hit);
+    Py_XDECREF(start);
+    Py_XDECREF(ms);
+    Py_XDECREF(nanos);
+    return rc;
+}
+
+static PyObject *begin(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    (void)self;
+    if (nargs != 3 || !PyUnicode_Check(args[0]) || !PyTuple_Check(args[2]) || PyTuple_GET_SIZE(args[2]) != 6) {
+        PyErr_SetString(PyExc_TypeError, "begin(line, tz, consts) expects a str, a zone and a 6-tuple");
+        return NULL;
+    }
+    PyObject *line = args[0], *tz = args[1], *consts = args[2];
+    PyObject *tables = PyTuple_GET_ITEM(consts, 0), *take = PyTuple_GET_ITEM(consts, 1);
+    PyObject *cache = PyTuple_GET_ITEM(consts, 2), *sec_iso = PyTuple_GET_ITEM(consts, 3);
+    PyObject *ms3 = PyTuple_GET_ITEM(consts, 4), *pri_parts = PyTuple_GET_ITEM(consts, 5);
+    if (!PyDict_Check(cache) || !PyDict_Check(sec_iso) || !PyList_Check(pri_parts) || !PyTuple_Check(take) ||
+        PyTuple_GET_SIZE(take) != 5) {
+        PyErr_SetString(PyExc_TypeError, "begin(): consts must be (tables, 5 take keys, dict, dict, set, list)");
+        return NULL;
+    }
+    PyObject *hd = head(NULL, line);
+    if (hd == NULL || hd == Py_None) {
+        return hd;
+    }
+    PyObject *pri = PyTuple_GET_ITEM(hd, 0), *msg = PyTuple_GET_ITEM(hd, 1);
+    const long p = PyLong_AsLong(pri);
+    PyObject *doc = NULL, *event = NULL, *observer = NULL, *res = NULL, *out = NULL;
+    /* Copies of the templates (a copy of a small dict is a block copy, and keeps the template's room for what
+     * the tables and the Python code add later: no resize on the way). */
+    event = PyDict_Copy(event_tpl);
+    observer = PyDict_Copy(observer_tpl);
+    doc = _PyDict_NewPresized(14);
+    if (event == NULL || observer == NULL || doc == NULL || PyDict_SetItem(event, B[B_ORIGINAL], line) < 0 ||
+        PyDict_SetItem(doc, B[B_EVENT], event) < 0 || PyDict_SetItem(doc, B[B_OBSERVER], observer) < 0) {
+        goto fail;
+    }
+    if (p >= 0) {
+        if (p >= PyList_GET_SIZE(pri_parts)) {
+            PyErr_SetString(PyExc_IndexError, "begin(): no pri_parts entry for this priority");
+            goto fail;
+        }
+        PyObject *pp = PyList_GET_ITEM(pri_parts, p);
+        if (!PyTuple_Check(pp) || PyTuple_GET_SIZE(pp) != 2 || !PyDict_Check(PyTuple_GET_ITEM(pp, 0)) ||
+            !PyDict_Check(PyTuple_GET_ITEM(pp, 1))) {
+            PyErr_SetString(PyExc_TypeError, "begin(): a pri_parts entry is not (dict, dict)");
+            goto fail;
+        }
+        PyObject *sysl = PyDict_New(), *log = PyDict_New();
+        const int rc = sysl == NULL || log == NULL || PyDict_SetItem(sysl, B[B_PRIORITY], pri) < 0 ||
+                       put_new(sysl, B_FACILITY, PyDict_Copy(PyTuple_GET_ITEM(pp, 0))) < 0 ||
+                       put_new(sysl, B_SEVERITY, PyDict_Copy(PyTuple_GET_ITEM(pp, 1))) < 0 ||
+                       PyDict_SetItem(log, B[B_SYSLOG], sysl) < 0 || PyDict_SetItem(doc, B[B_LOG], log) < 0;
+        Py_XDECREF(sysl);
+        Py_XDECREF(log);
+        if (rc) {
+            goto fail;
+        }
+    } else if (PyErr_Occurred()) {
+        goto fail;
+    }
+    if (PyDict_SetItem(doc, B[B_TIMESTAMP], B[B_EMPTY]) < 0) {
+        goto fail;
+    }
+    PyObject *pm_args[4] = {msg, doc, tables, take};
+    res = pairs_moves(NULL, pm_args, 4);
+    if (res == NULL) {
+        goto fail;
+    }
+    PyObject *taken = PyTuple_GET_ITEM(res, 2);
+    const int done = times_fast(doc, event, taken, tz, cache, sec_iso, ms3);
+    if (done < 0) {
+        goto fail;
+    }
+    out = PyTuple_Pack(4, doc, PyTuple_GET_ITEM(res, 0), PyTuple_GET_ITEM(res, 1), done ? Py_None : taken);
+fail:
+    Py_DECREF(hd);
+    Py_XDECREF(res);
+    Py_XDECREF(doc);
+    Py_XDECREF(event);
+    Py_XDECREF(observer);
+    return out;
+}
+
+/*
+ * end(doc, fw, tabled, consts): the end of fortigate.parse, whose definition is fortigate._end_py (test_kvscan.py
+ * checks both agree, key order included): event.action from eventtype and event.reason from reason (else
+ * eventsubtype) when the event has none; finish(doc, fw, consts[0]); the observer's ingress/egress interface from
+ * fw's interface by network.direction; when not tabled, the counters named by consts[1] int()-ed in place where
+ * int() takes them; doc["fortinet"] = {"firewall": fw} when fw is not empty.
+ */
+/* target[tkey] = fw.pop(key) when fw has key: 1, else 0; -1 with an error. */
+static int pop_into(PyObject *fw, PyObject *key, PyObject *target, PyObject *tkey) {
+    PyObject *v = PyDict_GetItemWithError(fw, key);
+    if (v == NULL) {
+        return PyErr_Occurred() ? -1 : 0;
+    }
+    Py_INCREF(v);
+    int rc = PyDict_DelItem(fw, key);
+    if (rc == 0) {
+        rc = PyDict_SetItem(target, tkey, v);
+    }
+    Py_DECREF(v);
+    return rc < 0 ? -1 : 1;
+}
+
+/* 1 when v == one of the three names (Python's `v in (a, b, c)`), 0 not, -1 error. */
+static int one_of(PyObject *v, PyObject *a, PyObject *b, PyObject *c) {
+    PyObject *names[3] = {a, b, c};
+    for (int j = 0; j < 3; j++) {
+        const int eq = PyObject_RichCompareBool(v, names[j], Py_EQ);
+        if (eq != 0) {
+            return eq;
+        }
+    }
+    return 0;
+}
+
+/* observer[side] = {"interface": {"name": fw.pop("interface")}}. 0, or -1 with an error. */
+static int put_interface(PyObject *observer, PyObject *side, PyObject *fw) {
+    PyObject *v = PyDict_GetItemWithError(fw, B[B_INTERFACE]);
+    if (v == NULL) {
+        if (!PyErr_Occurred()) {
+            PyErr_SetObject(PyExc_KeyError, B[B_INTERFACE]);
+        }
+        return -1;
+    }
+    Py_INCREF(v);
+    PyObject *name = NULL, *outer = NULL;
+    int rc = PyDict_DelItem(fw, B[B_INTERFACE]);
+    if (rc == 0) {
+        name = PyDict_New();
+        outer = PyDict_New();
+        rc = name == NULL || outer == NULL || PyDict_SetItem(name, S[S_NAME], v) < 0 ||
+             PyDict_SetItem(outer, B[B_INTERFACE], name) < 0 || PyDict_SetItem(observer, side, outer) < 0 ? -1 : 0;
+    }
+    Py_DECREF(v);
+    Py_XDECREF(name);
+    Py_XDECREF(outer);
+    return rc;
+}
+
+static PyObject *end(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    (void)self;
+    if (nargs != 4 || !PyDict_Check(args[0]) || !PyDict_Check(args[1]) || !PyTuple_Check(args[3]) ||
+        PyTuple_GET_SIZE(args[3]) != 2 || !PyTuple_Check(PyTuple_GET_ITEM(args[3], 1))) {
+        PyErr_SetString(PyExc_TypeError, "end(doc, fw, tabled, consts) expects two dicts, a flag and a 2-tuple");
+        return NULL;
+    }
+    PyObject *doc = args[0], *fw = args[1], *consts = args[3];
+    if (doc == fw) {
+        PyErr_SetString(PyExc_ValueError, "end(): doc must not be fw");
+        return NULL;
+    }
+    const int tabled = PyObject_IsTrue(args[2]);
+    if (tabled < 0) {
+        return NULL;
+    }
+    PyObject *event = PyDict_GetItemWithError(doc, B[B_EVENT]);
+    PyObject *observer = event == NULL ? NULL : PyDict_GetItemWithError(doc, B[B_OBSERVER]);
+    if (event == NULL || observer == NULL || !PyDict_Check(event) || !PyDict_Check(observer)) {
+        if (!PyErr_Occurred()) {
+            PyErr_SetString(PyExc_TypeError, "end(): doc needs event and observer dicts");
+        }
+        return NULL;
+    }
+    Py_INCREF(event); /* (finish may run Python code) */
+    Py_INCREF(observer);
+    PyObject *out = NULL;
+    int c = PyDict_Contains(event, B[B_ACTION]);
+    if (c < 0 || (c == 0 && pop_into(fw, B[B_EVENTTYPE], event, B[B_ACTION]) < 0)) {
+        goto done;
+    }
+    c = PyDict_Contains(event, B[B_REASON]);
+    if (c == 0) {
+        c = pop_into(fw, B[B_REASON], event, B[B_REASON]);
+        if (c == 0) {
+            c = pop_into(fw, B[B_EVENTSUBTYPE], event, B[B_REASON]);
+        }
+    }
+    if (c < 0) {
+        goto done;
+    }
+    PyObject *fin_args[3] = {doc, fw, PyTuple_GET_ITEM(consts, 0)};
+    PyObject *fin = finish(NULL, fin_args, 3);
+    if (fin == NULL) {
+        goto done;
+    }
+    Py_DECREF(fin);
+    c = PyDict_Contains(fw, B[B_INTERFACE]);
+    if (c < 0) {
+        goto done;
+    }
+    if (c) {
+        PyObject *net = PyDict_GetItemWithError(doc, S[S_NETWORK]);
+        PyObject *direction = Py_None;
+        if (net == NULL && PyErr_Occurred()) {
+            goto done;
+        }
+        const int has = net == NULL ? 0 : PyObject_IsTrue(net);
+        if (has < 0) {
+            goto done;
+        }
+        if (has) {
+            if (!PyDict_Check(net)) {
+                PyErr_SetString(PyExc_AttributeError, "end(): network is not a dict");
+                goto done;
+            }
+            direction = PyDict_GetItemWithError(net, S[S_DIRECTION]);
+            if (direction == NULL) {
+                if (PyErr_Occurred()) {
+                    goto done;
+                }
+                direction = Py_None;
+            }
+        }
+        Py_INCREF(direction);
+        int side = -1; /* B_INGRESS, B_EGRESS or none */
+        c = PyDict_Contains(observer, B[B_INGRESS]);
+        if (c == 0) {
+            c = one_of(direction, B[B_INGRESS], S[S_INBOUND], S[S_INTERNAL]);
+            side = c > 0 ? B_INGRESS : -1;
+        } else {
+            c = c < 0 ? -1 : 0;
+        }
+        if (c == 0) {
+            c = PyDict_Contains(observer, B[B_EGRESS]);
+            if (c == 0) {
+                c = one_of(direction, B[B_EGRESS], S[S_OUTBOUND], S[S_EXTERNAL]);
+                side = c > 0 ? B_EGRESS : -1;
+            } else {
+                c = c < 0 ? -1 : 0;
+            }
+        }
+        Py_DECREF(direction);
+        if (c < 0 || (side >= 0 && put_interface(observer, B[side], fw) < 0)) {
+            goto done;
+        }
+    }
+    if (!tabled) {
+        PyObject *keys = PyTuple_GET_ITEM(consts, 1);
+        for (Py_ssize_t j = 0; j < PyTuple_GET_SIZE(keys); j++) {
+            PyObject *k = PyTuple_GET_ITEM(keys, j);
+            PyObject *v = PyDict_GetItemWithError(fw, k);
+            if (v == NULL) {
+                if (PyErr_Occurred()) {
+                    goto done;
+                }
+                continue;
+            }
+            Py_INCREF(v);
+            PyObject *n = as_int(v); /* (to_int: None where int() raises ValueError or TypeError) */
+            Py_DECREF(v);
+            if (n == NULL) {
+                if (!PyErr_Occurred()) {
+                    continue;
+                }
+                if (!PyErr_ExceptionMatches(PyExc_TypeError)) {
+                    goto done;
+                }
+                PyErr_Clear();
+                continue;
+            }
+            const int rc = PyDict_SetItem(fw, k, n);
+            Py_DECREF(n);
+            if (rc < 0) {
+                goto done;
+            }
+        }
+    }
+    if (PyDict_GET_SIZE(fw) > 0) {
+        PyObject *fortinet = PyDict_New();
+        if (fortinet == NULL || PyDict_SetItem(fortinet, B[B_FIREWALL], fw) < 0 ||
+            PyDict_SetItem(doc, B[B_FORTINET], fortinet) < 0) {
+            Py_XDECREF(fortinet);
+            goto done;
+        }
+        Py_DECREF(fortinet);
+    }
+    out = Py_NewRef(Py_None);
+done:
+    Py_DECREF(event);
+    Py_DECREF(observer);
+    return out;
+}
+
+/*
+ * utm_plain(doc, fw, subtype, marked, consts): fortigate._utm(doc, fw, subtype, marked, True) for a UTM record
+ * whose marked list names none of consts[0] (the keys only _utm's rare, TLS and file parts read), which it then
+ * runs without those parts: True. False (nothing done) when marked names one. Definition: fortigate._utm_plain_py
+ * (test_kvscan.py checks both agree, key order included). consts = (keys, registered_domain, _utm). A document of
+ * other shapes than parse makes (a section that is not a dict, a value that is not a str...) goes to _utm itself.
+ */
+enum {
+    U_CATEGORY, U_OUTCOME, U_SUCCESS, U_DENIED, U_INFO, U_ALLOWED, U_BLOCK, U_BLOCKED, U_PASS, U_PASSTHROUGH,
+    U_SRCIP, U_RULE, U_CATDESC, U_POLICYID, U_ID, U_RULESET, U_PROFILE, U_UPDATE, U_COUNT
+};
+static const char *const unames[U_COUNT] = {
+    "category", "outcome", "success", "denied", "info", "allowed", "block", "blocked", "pass", "passthrough",
+    "srcip", "rule", "catdesc", "policyid", "id", "ruleset", "profile", "update",
+};
+static PyObject *U[U_COUNT]; /* interned at import, never freed */
+
+/* d.get(key) (borrowed) when it is absent or of type `type` exactly: 1; 0 when it is something else; -1 error. */
+static int get_typed(PyObject *d, PyObject *key, PyTypeObject *type, PyObject **out) {
+    *out = PyDict_GetItemWithError(d, key);
+    if (*out == NULL) {
+        return PyErr_Occurred() ? -1 : 1;
+    }
+    return Py_IS_TYPE(*out, type) ? 1 : 0;
+}
+
+/* 1 when the exact str v equals the interned name, else 0 (v may be NULL). */
+static inline int str_is(PyObject *v, int name) {
+    return v != NULL && (v == U[name] || PyUnicode_Compare(v, U[name]) == 0);
+}
+
+/* list.append(name): 0, or -1 with an error. */
+static inline int append_u(PyObject *list, PyObject *name) {
+    return PyList_Append(list, name);
+}
+
+static PyObject *utm_plain(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    (void)self;
+    if (nargs != 5 || !PyTuple_Check(args[4]) || PyTuple_GET_SIZE(args[4]) != 3 ||
+        !PyAnySet_Check(PyTuple_GET_ITEM(args[4], 0))) {
+        PyErr_SetString(PyExc_TypeError, "utm_plain(doc, fw, subtype, marked, consts) expects a 3-tuple of consts "
+                                         "(a set, two callables)");
+        return NULL;
+    }
+    PyObject *doc = args[0], *fw = args[1], *subtype = args[2], *marked = args[3];
+    PyObject *keys = PyTuple_GET_ITEM(args[4], 0);
+    if (!PyList_Check(marked)) {
+        Py_RETURN_FALSE;
+    }
+    for (Py_ssize_t j = 0; j < PyList_GET_SIZE(marked); j++) {
+        const int has = PySet_Contains(keys, PyList_GET_ITEM(marked, j));
+        if (has != 0) {
+            if (has < 0) {
+                return NULL;
+            }
+            Py_RETURN_FALSE;
+        }
+    }
+    /* The shapes parse makes, checked before anything changes; any other goes to _utm. */
+    PyObject *event = NULL, *action = NULL, *types = NULL, *cats = NULL, *src = NULL, *dst = NULL, *user = NULL;
+    PyObject *rule = NULL, *rcat = NULL, *catdesc = NULL, *dns = NULL, *q = NULL;
+    int ok = PyDict_CheckExact(doc) && PyDict_CheckExact(fw) && doc != fw &&
+             (subtype == Py_None || PyUnicode_CheckExact(subtype));
+    int rc;
+#define TYPED(d, key, type, out) \
+    if (ok) { \
+        rc = get_typed((d), (key), (type), (out)); \
+        if (rc < 0) { \
+            return NULL; \
+        } \
+        ok = rc; \
+    }
+    TYPED(doc, B[B_EVENT], &PyDict_Type, &event);
+    ok = ok && event != NULL;
+    TYPED(fw, B[B_ACTION], &PyUnicode_Type, &action);
+    TYPED(event, B[B_TYPE], &PyList_Type, &types);
+    TYPED(event, U[U_CATEGORY], &PyList_Type, &cats);
+    TYPED(doc, S[S_SOURCE], &PyDict_Type, &src);
+    TYPED(doc, S[S_DESTINATION], &PyDict_Type, &dst);
+    if (src != NULL) {
+        TYPED(src, S[S_USER], &PyDict_Type, &user);
+    }
+    TYPED(doc, U[U_RULE], &PyDict_Type, &rule);
+    if (rule != NULL) {
+        TYPED(rule, U[U_CATEGORY], &PyUnicode_Type, &rcat);
+    }
+    TYPED(fw, U[U_CATDESC], &PyUnicode_Type, &catdesc);
+    TYPED(doc, S[S_DNS], &PyDict_Type, &dns);
+    if (dns != NULL) {
+        TYPED(dns, S[S_QUESTION], &PyDict_Type, &q);
+    }
+#undef TYPED
+    (void)user;
+    (void)rcat;
+    (void)catdesc;
+    if (!ok) {
+        PyObject *call[5] = {doc, fw, subtype, marked, Py_True};
+        PyObject *r = PyObject_Vectorcall(PyTuple_GET_ITEM(args[4], 2), call, 5, NULL);
+        if (r == NULL) {
+            return NULL;
+        }
+        Py_DECREF(r);
+        Py_RETURN_TRUE;
+    }
+    PyObject *out = NULL, *v = NULL;
+    /* (Held: comparisons below may run Python code.) */
+    Py_INCREF(event);
+    Py_XINCREF(dst);
+    Py_XINCREF(src);
+    Py_XINCREF(rule);
+    Py_XINCREF(cats);
+    Py_XINCREF(q);
+    /* event.type, event.outcome, event.category */
+    if (types == NULL) {
+        types = PyList_New(0);
+        if (types == NULL) {
+            goto done;
+        }
+    } else {
+        Py_INCREF(types);
+    }
+    if ((str_is(action, U_BLOCK) || str_is(action, U_BLOCKED)) && append_u(types, U[U_DENIED]) < 0) {
+        goto done_types;
+    }
+    if (subtype != Py_None && (subtype == S[S_DNS] || PyUnicode_Compare(subtype, S[S_DNS]) == 0) &&
+        append_u(types, U[U_INFO]) < 0) {
+        goto done_types;
+    }
+    if ((str_is(action, U_PASS) || str_is(action, U_PASSTHROUGH)) && append_u(types, U[U_ALLOWED]) < 0) {
+        goto done_types;
+    }
+    if (PyList_GET_SIZE(types) > 0 && PyDict_SetItem(event, B[B_TYPE], types) < 0) {
+        goto done_types;
+    }
+    Py_CLEAR(types);
+    if (action != NULL && PyDict_SetItem(event, U[U_OUTCOME], U[U_SUCCESS]) < 0) {
+        goto done;
+    }
+    if (cats == NULL) {
+        v = PyList_New(1);
+        if (v == NULL) {
+            goto done;
+        }
+        PyList_SET_ITEM(v, 0, Py_NewRef(S[S_NETWORK]));
+        rc = PyDict_SetItem(event, U[U_CATEGORY], v);
+        Py_CLEAR(v);
+        if (rc < 0) {
+            goto done;
+        }
+    } else {
+        rc = PySequence_Contains(cats, S[S_NETWORK]);
+        if (rc < 0 || (rc == 0 && PyList_Append(cats, S[S_NETWORK]) < 0)) {
+            goto done;
+        }
+    }
+    /* source.ip, source.user.name */
+    if (src == NULL && ((src = PyDict_New()) == NULL || PyDict_SetItem(doc, S[S_SOURCE], src) < 0)) {
+        goto done;
+    }
+    rc = PyDict_Contains(fw, U[U_SRCIP]);
+    if (rc > 0) {
+        rc = PyDict_Contains(src, S[S_IP]);
+        if (rc == 0) {
+            rc = pop_into(fw, U[U_SRCIP], src, S[S_IP]);
+        }
+    }
+    if (rc < 0) {
+        goto done;
+    }
+    rc = PyDict_Contains(fw, S[S_USER]);
+    if (rc > 0) {
+        PyObject *u = PyDict_GetItemWithError(src, S[S_USER]);
+        rc = u == NULL ? (PyErr_Occurred() ? -1 : 0) : PyDict_Check(u) ? PyDict_Contains(u, S[S_NAME]) : -3;
+        if (rc == -3) {
+            PyErr_SetString(PyExc_TypeError, "utm_plain(): source.user is not a dict");
+            rc = -1;
+        }
+        if (rc == 0) {
+            if (u == NULL) {
+                v = PyDict_New();
+                if (v == NULL || PyDict_SetItem(src, S[S_USER], v) < 0) {
+                    goto done;
+                }
+                u = v;
+            }
+            rc = pop_into(fw, S[S_USER], u, S[S_NAME]);
+            Py_CLEAR(v);
+        }
+    }
+    if (rc < 0) {
+        goto done;
+    }
+    /* rule.category, rule.id, rule.ruleset */
+    if (rule == NULL && ((rule = PyDict_New()) == NULL || PyDict_SetItem(doc, U[U_RULE], rule) < 0)) {
+        goto done;
+    }
+    rc = PyDict_Contains(rule, U[U_CATEGORY]);
+    if (rc == 0) {
+        rc = pop_into(fw, U[U_CATDESC], rule, U[U_CATEGORY]);
+    }
+    if (rc < 0) {
+        goto done;
+    }
+    PyObject *cat = PyDict_GetItemWithError(rule, U[U_CATEGORY]); /* (a str: checked above, or catdesc's) */
+    if (cat != NULL) {
+        v = PyUnicode_Check(cat) ? PyUnicode_Replace(cat, S[S_DOT], S[S_DASH], -1)
+                                 : PyObject_CallMethod(cat, "replace", "OO", S[S_DOT], S[S_DASH]);
+        if (v == NULL || PyDict_SetItem(rule, U[U_CATEGORY], v) < 0) {
+            goto done;
+        }
+        Py_CLEAR(v);
+    } else if (PyErr_Occurred()) {
+        goto done;
+    }
+    if (pop_into(fw, U[U_POLICYID], rule, U[U_ID]) < 0) {
+        goto done;
+    }
+    rc = PyDict_Contains(rule, U[U_RULESET]);
+    if (rc < 0) {
+        goto done;
+    }
+    if (rc == 0) {
+        v = PyDict_GetItemWithError(fw, U[U_PROFILE]);
+        if (v != NULL) {
+            Py_INCREF(v);
+            if (PyDict_DelItem(fw, U[U_PROFILE]) < 0 || (v != Py_None && PyDict_SetItem(rule, U[U_RULESET], v) < 0)) {
+                goto done;
+            }
+            Py_CLEAR(v);
+        } else if (PyErr_Occurred()) {
+            goto done;
+        }
+    }
+    /* dns.question: registered_domain(name) */
+    if (q != NULL) {
+        PyObject *name = PyDict_GetItemWithError(q, S[S_NAME]);
+        if (name != NULL) {
+            Py_INCREF(name);
+            v = PyObject_CallOneArg(PyTuple_GET_ITEM(args[4], 1), name);
+            Py_DECREF(name);
+            rc = v == NULL ? -1 : PyDict_Check(v) ? PyDict_Update(q, v) : -2;
+            if (rc == -2) {
+                PyObject *r = PyObject_CallMethodOneArg(q, U[U_UPDATE], v);
+                rc = r == NULL ? -1 : 0;
+                Py_XDECREF(r);
+            }
+            Py_CLEAR(v);
+            if (rc < 0) {
+                goto done;
+            }
+        } else if (PyErr_Occurred()) {
+            goto done;
+        }
+    }
+    if (PyDict_GET_SIZE(src) == 0 && PyDict_DelItem(doc, S[S_SOURCE]) < 0) {
+        goto done;
+    }
+    if (dst != NULL && PyDict_GET_SIZE(dst) == 0 && PyDict_DelItem(doc, S[S_DESTINATION]) < 0) {
+        goto done;
+    }
+    if (PyDict_GET_SIZE(rule) == 0 && PyDict_DelItem(doc, U[U_RULE]) < 0) {
+        goto done;
+    }
+    out = Py_NewRef(Py_True);
+    goto done;
+done_types:
+    Py_CLEAR(types);
+done:
+    Py_XDECREF(v);
+    Py_DECREF(event);
+    Py_XDECREF(dst);
+    Py_XDECREF(src);
+    Py_XDECREF(rule);
+    Py_XDECREF(cats);
+    Py_XDECREF(q);
+    return out;
+}
+
 static PyMethodDef methods[] = {
     {"head", head, METH_O, "head(line) -> (pri, msg) or None: a FortiGate line's <PRI> and record (see "
      "fortigate._head_py)."},
@@ -1337,6 +2085,14 @@ static PyMethodDef methods[] = {
      "fortigate._pairs_moves_py)."},
     {"finish", (PyCFunction)(void (*)(void))finish, METH_FASTCALL,
      "finish(doc, fw, consts) -> None: network totals, direction, related.* (see fortigate._finish_py)."},
+    {"begin", (PyCFunction)(void (*)(void))begin, METH_FASTCALL,
+     "begin(line, tz, consts) -> None or (doc, fw, marked, taken or None): a FortiGate record's skeleton, pairs "
+     "and cached time fields (see fortigate._begin_py)."},
+    {"end", (PyCFunction)(void (*)(void))end, METH_FASTCALL,
+     "end(doc, fw, tabled, consts) -> None: a FortiGate record's last steps (see fortigate._end_py)."},
+    {"utm_plain", (PyCFunction)(void (*)(void))utm_plain, METH_FASTCALL,
+     "utm_plain(doc, fw, subtype, marked, consts) -> bool: a UTM record without rare keys (see "
+     "fortigate._utm_plain_py)."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -1360,8 +2116,21 @@ PyMODINIT_FUNC PyInit__kvscan(void) {
             return NULL;
         }
     }
+    for (int j = 0; j < B_COUNT; j++) {
+        if (B[j] == NULL && (B[j] = PyUnicode_InternFromString(bnames[j])) == NULL) {
+            return NULL;
+        }
+    }
+    if (event_tpl == NULL && make_templates() < 0) {
+        return NULL;
+    }
     for (int j = 0; j < S_COUNT; j++) {
         if (S[j] == NULL && (S[j] = PyUnicode_InternFromString(names[j])) == NULL) {
+            return NULL;
+        }
+    }
+    for (int j = 0; j < U_COUNT; j++) {
+        if (U[j] == NULL && (U[j] = PyUnicode_InternFromString(unames[j])) == NULL) {
             return NULL;
         }
     }

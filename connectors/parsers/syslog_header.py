@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
-from typing import Any
+from typing import Any, NamedTuple
 
 from soc import ecs
 
@@ -120,24 +120,96 @@ def parse_iso(text: str, tz: tzinfo) -> datetime | None:
     return dt if dt.tzinfo else dt.replace(tzinfo=tz)
 
 
-def bsd_time(mon: str, day: str, time: str, year: str | None, frac: str | None,
-             tz: tzinfo, received: datetime) -> datetime | None:
-    """Build a datetime from a BSD timestamp; a missing year is inferred from ``received``."""
+class YearlessTime(NamedTuple):
+    """A BSD timestamp without a year (``Mmm dd hh:mm:ss``) in its zone: the year comes from each line's arrival
+    time (:meth:`at`), so a parser may keep this per header text and still time every line as :func:`split`."""
+
+    month: int
+    day: int
+    hour: int
+    minute: int
+    second: int
+    micro: int
+    tz: tzinfo
+
+    def at(self, received: datetime) -> datetime | None:
+        """The time in the year of ``received`` (in ``tz``), or the year before when that puts it more than two
+        days after ``received``: a December line read in January (never for 29 February, which the previous
+        year lacks). None for a date the year lacks."""
+        try:
+            dt = datetime(received.astimezone(self.tz).year, self.month, self.day, self.hour, self.minute,
+                          self.second, self.micro, tzinfo=self.tz)
+        except ValueError:
+            return None
+        if dt - received > _TWO_DAYS and not (self.month == 2 and self.day == 29):
+            dt = dt.replace(year=dt.year - 1)
+        return dt
+
+
+_TWO_DAYS = timedelta(days=2)
+
+
+def _bsd_parts(mon: str, day: str, time: str, frac: str | None) -> tuple[int, int, int, int, int, int] | None:
+    """(month, day, hour, minute, second, microsecond) of a BSD timestamp's fields; None if they are not one."""
     m = _MONTHS.get(mon.lower())
     if m is None:
         return None
     try:
         h, mi, s = (int(x) for x in time.split(":"))
-        micro = int((frac or ".0")[1:7].ljust(6, "0"))
-        y = int(year) if year else received.astimezone(tz).year
-        dt = datetime(y, m, int(day), h, mi, s, micro, tzinfo=tz)
+        return m, int(day), h, mi, s, int((frac or ".0")[1:7].ljust(6, "0"))
     except ValueError:
         return None
-    if not year and dt - received > timedelta(days=2) and not (m == 2 and dt.day == 29):
-        # A December line read in January: it belongs to the previous year (never for 29 February,
-        # which the previous year lacks).
-        dt = dt.replace(year=dt.year - 1)
-    return dt
+
+
+def bsd_time(mon: str, day: str, time: str, year: str | None, frac: str | None,
+             tz: tzinfo, received: datetime) -> datetime | None:
+    """Build a datetime from a BSD timestamp; a missing year is inferred from ``received`` (:class:`YearlessTime`)."""
+    parts = _bsd_parts(mon, day, time, frac)
+    if parts is None:
+        return None
+    if not year:
+        return YearlessTime(*parts, tz).at(received)
+    try:
+        return datetime(int(year), *parts, tzinfo=tz)
+    except ValueError:
+        return None
+
+
+def header_time(line: str, tz: tzinfo) -> datetime | YearlessTime | None:
+    """How :func:`split` times ``line``, without an arrival time: the header's time, a :class:`YearlessTime`
+    (whose ``at(received)`` is ``split``'s timestamp), or None when the header has no valid time (``split``'s
+    timestamp is None). Parsers that meet the same header text on many lines keep this per text; the pattern
+    choice is ``split``'s own (the RFC 5424 pattern, then :func:`_clock`)."""
+    rest = line.lstrip("\ufeff")
+    m = _PRI.match(rest)
+    if m:
+        rest = rest[m.end():]
+        m5 = _RFC5424.match(rest)
+        if m5:
+            return None if m5.group("ts") == "-" else parse_iso(m5.group("ts"), tz)
+    return _clock(rest, tz)[0]
+
+
+def _clock(rest: str, tz: tzinfo) -> tuple[datetime | YearlessTime | None, int]:
+    """The RFC 3164 (or ISO 8601) timestamp at the start of ``rest``: (its time, a :class:`YearlessTime` or None
+    if it is not a valid time; where it ends), or (None, -1) when ``rest`` does not start with one."""
+    mt = _BSD_TS.match(rest)
+    if mt:
+        parts = _bsd_parts(mt.group("mon"), mt.group("day"), mt.group("time"), mt.group("frac"))
+        if parts is None:
+            return None, mt.end()
+        zone = _tz_from_name(mt.group("tzname"), tz)
+        year = mt.group("year") or mt.group("year2")
+        if not year:
+            return YearlessTime(*parts, zone), mt.end()
+        try:
+            return datetime(int(year), *parts, tzinfo=zone), mt.end()
+        except ValueError:
+            return None, mt.end()
+    mi = _ISO_TS.match(rest)
+    if mi:
+        return parse_iso(mi.group("iso"), tz), mi.end()
+    return None, -1
 
 
 def _tz_from_name(name: str | None, default: tzinfo) -> tzinfo:
@@ -189,20 +261,13 @@ def split(line: str, ctx: ParseContext, *, expect_tag: bool = True) -> Syslog:
             out.message = msg.lstrip("\ufeff")
             return out
     # RFC 3164 and look-alikes.
-    mt = _BSD_TS.match(rest)
-    if mt:
-        tz = _tz_from_name(mt.group("tzname"), ctx.tz)
-        out.timestamp = bsd_time(mt.group("mon"), mt.group("day"), mt.group("time"),
-                                 mt.group("year") or mt.group("year2"), mt.group("frac"), tz, ctx.received)
-        rest = rest[mt.end():]
-    else:
-        mi = _ISO_TS.match(rest)
-        if mi:
-            out.timestamp = parse_iso(mi.group("iso"), ctx.tz)
-            rest = rest[mi.end():]
-        elif out.pri is None:
-            out.message = line
-            return out
+    clock, end = _clock(rest, ctx.tz)
+    if end >= 0:
+        out.timestamp = clock.at(ctx.received) if isinstance(clock, YearlessTime) else clock
+        rest = rest[end:]
+    elif out.pri is None:
+        out.message = line
+        return out
     if out.timestamp is not None:
         # Host name, unless the next token is already the tag ("sshd[12]:").
         mh = _HOST.match(rest)

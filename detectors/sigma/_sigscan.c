@@ -24,6 +24,7 @@
 #include <Python.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/mman.h>
 #ifdef __SSE2__
 #include <emmintrin.h>
 #endif
@@ -741,6 +742,501 @@ done:
     return out;
 }
 
+/* ---- Automaton: Aho-Corasick over bytes as a DFA (byte classes), reporting literal ids only ----
+ *
+ * Automaton(patterns: list[bytes]) finds, in one pass, which of the patterns occur in a text (overlapping, every
+ * pattern, as ahocorasick_rs's overlapping search reports them, without (pattern, start, end) tuples). delta holds,
+ * per state and byte class, the next state premultiplied by the number of classes, with MATCHED set when that
+ * state ends a pattern. A state's patterns: its own (out_first/out_next), then those of its dictionary suffix link
+ * (dict_link: the nearest state on its failure chain that ends a pattern). States are numbered breadth first; only the
+ * first n_dense (as many as max_cells allows, shallow states, where a search spends its time) have a row in delta;
+ * the others keep their trie edges (edge_cls/edge_to from edge_begin) and failure link (fail_enc), as an NFA. An entry
+ * leading to such a state is SPARSE | its index, flagged MATCHED too, so the 4-bytes-at-a-time loop leaves it to the
+ * byte-by-byte one. */
+#define MATCHED 0x80000000u
+#define SPARSE 0x40000000u  /* a state beyond the dense rows: SPARSE | its index */
+#define MAX_CELLS (1 << 25) /* states x classes while building: 128 MiB at most, else ValueError */
+
+/* The automaton's arrays come straight from mmap, not malloc: freeing a large malloc'd (mmapped) block makes
+ * glibc raise its mmap threshold (up to 32 MiB) for the whole process, after which large blocks land on the heap
+ * among Python's objects; measured, that slowed the rest of the process (rule evaluation) by 10-30 %. */
+#define BIG_HEAD 64
+static void *big_alloc(size_t n) {
+    if (n > SIZE_MAX - BIG_HEAD)
+        return NULL;
+    void *p = mmap(NULL, n + BIG_HEAD, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED)
+        return NULL;
+    *(size_t *)p = n + BIG_HEAD;
+    return (char *)p + BIG_HEAD; /* zero-filled */
+}
+
+static void big_free(void *q) {
+    if (q != NULL) {
+        char *p = (char *)q - BIG_HEAD;
+        munmap(p, *(size_t *)p);
+    }
+}
+
+typedef struct {
+    PyObject_HEAD
+    uint32_t *delta;
+    int32_t *out_first, *out_next, *dict_link; /* out_first per state, out_next per pattern, dict_link per state */
+    int32_t *edge_begin;                       /* per sparse state (and one more): its first edge */
+    uint16_t *edge_cls;
+    uint32_t *edge_to, *fail_enc;              /* an edge's delta entry; a sparse state's failure state */
+    Py_ssize_t n_states, n_patterns, n_cls, n_dense;
+    uint16_t cls[256]; /* byte -> class (257 of them when patterns hold every byte value) */
+} Automaton;
+
+static void automaton_dealloc(Automaton *a) {
+    big_free(a->delta);
+    big_free(a->out_first);
+    big_free(a->out_next);
+    big_free(a->dict_link);
+    big_free(a->edge_begin);
+    big_free(a->edge_cls);
+    big_free(a->edge_to);
+    big_free(a->fail_enc);
+    Py_TYPE(a)->tp_free((PyObject *)a);
+}
+
+static int ac_build(Automaton *a, PyObject *pats, Py_ssize_t max_cells) {
+    Py_ssize_t np = PyList_GET_SIZE(pats), total = 1;
+    unsigned char used[256] = {0};
+    for (Py_ssize_t i = 0; i < np; i++) {
+        PyObject *p = PyList_GET_ITEM(pats, i);
+        if (!PyBytes_CheckExact(p) || PyBytes_GET_SIZE(p) == 0) {
+            PyErr_SetString(PyExc_ValueError, "Automaton: patterns are non-empty bytes");
+            return ERR;
+        }
+        const unsigned char *s = (const unsigned char *)PyBytes_AS_STRING(p);
+        for (Py_ssize_t j = 0; j < PyBytes_GET_SIZE(p); j++)
+            used[s[j]] = 1;
+        if (PyBytes_GET_SIZE(p) > MAX_CELLS - total) {
+            PyErr_SetString(PyExc_ValueError, "Automaton: too large");
+            return ERR;
+        }
+        total += PyBytes_GET_SIZE(p);
+    }
+    Py_ssize_t ncls = 1; /* class 0: every byte no pattern holds */
+    for (int c = 0; c < 256; c++)
+        a->cls[c] = used[c] ? (uint16_t)ncls++ : 0;
+    Py_ssize_t w = ncls;
+    if (total > MAX_CELLS / w) {
+        PyErr_SetString(PyExc_ValueError, "Automaton: too large");
+        return ERR;
+    }
+    a->n_cls = ncls;
+    a->n_patterns = np;
+    /* the trie, with room for every state (total bounds their number); 0 = no edge yet (the root has no parent) */
+    a->delta = big_alloc((size_t)(total * w) * sizeof(uint32_t));
+    a->out_first = big_alloc((size_t)total * sizeof(int32_t));
+    a->dict_link = big_alloc((size_t)total * sizeof(int32_t));
+    a->out_next = big_alloc((size_t)(np ? np : 1) * sizeof(int32_t));
+    int32_t *fail = big_alloc((size_t)total * sizeof(int32_t)), *queue = big_alloc((size_t)total * sizeof(int32_t));
+    int32_t *depth = big_alloc((size_t)total * sizeof(int32_t)), *rank = big_alloc((size_t)total * sizeof(int32_t));
+    uint32_t *dense = NULL;
+    int rc = ERR;
+    if (!a->delta || !a->out_first || !a->dict_link || !a->out_next || !fail || !queue || !depth || !rank) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (Py_ssize_t s = 0; s < total; s++)
+        a->out_first[s] = a->dict_link[s] = -1;
+    Py_ssize_t n = 1;
+    for (Py_ssize_t i = 0; i < np; i++) {
+        PyObject *p = PyList_GET_ITEM(pats, i);
+        const unsigned char *s = (const unsigned char *)PyBytes_AS_STRING(p);
+        Py_ssize_t st = 0;
+        for (Py_ssize_t j = 0; j < PyBytes_GET_SIZE(p); j++) {
+            uint32_t *e = &a->delta[st * w + a->cls[s[j]]];
+            if (*e == 0)
+                *e = (uint32_t)n++;
+            st = *e;
+        }
+        a->out_next[i] = a->out_first[st];
+        a->out_first[st] = (int32_t)i;
+    }
+    /* breadth first: failure links, dictionary links, the missing edges filled from the failure state's */
+    Py_ssize_t head = 0, tail = 0;
+    for (Py_ssize_t c = 0; c < ncls; c++) {
+        uint32_t t = a->delta[c];
+        if (t) {
+            fail[t] = 0;
+            depth[t] = 1;
+            queue[tail++] = (int32_t)t;
+        }
+    }
+    while (head < tail) {
+        int32_t s = queue[head++];
+        int32_t f = fail[s];
+        a->dict_link[s] = a->out_first[f] >= 0 ? f : a->dict_link[f];
+        for (Py_ssize_t c = 0; c < ncls; c++) {
+            uint32_t *e = &a->delta[s * w + c];
+            uint32_t via = a->delta[f * w + c]; /* f is nearer the root: its row is complete */
+            if (*e) {
+                fail[*e] = (int32_t)via;
+                depth[*e] = depth[s] + 1;
+                queue[tail++] = (int32_t)*e;
+            } else {
+                *e = via;
+            }
+        }
+    }
+    /* breadth-first numbering: rank[state]; order: the states by rank (the root, then the queue) */
+    memmove(queue + 1, queue, (size_t)tail * sizeof(int32_t)); /* n = tail + 1 <= total */
+    queue[0] = 0;
+    int32_t *order = queue;
+    rank[0] = 0;
+    for (Py_ssize_t r = 1; r < n; r++)
+        rank[order[r]] = (int32_t)r;
+    Py_ssize_t k = n <= max_cells / w ? n : max_cells / w;
+    /* a sparse entry's index read as a dense offset (the 4-byte loop reads one entry ahead) stays in the table */
+    if (k < 1 || (k < n && n + w > k * w)) {
+        PyErr_SetString(PyExc_ValueError, "Automaton: too large");
+        goto done;
+    }
+    a->n_states = n;
+    a->n_dense = k;
+#define IS_MATCH(t) (a->out_first[t] >= 0 || a->dict_link[t] >= 0)
+#define STATE(r) ((r) < k ? (uint32_t)((r) * w) : (SPARSE | (uint32_t)(r)))
+#define ENTRY(t) (STATE(rank[t]) | (rank[t] >= k || IS_MATCH(t) ? MATCHED : 0))
+    dense = big_alloc((size_t)(k * w) * sizeof(uint32_t));
+    Py_ssize_t n_sparse = n - k, n_edges = 0;
+    for (Py_ssize_t r = k; r < n; r++)
+        for (Py_ssize_t c = 0; c < ncls; c++)
+            n_edges += depth[a->delta[order[r] * w + c]] == depth[order[r]] + 1;
+    a->edge_begin = big_alloc((size_t)(n_sparse + 1) * sizeof(int32_t));
+    a->edge_cls = big_alloc((size_t)(n_edges ? n_edges : 1) * sizeof(uint16_t));
+    a->edge_to = big_alloc((size_t)(n_edges ? n_edges : 1) * sizeof(uint32_t));
+    a->fail_enc = big_alloc((size_t)(n_sparse ? n_sparse : 1) * sizeof(uint32_t));
+    if (!dense || !a->edge_begin || !a->edge_cls || !a->edge_to || !a->fail_enc) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (Py_ssize_t r = 0; r < k; r++)
+        for (Py_ssize_t c = 0; c < ncls; c++)
+            dense[r * w + c] = ENTRY(a->delta[order[r] * w + c]);
+    Py_ssize_t m = 0;
+    for (Py_ssize_t r = k; r < n; r++) { /* a transition to a state one deeper is a trie edge */
+        int32_t old = order[r];
+        a->edge_begin[r - k] = (int32_t)m;
+        for (Py_ssize_t c = 0; c < ncls; c++) {
+            uint32_t t = a->delta[old * w + c];
+            if (depth[t] == depth[old] + 1) {
+                a->edge_cls[m] = (uint16_t)c;
+                a->edge_to[m++] = ENTRY(t);
+            }
+        }
+        a->fail_enc[r - k] = STATE(rank[fail[old]]);
+    }
+    a->edge_begin[n_sparse] = (int32_t)m;
+    /* the pattern tables by rank */
+    for (Py_ssize_t r = 0; r < n; r++) {
+        int32_t old = order[r];
+        fail[r] = a->out_first[old];
+        depth[r] = a->dict_link[old] >= 0 ? rank[a->dict_link[old]] : -1;
+    }
+    memcpy(a->out_first, fail, (size_t)n * sizeof(int32_t));
+    memcpy(a->dict_link, depth, (size_t)n * sizeof(int32_t));
+#undef ENTRY
+#undef STATE
+#undef IS_MATCH
+    big_free(a->delta);
+    a->delta = dense;
+    dense = NULL;
+    rc = OK;
+done:
+    big_free(dense);
+    big_free(fail);
+    big_free(queue);
+    big_free(depth);
+    big_free(rank);
+    return rc;
+}
+
+static PyObject *automaton_new(PyTypeObject *type, PyObject *args, PyObject *kwds) {
+    PyObject *pats;
+    Py_ssize_t max_cells = MAX_CELLS;
+    if (kwds != NULL && PyDict_GET_SIZE(kwds)) {
+        PyErr_SetString(PyExc_TypeError, "Automaton(patterns[, max_cells]) takes no keyword arguments");
+        return NULL;
+    }
+    if (!PyArg_ParseTuple(args, "O!|n:Automaton", &PyList_Type, &pats, &max_cells))
+        return NULL;
+    if (max_cells > MAX_CELLS)
+        max_cells = MAX_CELLS;
+    Automaton *a = (Automaton *)type->tp_alloc(type, 0);
+    if (a == NULL)
+        return NULL;
+    if (ac_build(a, pats, max_cells) != OK) {
+        Py_DECREF(a);
+        return NULL;
+    }
+    return (PyObject *)a;
+}
+
+/* calls mark(id) for each pattern id occurring in text (an id more than once if it occurs more than once) */
+typedef struct {
+    unsigned char *found;
+    int32_t *ids;
+    Py_ssize_t n_ids, offset;
+} Found;
+
+static inline void found_add(Found *fd, int32_t pat) {
+    Py_ssize_t id = pat + fd->offset;
+    if (!fd->found[id]) {
+        fd->found[id] = 1;
+        fd->ids[fd->n_ids++] = (int32_t)id;
+    }
+}
+
+/* every pattern ending at the state of the delta entry e (MATCHED set: a match, or a sparse state) */
+static void ac_report(const Automaton *a, uint32_t e, Found *fd) {
+    uint32_t st = e & ~MATCHED;
+    int32_t q = (int32_t)(st & SPARSE ? st & ~SPARSE : st / (uint32_t)a->n_cls);
+    for (; q >= 0; q = a->dict_link[q])
+        for (int32_t p = a->out_first[q]; p >= 0; p = a->out_next[p])
+            found_add(fd, p);
+}
+
+/* the delta entry from state st (dense: premultiplied row, or SPARSE | index) on class c */
+static inline uint32_t ac_next(const Automaton *a, uint32_t st, unsigned c) {
+    while (st & SPARSE) {
+        Py_ssize_t r = (Py_ssize_t)(st & ~SPARSE) - a->n_dense;
+        for (int32_t j = a->edge_begin[r]; j < a->edge_begin[r + 1]; j++)
+            if (a->edge_cls[j] == c)
+                return a->edge_to[j];
+        st = a->fail_enc[r];
+    }
+    return a->delta[st + c];
+}
+
+/* Reports every pattern occurring in t[0..n). From a dense state, 4 bytes per step with one test of the MATCHED
+ * flags (patterns seldom end on a byte); a flagged step (a match or a sparse state) is taken again byte by byte. */
+static void ac_scan(const Automaton *a, const unsigned char *t, Py_ssize_t n, Found *fd) {
+    const uint32_t *delta = a->delta;
+    const uint16_t *cls = a->cls;
+    const uint32_t low = ~(MATCHED | SPARSE);
+    uint32_t s = 0;
+    Py_ssize_t i = 0;
+    while (i < n) {
+        if (!(s & SPARSE)) {
+            for (; i + 4 <= n; i += 4) {
+                uint32_t e0 = delta[s + cls[t[i]]];
+                uint32_t e1 = delta[(e0 & low) + cls[t[i + 1]]];
+                uint32_t e2 = delta[(e1 & low) + cls[t[i + 2]]];
+                uint32_t e3 = delta[(e2 & low) + cls[t[i + 3]]];
+                if ((e0 | e1 | e2 | e3) & MATCHED)
+                    break;
+                s = e3;
+            }
+        }
+        Py_ssize_t stop = n - i > 4 ? i + 4 : n;
+        for (; i < stop; i++) {
+            uint32_t e = ac_next(a, s, cls[t[i]]);
+            if (e & MATCHED)
+                ac_report(a, e, fd);
+            s = e & ~MATCHED;
+        }
+    }
+}
+
+/* Automaton.find(text) -> sorted list of the ids of the patterns occurring in text (for tests and the twin) */
+static PyObject *automaton_find(Automaton *a, PyObject *text) {
+    Py_buffer view;
+    if (PyObject_GetBuffer(text, &view, PyBUF_SIMPLE) < 0)
+        return NULL;
+    Found fd = {PyMem_Calloc((size_t)(a->n_patterns + 1), 1), PyMem_Malloc((size_t)(a->n_patterns + 1) * sizeof(int32_t)),
+                0, 0};
+    PyObject *out = NULL;
+    if (fd.found == NULL || fd.ids == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    ac_scan(a, (const unsigned char *)view.buf, view.len, &fd);
+    out = PyList_New(0);
+    for (Py_ssize_t i = 0; out != NULL && i < a->n_patterns; i++) {
+        if (!fd.found[i])
+            continue;
+        PyObject *x = PyLong_FromSsize_t(i);
+        if (x == NULL || PyList_Append(out, x) < 0)
+            Py_CLEAR(out);
+        Py_XDECREF(x);
+    }
+done:
+    PyMem_Free(fd.found);
+    PyMem_Free(fd.ids);
+    PyBuffer_Release(&view);
+    return out;
+}
+
+static PyObject *automaton_len(Automaton *a, PyObject *unused) {
+    return Py_BuildValue("(nnnn)", a->n_patterns, a->n_states, a->n_cls, a->n_dense);
+}
+
+static PyMethodDef automaton_methods[] = {
+    {"find", (PyCFunction)automaton_find, METH_O, "find(text) -> sorted ids of the patterns occurring in text"},
+    {"sizes", (PyCFunction)automaton_len, METH_NOARGS, "sizes() -> (patterns, states, byte classes, dense states)"},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyTypeObject AutomatonType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "detectors.sigma._sigscan.Automaton",
+    .tp_basicsize = sizeof(Automaton),
+    .tp_dealloc = (destructor)automaton_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "Automaton(patterns: list[bytes], max_cells: int = 2**25): which patterns occur in a text (Aho-Corasick, "
+              "overlapping): a DFA of at most max_cells states x byte classes, deeper states an NFA",
+    .tp_methods = automaton_methods,
+    .tp_new = automaton_new,
+};
+
+/* scan(doc, node, fields, text, live, triggers, always) -> sorted candidate rules, or None when a text has to come
+ * from the Python path (the caller then runs it: field_text_py / keyword_text_py, the ahocorasick finders and
+ * select_py). fields: Automaton of the field literals (ids 0..) over field_text(doc, node), or None; text:
+ * Automaton of the keyword literals (ids after the field literals) over keyword_text(doc), or None. The same
+ * texts, matches and selection as that path, without bytes objects, match tuples or calls in between. */
+static unsigned char *scan_found = NULL;
+static int32_t *scan_ids = NULL;
+static Py_ssize_t scan_cap = 0;
+
+static int scan_text(Out *o, const Automaton *a, Found *fd) {
+    if (!o->nonascii) {
+        ac_scan(a, (const unsigned char *)o->buf, o->len, fd);
+        return OK;
+    }
+    PyObject *b = casefold_utf8(o->buf, o->len);
+    if (b == NULL)
+        return ERR;
+    ac_scan(a, (const unsigned char *)PyBytes_AS_STRING(b), PyBytes_GET_SIZE(b), fd);
+    Py_DECREF(b);
+    return OK;
+}
+
+static PyObject *scan(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 7) {
+        PyErr_SetString(PyExc_TypeError, "scan(doc, node, fields, text, live, triggers, always) takes 7 arguments");
+        return NULL;
+    }
+    PyObject *doc = args[0], *node = args[1], *fa = args[2], *ta = args[3], *live = args[4], *triggers = args[5],
+             *always = args[6];
+    if ((fa != Py_None && !PyObject_TypeCheck(fa, &AutomatonType))
+        || (ta != Py_None && !PyObject_TypeCheck(ta, &AutomatonType)) || !PyBytes_Check(live)
+        || !PyList_Check(triggers) || !PyList_Check(always)) {
+        PyErr_SetString(PyExc_TypeError, "scan: bad arguments");
+        return NULL;
+    }
+    if (!PyDict_CheckExact(doc))
+        Py_RETURN_NONE;
+    const Automaton *fields = fa == Py_None ? NULL : (const Automaton *)fa;
+    const Automaton *text = ta == Py_None ? NULL : (const Automaton *)ta;
+    Py_ssize_t nf = fields ? fields->n_patterns : 0, n = nf + (text ? text->n_patterns : 0);
+    if (PyList_GET_SIZE(triggers) != n || PyBytes_GET_SIZE(live) != n) {
+        PyErr_SetString(PyExc_ValueError, "scan: one trigger entry and one live byte per literal");
+        return NULL;
+    }
+    if (n > scan_cap) {
+        unsigned char *f = PyMem_Calloc((size_t)n, 1);
+        int32_t *ids = PyMem_Malloc((size_t)n * sizeof(int32_t));
+        if (f == NULL || ids == NULL) {
+            PyMem_Free(f);
+            PyMem_Free(ids);
+            return PyErr_NoMemory();
+        }
+        PyMem_Free(scan_found);
+        PyMem_Free(scan_ids);
+        scan_found = f;
+        scan_ids = ids;
+        scan_cap = n;
+    }
+    /* taken while in use (a nested call, were there one, gets its own) */
+    unsigned char *found_buf = scan_found;
+    int32_t *ids_buf = scan_ids;
+    Py_ssize_t cap = scan_cap;
+    scan_found = NULL;
+    scan_ids = NULL;
+    scan_cap = 0;
+    Found fd = {found_buf, ids_buf, 0, 0};
+    PyObject *cand = NULL, *out = NULL;
+    int rc = OK, fallback = 0;
+    if (fields != NULL) {
+        Out o = take();
+        Py_ssize_t count = 0;
+        rc = walk(&o, doc, node, &count, 0);
+        if (rc == OK && count)
+            rc = put_char(&o, ']');
+        if (rc == OK && count)
+            rc = scan_text(&o, fields, &fd);
+        release(&o);
+    }
+    if (rc == OK && text != NULL) {
+        if (s_event == NULL) {
+            s_event = PyUnicode_InternFromString("event");
+            s_original = PyUnicode_InternFromString("original");
+            if (s_event == NULL || s_original == NULL)
+                rc = ERR;
+        }
+        if (rc == OK) {
+            Out o = take();
+            Py_ssize_t count = 0;
+            rc = kw_dict(&o, doc, NULL, &count, 0);
+            if (rc == OK && count)
+                rc = put_char(&o, ']');
+            fd.offset = nf;
+            if (rc == OK && count)
+                rc = scan_text(&o, text, &fd);
+            release(&o);
+        }
+    }
+    if (rc == FALLBACK) {
+        fallback = 1;
+        goto done;
+    }
+    if (rc != OK)
+        goto done;
+    cand = PySet_New(always);
+    if (cand == NULL)
+        goto done;
+    const unsigned char *lv = (const unsigned char *)PyBytes_AS_STRING(live);
+    for (Py_ssize_t i = 0; i < fd.n_ids; i++) {
+        Py_ssize_t id = fd.ids[i];
+        if (!lv[id])
+            continue;
+        /* checked again: hashing what `always` and the tables hold could, in theory, run Python code */
+        if (id >= PyList_GET_SIZE(triggers)) {
+            PyErr_SetString(PyExc_IndexError, "scan: literal id out of range");
+            goto done;
+        }
+        PyObject *t = PyList_GET_ITEM(triggers, id);
+        Py_INCREF(t);
+        int r = trigger(cand, t, found_buf, n);
+        Py_DECREF(t);
+        if (r != OK)
+            goto done;
+    }
+    out = PySequence_List(cand);
+    if (out != NULL && PyList_Sort(out) < 0)
+        Py_CLEAR(out);
+done:
+    Py_XDECREF(cand);
+    for (Py_ssize_t i = 0; i < fd.n_ids; i++)
+        found_buf[fd.ids[i]] = 0;
+    if (scan_found == NULL) { /* give the buffers back (zeroed) unless a nested call kept larger ones */
+        scan_found = found_buf;
+        scan_ids = ids_buf;
+        scan_cap = cap;
+    } else {
+        PyMem_Free(found_buf);
+        PyMem_Free(ids_buf);
+    }
+    if (fallback)
+        Py_RETURN_NONE;
+    return out;
+}
+
 /* fold(raw) -> bytes: bytes.lower() of ASCII text (8 bytes at a time), else raw.decode().casefold().encode() */
 static PyObject *fold(PyObject *self, PyObject *raw) {
     if (!PyBytes_CheckExact(raw)) {
@@ -782,6 +1278,8 @@ static PyMethodDef methods[] = {
      "keyword_text(doc) -> bytes | None: case-folded JSON list of the event's non-empty string values"},
     {"select", (PyCFunction)(void (*)(void))select_rules, METH_FASTCALL,
      "select(fields, text, offset, live, triggers, always) -> sorted candidate rules (haystack.select_py)"},
+    {"scan", (PyCFunction)(void (*)(void))scan, METH_FASTCALL,
+     "scan(doc, node, fields, text, live, triggers, always) -> sorted candidate rules, or None (use the Python path)"},
     {"fold", fold, METH_O, "fold(raw: bytes) -> bytes: the case fold of UTF-8 JSON text (bytes.lower if ASCII)"},
     {NULL, NULL, 0, NULL},
 };
@@ -789,5 +1287,14 @@ static PyMethodDef methods[] = {
 static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_sigscan", NULL, -1, methods};
 
 PyMODINIT_FUNC PyInit__sigscan(void) {
-    return PyModule_Create(&module);
+    if (PyType_Ready(&AutomatonType) < 0)
+        return NULL;
+    PyObject *m = PyModule_Create(&module);
+    if (m == NULL)
+        return NULL;
+    if (PyModule_AddObjectRef(m, "Automaton", (PyObject *)&AutomatonType) < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
 }

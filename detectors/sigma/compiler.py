@@ -579,6 +579,9 @@ class Compiler:
         ew: list[str] = []
         cont: list[str] = []
         rx: list[str] = []
+        #: per wildcard pattern, its longest literal part (lowered): a value it matches contains that part,
+        #: so a value containing none of them is rejected without the RE2 call ("": a pattern without one)
+        rx_need: list[str] = []
         anything = False
         cased: list[ValueMatcher] = []
         reqs: list[Req] = []
@@ -609,6 +612,8 @@ class Compiler:
                 else:
                     reqs.append(_leaf(_string_literal(s)))
                     rx.append(_wild_regex(s, lower=True))
+                    chunks = [p.lower() for p in core if isinstance(p, str)]
+                    rx_need.append(max(chunks, key=len) if chunks else "")
         swt, ewt = tuple(sw), tuple(ew)
         contt = tuple(cont)
         cont_ac: Any = None
@@ -624,10 +629,14 @@ class Compiler:
             compile_re2(r)  # names the offending pattern if RE2 refuses it
         # one RE2 pass for all the wildcard patterns of the list
         rxs = re2_search("|".join(f"(?:{r})" for r in rx)) if rx else None
+        needt = None if "" in rx_need else tuple(sorted(set(rx_need)))
         casedt = tuple(cased)
+        lowered = _LOWER
 
         def m(x: Any, ev: Event) -> bool:
-            s = to_str(x)
+            # to_str and lower inlined for the common case (a str, lowered earlier in the event): the calls
+            # cost more than the tests on short values
+            s = x if x.__class__ is str else to_str(x)
             if s is None:
                 return False
             if anything:
@@ -636,7 +645,9 @@ class Compiler:
                 for cm in casedt:
                     if cm(s, ev):
                         return True
-            low = lower(s)
+            low = lowered.get(s)
+            if low is None:
+                low = lower(s)
             if low in eq:
                 return True
             if swt and low.startswith(swt):
@@ -649,7 +660,14 @@ class Compiler:
             if cont_ac is not None:
                 for _ in cont_ac.iter(low):
                     return True
-            return rxs is not None and rxs(low)
+            if rxs is None:
+                return False
+            if needt is not None:
+                for lit in needt:
+                    if lit in low:
+                        return rxs(low)
+                return False
+            return rxs(low)
 
         return m, _union(reqs)
 
@@ -805,24 +823,30 @@ class Compiler:
             branches.append(f"(?{flags}:{pat})")
             reqs.append(_leaf(_bare_all(regex_literals(pat))))
         search = re2_search(branches[0] if len(branches) == 1 else "|".join(branches))
+        lowered = _LOWER
 
         if checks:
             def mre(x: Any, ev: Event) -> bool:
-                s = to_str(x)
+                s = x if x.__class__ is str else to_str(x)
                 if s is None or len(s) < min_len:
                     return False
-                f = lower(s) if s.isascii() else s.casefold()  # for ASCII text lower() is the case fold
+                if s.isascii():  # for ASCII text lower() is the case fold
+                    f = lowered.get(s)
+                    if f is None:
+                        f = lower(s)
+                else:
+                    f = s.casefold()
                 for lit in checks:
                     if lit in f:
                         return search(s)
                 return False
         elif min_len > 1:
             def mre(x: Any, ev: Event) -> bool:
-                s = to_str(x)
+                s = x if x.__class__ is str else to_str(x)
                 return s is not None and len(s) >= min_len and search(s)
         else:
             def mre(x: Any, ev: Event) -> bool:
-                s = to_str(x)
+                s = x if x.__class__ is str else to_str(x)
                 return s is not None and search(s)
 
         return mre, _union(reqs)

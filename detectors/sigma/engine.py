@@ -7,8 +7,10 @@ in C, or its Python twin in ``haystack.py``) of the part of the event its rules
 read, with literals written as they appear in that text
 (whole values quoted), plus, when a rule needs it, a small automaton of keyword
 literals over the event's string values, (3) fully evaluates only the rules whose
-required literals occur (plus rules that require none; chosen natively by
-``_sigscan.select``), sharing one per-event
+required literals occur (plus rules that require none). With the C module, step 2 and
+the selection are one call (``_sigscan.scan``, over our own automata, ``_sigscan.Automaton``); the
+step-by-step Python path (``ahocorasick_rs``, ``_sigscan.select``) runs without it or for an event its
+writers decline. Candidates share one per-event
 view of field values, then (4) applies Sigma filters and suppressions and (5)
 feeds correlation rules. ``process(event, naive=True)`` skips step 2; tests and
 the benchmark use it to prove that the prefilter never loses a hit.
@@ -34,8 +36,10 @@ from . import logsources
 from .compiler import MISSING, PruneTree, invalidate_view, keyword_text_py, prune_tree, value_extractor
 from .correlation import CorrelationSpec, CorrelationState
 from .haystack import (
+    C_AUTOMATON,
     C_FIELD_TEXT,
     C_KEYWORD_TEXT,
+    C_SCAN,
     C_SELECT,
     Matches,
     Node,
@@ -54,6 +58,11 @@ CHECK_MIN_LITERAL = 3
 #: up to this many literals an automaton is a DFA: on the EVTX recordings a DFA of ~500-650 literals searched a
 #: field text 25-60 % faster than a contiguous NFA (a few MiB each); from ~700 on it was no faster and much larger
 DFA_MAX_LITERALS = 700
+#: the native automaton's dense table (4 bytes per state and byte class) is at most this many cells (8 MiB); deeper
+#: states keep only their trie edges and failure link (an NFA). As a full DFA each of the two process_creation
+#: buckets of SigmaHQ (~12,500 literals, ~113,000 states, ~150 byte classes) would take ~65 MiB; this way ~14,000
+#: shallow states, where a search spends nearly all its steps, are dense
+NATIVE_MAX_CELLS = 2 << 20
 
 
 class _Finder:
@@ -99,6 +108,15 @@ def _no_values(doc: dict[str, Any], out: list[Any]) -> None:
     return None
 
 
+def _build_finders(b: _Bucket) -> None:
+    """The Python path's automata of a bucket (``ahocorasick_rs``), once."""
+    if b.flits:
+        b.fields = _Finder(b.flits)
+    if b.tlits:
+        b.text = _Finder(b.tlits, offset=len(b.flits), gated=True)
+    b.finders = True
+
+
 @dataclass
 class _Bucket:
     rules: list[int] = field(default_factory=list)
@@ -107,9 +125,18 @@ class _Bucket:
     tree: PruneTree = field(default_factory=dict)
     extract: Callable[[dict[str, Any], list[Any]], None] = _no_values
     node: Node = (frozenset(), (), (), None, 0, {})  # the same walk for the native writer
-    #: literals searched in the read part / in the whole event (keyword literals)
+    #: literals searched in the read part / in the whole event (keyword literals), as written in those texts
+    flits: list[str] = field(default_factory=list)
+    tlits: list[str] = field(default_factory=list)
+    #: their native automata (``_sigscan.Automaton``), searched by ``_sigscan.scan``; ``native``: use them
+    fac: Any = None
+    kac: Any = None
+    native: bool = False
+    #: the ``ahocorasick_rs`` finders of the Python path, built when it first runs (without the C module, or for
+    #: an event the native writer declines)
     fields: _Finder | None = None
     text: _Finder | None = None
+    finders: bool = False
     #: literal id (field literals first, then keyword literals) -> the rules whose trigger clause contains it:
     #: those with no other clause to check (added at once), then those with other clauses as tuples of
     #: literal ids (each must have a found literal; the rarest first, so a miss is seen early)
@@ -238,10 +265,16 @@ class SigmaEngine:
             new = {old: i for i, (_, old) in enumerate(order)}
             flits = [lit for (kw, lit), _ in order if not kw]
             tlits = [lit for (kw, lit), _ in order if kw]
-            if flits:
-                b.fields = _Finder(flits)
-            if tlits:
-                b.text = _Finder(tlits, offset=len(flits), gated=True)
+            b.flits, b.tlits = flits, tlits
+            if C_AUTOMATON is not None:
+                try:
+                    b.fac = C_AUTOMATON([x.encode() for x in flits], NATIVE_MAX_CELLS) if flits else None
+                    b.kac = C_AUTOMATON([x.encode() for x in tlits], NATIVE_MAX_CELLS) if tlits else None
+                    b.native = True
+                except ValueError:  # an empty literal or a pathological size: the Python path
+                    b.fac = b.kac = None
+            if not b.native:
+                _build_finders(b)
             rest_of = {idx: tuple(tuple(sorted(new[i] for i in c)) for c in rest) for idx, rest in checks.items()}
             b.triggers = [(frozenset(), ())] * len(order)
             for old, rs in enumerate(triggers):
@@ -326,6 +359,16 @@ class SigmaEngine:
             return []
         if not b.triggers:
             return list(b.always)
+        if b.native:  # the whole prefilter in one native call; None: a text needs the Python path
+            found = C_SCAN(event, b.node, b.fac, b.kac, b.live, b.triggers, b.always)  # type: ignore[misc]
+            if found is not None:
+                return found
+        return self._candidates_py(event, b)
+
+    def _candidates_py(self, event: dict[str, Any], b: _Bucket) -> list[int]:
+        """The prefilter step by step: texts (native writer when it can, else Python), ``ahocorasick_rs``, select."""
+        if not b.finders:
+            _build_finders(b)
         fmatch: Matches = []
         tmatch: Matches = []
         finder = b.fields

@@ -42,6 +42,17 @@ C_SELECT: Callable[[Matches, Matches, int, bytes, Triggers, list[int]], list[int
 #: names of keys written with spaces or None, number of kept keys, the native walk's memo of keys with spaces)
 Node = tuple[frozenset[str], tuple[str, ...], tuple[tuple[str, Any], ...], frozenset[str] | None, int, dict[str, bool]]
 
+#: the native Aho-Corasick DFA (``Automaton(patterns: list[bytes], max_cells)``: which patterns occur in a text;
+#: ValueError beyond max_cells states x byte classes), or None
+C_AUTOMATON: Callable[[list[bytes], int], Any] | None = _sigscan.Automaton if _sigscan is not None else None
+
+#: the native prefilter in one call: field text, keyword text, both automata and the selection, without bytes
+#: objects or match tuples in between (``scan(doc, node, fields, text, live, triggers, always)``); None from it:
+#: a text needs the Python path (the caller runs the twins: ``field_text_py``/``keyword_text_py``, ``ahocorasick_rs``
+#: and :func:`select_py`)
+C_SCAN: Callable[[dict[str, Any], Node, Any, Any, bytes, Triggers, list[int]], list[int] | None] | None = \
+    _sigscan.scan if _sigscan is not None else None
+
 
 def extractor_node(tree: PruneTree) -> Node:
     """The prune tree as the native walk reads it; visits keys in :func:`compiler.value_extractor`'s order."""

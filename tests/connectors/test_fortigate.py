@@ -340,3 +340,90 @@ def test_timestamp_from_eventtime_without_date(text: str) -> None:
     doc = fortigate.parse(f'<189>devname="fw1" type="traffic" eventtime={text} srcip=10.0.0.1', CTX)
     dt = fortigate._eventtime(text)
     assert doc["@timestamp"] == syslog_header.iso(dt or CTX.received)
+
+
+#: Syslog headers of every form ``syslog_header.split`` reads, and look-alikes it reads only in part or not at all.
+_HEADERS = ["Dec 23 11:13:03 ", "Dec 31 23:59:59 fw01 ", "Jan  1 00:00:01 10.1.1.1 ", "<13>Feb 29 12:00:00 fw ",
+            "<13>Feb 28 12:00:00 fw ", "<190>2026-11-30T08:01:02+07:00 fw ", "<14>1 2026-11-30T08:01:02Z host app - - - ",
+            "<14>1 - - - - - - ", "Dec 23 11:13:03.123 2025 UTC: ", "Mar  2 01:02:03 +07:00 fw ", "Feb 30 10:00:00 fw ",
+            "\ufeff<13>Dec 30 10:00:00 fw ", "<192>Dec 30 10:00:00 fw ", "<192>", "2018 Apr 09 16:03:37 host->ip ",
+            "fw01 ", "<34>Oct 11 22:14:15 mymachine su: ", "Jan  1 00:00:00 ICT fw ", "<13>1 a b c d "]
+_RECEIVED = [datetime(2026, 12, 31, 23, 59, 30, tzinfo=UTC), datetime(2027, 1, 1, 0, 0, 30, tzinfo=UTC),
+             datetime(2027, 1, 2, 12, 0, tzinfo=UTC), datetime(2028, 2, 29, 12, 0, tzinfo=UTC),
+             datetime(2026, 3, 1, tzinfo=UTC)]
+
+
+@pytest.mark.parametrize("header", _HEADERS)
+def test_header_cache_splits_like_the_header_parser(header: str) -> None:
+    """``_header`` (cached header texts) gives what ``syslog_header.split`` gives, time aside, for every header
+    form, around New Year and 29 February, whether the cache was filled by another record or not."""
+    bodies = ['date=2026-12-31 time=23:59:59 type="traffic" srcip=10.0.0.1', "type=event x=1", "_a=1 b=2",
+              "logid=1 - y=2", 'devname="fw" msg="a b"']
+    for received in _RECEIVED:
+        ctx = ParseContext(received=received)
+        fortigate._HEADERS.clear()
+        for _ in range(2):  # (cold, then from the cache)
+            for body in bodies:
+                line = header + body
+                sl, msg = fortigate._header(line, ctx)
+                want = syslog_header.split(line, ctx, expect_tag=False)
+                assert msg == want.message, line
+                assert (sl.pri, sl.hostname, sl.appname, sl.procid, sl.msgid, sl.version, sl.structured_data) == (
+                    want.pri, want.hostname, want.appname, want.procid, want.msgid, want.version,
+                    want.structured_data), line
+
+
+def test_header_time_is_read_per_record() -> None:
+    """A cached header still gives each record its own header time when the record has no date/time (and the
+    missing year from its own arrival time)."""
+    fortigate._HEADERS.clear()
+    docs = [fortigate.parse("Dec 31 23:59:59 fw01 type=event devname=fw", ParseContext(received=r))
+            for r in (datetime(2027, 1, 1, 0, 0, 30, tzinfo=UTC), datetime(2026, 12, 31, 16, 0, 30, tzinfo=UTC))]
+    assert [d["@timestamp"] for d in docs] == ["2026-12-31T16:59:59.000Z", "2026-12-31T16:59:59.000Z"]
+    assert all(d["observer"]["name"] == "fw" for d in docs)  # (devname wins over the header's host)
+    assert fortigate._HEADERS["Dec 31 23:59:59 fw01 "].hostname == "fw01"
+
+
+@pytest.mark.parametrize("header", [*_HEADERS, "<13>Feb 29 12:00:00.5 fw ", "Feb 29 12:00:00 2028 fw ",
+                                    "<14>1 2026-11-30T08:01:02 - - - - - ", "Jan  1 00:00:00 GMT fw ",
+                                    "Dec 31 23:59:59 -0500 fw ", "2026-12-31 23:59:59 fw ", "Xyz 1 00:00:00 fw "])
+def test_header_time_cache_times_like_the_header_parser(header: str) -> None:
+    """``_header_iso`` (per header text: the fixed time, or a year-less BSD time's parts with the year inferred per
+    record) gives ``iso(split(line).timestamp or received)`` for every header form, arrival times around New Year
+    and 29 February in several zones, cold and from the cache (filled by another arrival time and zone)."""
+    from datetime import timedelta, timezone
+
+    from connectors.parsers.base import VIETNAM_TZ
+    received = [*_RECEIVED, datetime(2026, 12, 31, 17, 30, tzinfo=UTC), datetime(2026, 12, 29, 23, 59, 59, tzinfo=UTC),
+                datetime(2027, 2, 28, 20, tzinfo=UTC), datetime(2027, 1, 1, 7, tzinfo=timezone(timedelta(hours=7)))]
+    zones = [VIETNAM_TZ, UTC, timezone(timedelta(hours=-5))]
+    fortigate._HEADER_TIMES.clear()
+    cached = whole = 0
+    for _ in range(2):
+        for tz in zones:
+            for when in received:
+                ctx = ParseContext(tz=tz, received=when)
+                for body in ("type=event x=1", 'date=2026-12-31 type="traffic"'):
+                    line = header + body
+                    sl = syslog_header.split(line, ctx, expect_tag=False)
+                    assert fortigate._header_iso(line, ctx) == syslog_header.iso(sl.timestamp or when), (line, tz, when)
+                    cached += (header, tz) in fortigate._HEADER_TIMES
+                    whole += len(sl.message) == len(body)  # (the header ends at the first key: cached)
+    assert bool(cached) == bool(whole)
+
+
+def test_event_start_from_cached_seconds() -> None:
+    """A 10-digit ``eventtime`` (seconds) gives the same ``event.start`` from the per-second cache as without it."""
+    line = 'date=2020-04-23 time=12:17:48 type=event devname=fw eventtime={}'
+    fortigate._SEC_ISO.clear()
+    first = fortigate.parse(line.format("1592961368"), CTX)["event"]["start"]
+    assert "1592961368" in fortigate._SEC_ISO
+    assert fortigate.parse(line.format("1592961368"), CTX)["event"]["start"] == first == "2020-06-24T01:16:08.000Z"
+
+
+def test_fortinet_firewall_keeps_what_no_field_took() -> None:
+    doc = fortigate.parse('date=2020-04-23 time=12:17:48 type=event subtype=system devname=fw interface=port1 '
+                          'eventtype=x eventsubtype=y lanin=12 vd=root', CTX)
+    assert doc["event"]["action"] == "x" and doc["event"]["reason"] == "y"
+    assert doc["fortinet"]["firewall"] == {"type": "event", "subtype": "system", "interface": "port1", "lanin": 12,
+                                           "vd": "root"}

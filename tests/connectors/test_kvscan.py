@@ -9,6 +9,7 @@ non-ASCII text of each width CPython stores), and every FortiGate line in ``../s
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import re
 from pathlib import Path
@@ -42,6 +43,9 @@ def test_extension_is_built() -> None:
     assert fortigate._pairs_moves is _kvscan.pairs_moves
     assert fortigate._finish is _kvscan.finish
     assert fortigate._head is _kvscan.head
+    assert fortigate._begin is _kvscan.begin
+    assert fortigate._end is _kvscan.end
+    assert fortigate._utm_plain is _kvscan.utm_plain
 
 
 @needs_c
@@ -434,3 +438,258 @@ def test_head_shared_fortigate_lines() -> None:
     assert fast > 50
     with pytest.raises(TypeError):
         _kvscan.head(b"<1>a=1")  # type: ignore[arg-type]
+
+
+# --- begin(line, tz, consts): a record's skeleton, pairs and cached time fields, against fortigate._begin_py ------
+
+def _run_begin(fn: Any, line: str, tz: Any, consts: tuple[Any, ...]) -> Any:
+    """The exception type, or the result as ``repr`` (key order of every dict included)."""
+    try:
+        return repr(fn(line, tz, consts))
+    except Exception as exc:  # noqa: BLE001 - the exception's type is the result compared
+        return type(exc)
+
+
+def _begin_variants(line: str) -> list[str]:
+    """The line, and the line with its time keys changed: each eventtime width, durations ``int()`` reads apart,
+    no date, a time ``_date_time`` refuses."""
+    sub = re.sub
+    return [line, sub(r"\beventtime=\S+", "eventtime=1587229911", line),
+            sub(r"\beventtime=\S+", "eventtime=1587229911390", line),
+            sub(r"\beventtime=\S+", "eventtime=158722991139038548", line), line + " eventtime=158722991١",
+            line + " eventtime=1587229911390385٤86", line + " duration=123456789", line + " duration=1234567890",
+            line + " duration=+5", line + " duration=١٢", line + " duration=0", sub(r"\bdate=\S+", "", line),
+            sub(r"\btime=\S+", "time=10:", line), line + ' tz="+0700"', line + " tz=-0500"]
+
+
+@needs_c
+def test_begin_shared_fortigate_lines() -> None:
+    """Every FortiGate line in ``../shared`` and its time variants, caches cold then warm (``parse`` fills them):
+    the same result, or None (a syslog header) for both."""
+    from connectors.parsers.base import VIETNAM_TZ
+    lines = [v for line in _shared_lines() for v in _begin_variants(line)]
+    consts = fortigate._BEGIN_CONSTS
+    fortigate._TS_CACHE.clear()
+    fortigate._SEC_ISO.clear()
+    compared = done = headers = 0
+    ctx = ParseContext()
+    for warm in (False, True):
+        for line in lines:
+            for tz in (VIETNAM_TZ, ctx.tz):
+                c = _run_begin(_kvscan.begin, line, tz, consts)
+                assert c == _run_begin(fortigate._begin_py, line, tz, consts), line
+                compared += 1
+                headers += c == "None"
+                done += isinstance(c, str) and c.endswith(", None)")
+        if not warm:
+            for line in lines:
+                with contextlib.suppress(ParseError):
+                    fortigate.parse(line, ctx)
+    assert compared > 1000 and headers > 50 and done > 300
+
+
+_BG_DATES = st.sampled_from(["2020-04-23", "2020-4-23", "", "x"])
+_BG_TIMES = st.sampled_from(["12:17:48", "1:2:3", "", "10:"])
+_BG_ETIMES = st.sampled_from(["1587229911", "1587229911390", "1587229911390385486", "158722991١", "15872299113",
+                              "1587229911390385٤86", "158722991139٠", "x", "1587229911390x"])
+_BG_DURS = st.sampled_from(["0", "5", "123456789", "1234567890", "+5", "١٢", "-1", "05", "x"])
+
+
+@needs_c
+@settings(max_examples=3000, deadline=None)
+@given(st.lists(st.one_of(st.tuples(st.just("date"), _BG_DATES), st.tuples(st.just("time"), _BG_TIMES),
+                          st.tuples(st.just("tz"), st.sampled_from(["+0700", "-0500", "x"])),
+                          st.tuples(st.just("eventtime"), _BG_ETIMES), st.tuples(st.just("duration"), _BG_DURS),
+                          st.tuples(st.sampled_from(["type", "srcip", "msg", "src", "level"]),
+                                    st.sampled_from(["traffic", "utm", "1.2.3.4", "login", "x"]))),
+                max_size=8).map(lambda kv: " ".join(f"{k}={v}" for k, v in kv)),
+       st.sampled_from(["", "<189>", "<0>", "<191>", "<192>", "Dec 23 11:13:03 ", "<12> "]),
+       st.dictionaries(st.tuples(_BG_DATES, _BG_TIMES, st.sampled_from([None, "+0700", "x"]), st.just("Z")),
+                       st.one_of(st.just(("2020-04-23T05:17:48.000Z", "+0700")), st.just(("t", None)),
+                                 st.just(("t", "")), st.just(["t", None]), st.just(("t",))), max_size=4),
+       st.dictionaries(st.sampled_from(["1587229911", "158722991١", "x"]),
+                       st.one_of(st.just("2020-04-18T17:11:51."), st.just(5)), max_size=3))
+def test_begin_generated(text: str, head: str, ts_cache: dict[Any, Any], sec_iso: dict[str, Any]) -> None:
+    """Any time keys against any cache contents (hits, misses, entries of the wrong shape or type)."""
+    line = head + text
+    consts = (fortigate._TABLES_BY_TYPE, fortigate._TIME_KEYS, ts_cache, sec_iso, fortigate._MS3,
+              fortigate._PRI_PARTS)
+    assert _run_begin(_kvscan.begin, line, "Z", consts) == _run_begin(fortigate._begin_py, line, "Z", consts)
+
+
+@needs_c
+def test_begin_rejects_bad_arguments() -> None:
+    good = fortigate._BEGIN_CONSTS
+    cases: list[tuple[Any, ...]] = [
+        (b"a=1", None, good), ("a=1", None, good[:5]), ("a=1", None, list(good)),
+        ("a=1", None, (good[0], ("date",), *good[2:])), ("a=1", None, (*good[:2], [], *good[3:])),
+        ("<189>a=1", None, (*good[:5], [])), ("<189>a=1", None, (*good[:5], [(1, 2)] * 192))]
+    for args in cases:
+        c, py = _run_begin(_kvscan.begin, *args), _run_begin(fortigate._begin_py, *args)
+        assert isinstance(c, type) and issubclass(c, Exception), args
+        assert isinstance(py, type) and issubclass(py, Exception), args
+
+
+# --- end(doc, fw, tabled, consts): a record's last steps, against fortigate._end_py --------------------------------
+
+def _run_end(fn: Any, doc: dict[str, Any], fw: dict[str, Any], tabled: Any) -> tuple[Any, ...]:
+    """The exception type, or the document and record as ``repr`` (key order included, at every level)."""
+    try:
+        fn(doc, fw, tabled, fortigate._END_CONSTS)
+    except Exception as exc:  # noqa: BLE001 - the exception's type is the result compared
+        return (type(exc),)
+    return repr(doc), repr(fw)
+
+
+_END_EXTRA = ["", " interface=port9", " eventtype=e1", " reason=r1 eventsubtype=s1", " eventsubtype=s2",
+              " lanin=12 wanout=x size=+5 quotamax=١٢", " dir=outgoing interface=p2", " dir=incoming interface=p3",
+              " direction=internal interface=p4"]
+
+
+@needs_c
+def test_end_shared_fortigate_documents() -> None:
+    """Every FortiGate record in ``../shared`` with extra keys ``end`` reads, taken to where ``parse`` calls it
+    (``end`` replaced by a recorder), then run by both."""
+    lines = _shared_lines()
+    ctx = ParseContext()
+    seen: list[tuple[dict[str, Any], dict[str, Any], bool]] = []
+    real_end = fortigate._end
+    fortigate._end = lambda doc, fw, tabled, consts: seen.append(  # type: ignore[assignment]
+        (copy.deepcopy(doc), copy.deepcopy(fw), tabled))
+    try:
+        for line in lines:
+            for extra in _END_EXTRA:
+                with contextlib.suppress(ParseError):
+                    fortigate.parse(line + extra, ctx)
+    finally:
+        fortigate._end = real_end
+    compared = with_fw = 0
+    for doc, fw, tabled in seen:
+        c = _run_end(_kvscan.end, copy.deepcopy(doc), copy.deepcopy(fw), tabled)
+        assert c == _run_end(fortigate._end_py, copy.deepcopy(doc), copy.deepcopy(fw), tabled), doc["event"]
+        compared += 1
+        with_fw += "'fortinet'" in c[0]
+    assert compared > 500 and with_fw > 400
+
+
+@needs_c
+@settings(max_examples=3000, deadline=None)
+@given(st.fixed_dictionaries({"event": st.dictionaries(st.sampled_from(["kind", "action", "reason"]),
+                                                       st.just("x"), max_size=3),
+                              "observer": st.dictionaries(st.sampled_from(["ingress", "egress", "name"]),
+                                                          st.just({"interface": {"name": "p"}}), max_size=2)},
+                             optional={"network": st.one_of(_NETWORK, st.just({"direction": 5})),
+                                       "source": _side(), "destination": _side()}),
+       st.dictionaries(st.sampled_from(["interface", "eventtype", "reason", "eventsubtype", "dir", "lanin", "size",
+                                        "wanout", "other"]),
+                       st.one_of(st.sampled_from(["12", "+5", "١٢", "x", "", "outgoing", "ingress", "egress"]),
+                                 st.integers(), st.none(), st.floats(allow_nan=False)), max_size=6),
+       st.sampled_from([True, False, 0, 1]))
+def test_end_generated(doc: dict[str, Any], fw: dict[str, Any], tabled: Any) -> None:
+    """Documents with and without the fields ``end`` checks first, any direction, counters ``int()`` reads, refuses
+    or cannot take (None: TypeError), records left empty or not."""
+    c = _run_end(_kvscan.end, copy.deepcopy(doc), dict(fw), tabled)
+    assert c == _run_end(fortigate._end_py, copy.deepcopy(doc), dict(fw), tabled)
+
+
+@needs_c
+def test_end_rejects_bad_arguments() -> None:
+    doc: dict[str, Any] = {"event": {}, "observer": {}}
+    for fn in (_kvscan.end, fortigate._end_py):
+        with pytest.raises(ValueError):
+            fn(doc, doc, False, fortigate._END_CONSTS)
+        with pytest.raises(TypeError):
+            fn({"event": {}}, {}, False, fortigate._END_CONSTS)
+        with pytest.raises(TypeError):
+            fn({"event": [], "observer": {}}, {}, False, fortigate._END_CONSTS)
+    with pytest.raises(TypeError):
+        _kvscan.end({}, {}, False, ())  # type: ignore[arg-type]
+
+
+# --- utm_plain(doc, fw, subtype, marked, consts): _utm without its rare parts, against fortigate._utm_plain_py ------
+
+def _run_utm_plain(fn: Any, doc: Any, fw: Any, subtype: Any, marked: Any) -> tuple[Any, ...]:
+    """The exception type, or the result with the document and record as ``repr`` (key order included)."""
+    try:
+        out = fn(doc, fw, subtype, marked, fortigate._UTM_PLAIN_CONSTS)
+    except Exception as exc:  # noqa: BLE001 - the exception's type is the result compared
+        return (type(exc),)
+    return out, repr(doc), repr(fw)
+
+
+_UTM_EXTRA = ["", " catdesc=a.b.c", " profile=p1", " user=u1", " srcip=10.9.9.9", " action=blocked",
+              " action=passthrough", " policyid=7", " appcat=x.y", " subtype=dns qname=www.hue.gov.vn",
+              " ipaddr=1.2.3.4", " dtype=d", " unauthuser=v", " scertcname=c"]
+
+
+@needs_c
+def test_utm_plain_shared_fortigate_documents() -> None:
+    """Every FortiGate record in ``../shared`` with extra keys ``_utm`` reads, taken to where ``parse`` calls
+    ``utm_plain`` (replaced by a recorder), then run by both."""
+    lines = [line.replace("type=traffic", "type=utm").replace('type="event"', 'type="utm"')
+             for line in _shared_lines()]
+    ctx = ParseContext()
+    seen: list[tuple[Any, ...]] = []
+    real = fortigate._utm_plain
+
+    def record(doc: Any, fw: Any, subtype: Any, marked: Any, consts: Any) -> bool:
+        seen.append((copy.deepcopy(doc), copy.deepcopy(fw), subtype, list(marked)))
+        return False
+
+    fortigate._utm_plain = record  # type: ignore[assignment]
+    try:
+        for line in lines:
+            for extra in _UTM_EXTRA:
+                with contextlib.suppress(ParseError):
+                    fortigate.parse(line + extra, ctx)
+    finally:
+        fortigate._utm_plain = real
+    compared = done = 0
+    for doc, fw, subtype, marked in seen:
+        c = _run_utm_plain(_kvscan.utm_plain, copy.deepcopy(doc), dict(fw), subtype, list(marked))
+        assert c == _run_utm_plain(fortigate._utm_plain_py, copy.deepcopy(doc), dict(fw), subtype, list(marked)), \
+            doc["event"]
+        compared += 1
+        done += c[0] is True
+    assert compared > 500 and 200 < done < compared
+
+
+_SECTION = st.one_of(st.none(), st.just({}), st.just({"ip": "1.1.1.1"}), st.just({"user": {"name": "a"}}),
+                     st.just({"user": {}}), st.just({"user": "x"}), st.just("x"), st.just({"name": 5}))
+
+
+@needs_c
+@settings(max_examples=3000, deadline=None)
+@given(st.fixed_dictionaries({}, optional={
+           "event": st.one_of(st.fixed_dictionaries({}, optional={
+               "type": st.one_of(st.just(["connection"]), st.just([]), st.just("x"), st.none()),
+               "category": st.one_of(st.just(["network"]), st.just(["web"]), st.just("x"), st.none()),
+               "outcome": st.just("x")}), st.just([])),
+           "source": _SECTION, "destination": _SECTION,
+           "rule": st.one_of(st.none(), st.just({}), st.just({"category": "a.b"}), st.just({"category": 5}),
+                             st.just({"ruleset": "r"}), st.just({"id": "1"})),
+           "dns": st.one_of(st.none(), st.just({}), st.just({"question": {"name": "www.hue.gov.vn"}}),
+                            st.just({"question": {"name": 5}}), st.just({"question": {}}), st.just({"question": 5}))}),
+       st.dictionaries(st.sampled_from(["action", "srcip", "user", "catdesc", "policyid", "profile", "other", "ipaddr"]),
+                       st.one_of(st.sampled_from(["block", "blocked", "pass", "passthrough", "x", "a.b", ""]),
+                                 st.none(), st.integers()), max_size=6),
+       st.sampled_from([None, "dns", "webfilter", 5, "", "d" + "ns"]),
+       st.one_of(st.lists(st.sampled_from(["dst_int", "srcname", "ipaddr", "sni", "infectedfilename"]), max_size=2),
+                 st.none(), st.just(("dst_int",))))
+def test_utm_plain_generated(doc: dict[str, Any], fw: dict[str, Any], subtype: Any, marked: Any) -> None:
+    """Documents of every shape (sections missing, empty, of other types), any values, marked lists with and without
+    the keys that need ``_utm``'s rare parts."""
+    c = _run_utm_plain(_kvscan.utm_plain, copy.deepcopy(doc), dict(fw), subtype, copy.copy(marked))
+    assert c == _run_utm_plain(fortigate._utm_plain_py, copy.deepcopy(doc), dict(fw), subtype, copy.copy(marked))
+
+
+@needs_c
+def test_utm_plain_rejects_bad_arguments() -> None:
+    bad: list[Any] = [(), (frozenset(),), [frozenset(), len, len], ([], len, len)]
+    for fn in (_kvscan.utm_plain, fortigate._utm_plain_py):
+        for consts in bad:
+            with pytest.raises(TypeError):
+                fn({}, {}, None, [], consts)
+    with pytest.raises(TypeError):
+        _kvscan.utm_plain({}, {}, None, [])  # type: ignore[call-arg]
+

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from connectors.parsers import ParseContext, ParseError, parse_line
+from connectors.parsers import ParseContext, ParseError, parse_line, syslog_header
+from connectors.parsers.base import VIETNAM_TZ
 
 CTX = ParseContext(received=datetime(2024, 1, 3, tzinfo=UTC), source="edge")
 
@@ -89,3 +90,25 @@ def test_fast_header_year_follows_each_records_arrival_time() -> None:
     early = ParseContext(tz=UTC, received=datetime(2024, 2, 20, tzinfo=UTC))
     ts = fast_split("Feb 29 12:00:00 h a: leap", early).timestamp
     assert ts is not None and ts.year == 2024
+
+
+_HEADERS = ["<13>Feb 29 12:00:00 fw ", "Dec 31 23:59:59 fw ", "Jan  1 00:00:01 10.1.1.1 ", "<189>Feb 30 10:00:00 fw ",
+            "Dec 23 11:13:03.123 2025 UTC: ", "Mar  2 01:02:03 -0500 fw ", "Jan  1 00:00:00 ICT fw ", "Xyz 1 00:00:00 fw ",
+            "<190>2026-11-30T08:01:02+07:00 fw ", "2026-02-30 10:00:00 fw ", "<14>1 2026-11-30T08:01:02Z h app - - - ",
+            "<14>1 - - - - - - ", "<999>Jan  2 03:04:05 fw ", "\ufeffDec 30 10:00:00 fw ", "fw01 ", "<34>"]
+
+
+@pytest.mark.parametrize("header", _HEADERS)
+def test_header_time_is_splits_timestamp_for_every_arrival_time(header: str) -> None:
+    """``header_time`` (kept per header text by parsers) gives ``split``'s timestamp for any arrival time and zone:
+    a year-less BSD time takes its year from each arrival (a December line read in January is last year's;
+    29 February only exists in leap years)."""
+    line = header + "type=event x=1"
+    arrivals = [datetime(2026, 12, 31, 23, 59, tzinfo=UTC), datetime(2027, 1, 1, 0, 30, tzinfo=UTC),
+                datetime(2028, 2, 29, 12, tzinfo=UTC), datetime(2027, 3, 1, tzinfo=UTC), datetime(2026, 6, 15, tzinfo=UTC)]
+    for tz in (VIETNAM_TZ, UTC, timezone(timedelta(hours=-5))):
+        clock = syslog_header.header_time(line, tz)
+        for when in arrivals:
+            expected = syslog_header.split(line, ParseContext(tz=tz, received=when), expect_tag=False).timestamp
+            got = clock.at(when) if isinstance(clock, syslog_header.YearlessTime) else clock
+            assert got == expected, (line, tz, when)

@@ -327,3 +327,26 @@ def test_bad_pattern_in_a_merged_list_is_named(write_rule):
     assert not eng.compiled_rules
     (err,) = eng.errors
     assert "(?<=x)y" in err[2]
+
+
+def test_wildcard_patterns_rejected_by_their_literal_agree_with_the_regex():
+    """The literal pre-check of wildcard strings (``a*b?c``) never changes a result: compared with RE2 alone."""
+    import re2
+    from sigma.types import SigmaString
+
+    from detectors.sigma.compiler import Compiler, _wild_regex
+
+    pats = ["*cmd.exe /c * > *\\Temp\\* 2>&1*", "*>?%TEMP%\\*", "a*b?c", "?*?", "*İ?x*", "*ß?*"]
+    values = ["CMD.EXE /C dir > C:\\temp\\o 2>&1", "echo >x%temp%\\a", ">?%TEMP%\\", "aXbYc", "abc", "ab?c",
+              "", "x", "xy", "İYX", "i̇yx", "SSaß", "ßz", "ẞz", "a" * 5000 + "b_c", "\x00>\x00%temp%\\"]
+    comp = Compiler(None)
+    for group in ([p] for p in pats):
+        vm, _ = comp.string_values([SigmaString(p) for p in group])
+        rx = [re2.compile(_wild_regex(SigmaString(p), lower=True)) for p in group]
+        for v in values:
+            want = any(r.search(v.lower()) is not None for r in rx)
+            assert vm(v, {}) is want, (group, v)
+    vm, _ = comp.string_values([SigmaString(p) for p in pats])
+    for v in values:
+        want = any(re2.compile(_wild_regex(SigmaString(p), lower=True)).search(v.lower()) is not None for p in pats)
+        assert vm(v, {}) is want, v

@@ -5,13 +5,18 @@
 ``_sigscan.keyword_text(doc)`` exactly ``compiler.keyword_text_py(doc)`` or None, ``_sigscan.select`` exactly
 ``haystack.select_py`` and ``_sigscan.fold(raw)`` exactly ``compiler.fold_py(raw)``, on the shared EVTX events,
 the SigmaHQ regression samples (every bucket the engine builds for them) and generated hostile events.
+``_sigscan.Automaton(patterns).find(text)`` must list exactly the patterns ``ahocorasick_rs``'s overlapping search
+finds, and ``_sigscan.scan`` (texts, automata and selection in one call) give exactly the candidates of the pure
+Python path (``field_text_py``/``keyword_text_py``, ``ahocorasick_rs``, ``select_py``) or None (declined).
 """
 
 from __future__ import annotations
 
+import random
 import sys
 from typing import Any
 
+import ahocorasick_rs
 import orjson
 import pytest
 from hypothesis import given, settings
@@ -41,6 +46,7 @@ def test_extension_is_built() -> None:
     assert engine.C_FIELD_TEXT is _c.field_text
     assert engine.C_KEYWORD_TEXT is _c.keyword_text
     assert engine.C_SELECT is _c.select
+    assert engine.C_SCAN is _c.scan and engine.C_AUTOMATON is _c.Automaton
     assert compiler.fold is _c.fold
 
 
@@ -77,11 +83,46 @@ def _select_agrees(b: Any, fields: list[Any], text: list[Any]) -> None:
     assert _c.select(*args) == haystack.select_py(*args)
 
 
+def _ids(finder: Any, text: bytes | None) -> list[tuple[int, int, int]]:
+    return finder.matches(text) if finder is not None and text else []
+
+
+def _pure_candidates(b: Any, ev: dict[str, Any]) -> list[int] | None:
+    """The engine's prefilter in pure Python (``ahocorasick_rs`` automata), or None when an event has no text."""
+    from detectors.sigma import engine
+
+    if not b.finders:
+        engine._build_finders(b)
+    fields = text = None
+    if b.fields is not None:
+        fields = haystack.field_text_py(ev, b.extract)
+        if fields is None:
+            return None
+    if b.text is not None:
+        text = keyword_text_py(ev)
+        if text is None:
+            return None
+    return haystack.select_py(_ids(b.fields, fields), _ids(b.text, text), b.n_fields, b.live, b.triggers, b.always)
+
+
+def _scan_agrees(b: Any, ev: dict[str, Any]) -> bool:
+    """The native one-call prefilter gives the pure path's candidates; True if it did not decline."""
+    assert b.native
+    got = _c.scan(ev, b.node, b.fac, b.kac, b.live, b.triggers, b.always)
+    want = _pure_candidates(b, ev)
+    declines = (b.fac is not None and _c.field_text(ev, b.node) is None) or \
+        (b.kac is not None and _c.keyword_text(ev) is None)
+    assert (got is None) == declines, ev
+    assert got is None or got == want, (ev, got, want)
+    return got is not None
+
+
 def _buckets_agree(engine: Any, events: list[dict[str, Any]]) -> tuple[int, int]:
     """(events checked, events C declined) over every bucket the engine uses for them."""
     declined = 0
     checked = 0
     selected = 0
+    natives = 0
     for ev in events:
         b = engine._event_bucket(ev)
         if b is None:
@@ -104,7 +145,11 @@ def _buckets_agree(engine: Any, events: list[dict[str, Any]]) -> tuple[int, int]
         text = b.text.matches(kw) if b.text is not None and kw else []
         _select_agrees(b, fields, text)
         selected += bool(fields or text)
+        if b.triggers and b.native:
+            _scan_agrees(b, ev)
+        natives += b.native
     assert selected > checked // 2
+    assert natives > checked // 2  # most events' buckets have native automata
     return checked, declined
 
 
@@ -311,3 +356,160 @@ def test_references_held() -> None:
         with pytest.raises(IndexError):
             _c.select(fields + [(3, 0, 1)], [], 0, b"\0\0\1", trig, [idx])
     assert (sys.getrefcount(idx), sys.getrefcount(fields[0]), sys.getrefcount(trig[2])) == before
+
+
+# --- the native automaton and the one-call prefilter
+
+def _find_py(patterns: list[bytes], text: bytes) -> list[int]:
+    return sorted({m[0] for m in ahocorasick_rs.BytesAhoCorasick(patterns).find_matches_as_indexes(text, overlapping=True)})
+
+
+@needs_c
+def test_automaton_finds_what_ahocorasick_finds() -> None:
+    rnd = random.Random(9)
+    alphabets = [b"ab", b"abc\\\"", b'a\\"\x00\xff,[]', bytes(range(256)), "İſ\u212aßé".encode() + b"ks"]
+    for _ in range(1500):
+        alpha = rnd.choice(alphabets)
+        pats = list(dict.fromkeys(bytes(rnd.choice(alpha) for _ in range(rnd.randint(1, 7)))
+                                  for _ in range(rnd.randint(1, 40))))
+        auto = _c.Automaton(pats)
+        for _ in range(4):
+            text = bytes(rnd.choice(alpha) for _ in range(rnd.randint(0, 300)))
+            for t in (text, text + pats[0], pats[-1] + text):
+                assert auto.find(t) == _find_py(pats, t), (pats, t)
+    every = [bytes([i, (i * 7) % 256]) for i in range(256)] + [b"\xff\x00\x01", b"\x00", b"a" * 200]
+    auto = _c.Automaton(every)
+    assert auto.sizes()[2] == 257  # every byte value in a pattern: 257 byte classes
+    for _ in range(200):
+        t = bytes(rnd.randrange(256) for _ in range(rnd.randint(0, 400)))
+        assert auto.find(t) == _find_py(every, t)
+    assert auto.find(b"a" * 1000) == _find_py(every, b"a" * 1000)
+    assert auto.find(bytearray(b"\x00")) == _find_py(every, b"\x00")  # any buffer
+    assert _c.Automaton([]).find(b"abc") == []
+    for bad in ([b""], [b"a", ""], ["x"], [1], (b"a",), None):
+        with pytest.raises((TypeError, ValueError)):
+            _c.Automaton(bad)
+    with pytest.raises(TypeError):
+        _c.Automaton([b"a"]).find("text")
+    with pytest.raises(TypeError):
+        _c.Automaton(patterns=[b"a"])
+    # a dense table of at most max_cells (states x byte classes): deeper states are an NFA (trie edges, failure links)
+    hybrids = 0
+    for _ in range(1500):
+        alpha = rnd.choice(alphabets)
+        pats = list(dict.fromkeys(bytes(rnd.choice(alpha) for _ in range(rnd.randint(1, 12)))
+                                  for _ in range(rnd.randint(1, 80))))
+        for cells in (20, 60, 300, 3000):
+            try:
+                auto = _c.Automaton(pats, cells)
+            except ValueError:  # too few dense rows to hold its states' indices
+                continue
+            _, states, _, dense = auto.sizes()
+            hybrids += dense < states
+            for _ in range(3):
+                t = bytes(rnd.choice(alpha) for _ in range(rnd.randint(0, 300))) + rnd.choice(pats) * 2
+                assert auto.find(t) == _find_py(pats, t), (pats, t, cells)
+    assert hybrids > 1000
+    big = [b"%d-%d" % (i, i * 7) for i in range(2000)]
+    with pytest.raises(ValueError):  # too small a dense table for its states: the caller keeps the Python path
+        _c.Automaton(big, 10)
+    assert _c.Automaton(big, 10**9).find(b"5-35,") == _find_py(big, b"5-35,")
+    assert _c.Automaton(big, 30_000).sizes()[3] < _c.Automaton(big, 30_000).sizes()[1]
+    assert _c.Automaton(big, 30_000).find(b"5-35,1999-13993") == _find_py(big, b"5-35,1999-13993")
+
+
+#: literals as the engine writes them (folded, JSON-escaped, whole values quoted), aimed at the hostile events:
+#: escapes, quotes and separators of the JSON list, case folds, numbers
+_FLITS = ['"c:\\\\x.exe"', "image", "\\\\", '\\"', "\\u0000", "\\n", ",", '","', "[", "]", "i\u0307", "ss", "k",
+          "s", "true", "null", "1", "-", "source name", "\U0001f600", "σ"]
+_TLITS = ["original", "raw", "\\\\", "ss", "i\u0307", "k", '"]', '["', "a", "ſ".casefold(), "x\\\\", "\\u001f"]
+
+
+def _synthetic_bucket() -> Any:
+    """A bucket whose literal i triggers rule i alone: the candidates are exactly the literals found."""
+    from detectors.sigma.engine import _Bucket
+
+    b = _Bucket(rules=list(range(len(_FLITS) + len(_TLITS))))
+    b.tree, b.extract, b.node = _TREE, value_extractor(_TREE), haystack.extractor_node(_TREE)
+    b.flits, b.tlits, b.n_fields = list(_FLITS), list(_TLITS), len(_FLITS)
+    b.triggers = [(frozenset({i}), ()) for i in range(len(b.rules))]
+    b.live = b"\1" * len(b.rules)
+    b.fac = _c.Automaton([x.encode() for x in _FLITS])
+    b.kac = _c.Automaton([x.encode() for x in _TLITS])
+    b.native = True
+    return b
+
+
+_BUCKET = _synthetic_bucket() if _c is not None else None
+
+
+@needs_c
+@settings(max_examples=800, deadline=None)
+@given(_docs)
+def test_scan_on_generated_hostile_events(doc: dict[Any, Any]) -> None:
+    _scan_agrees(_BUCKET, doc)
+
+
+@needs_c
+def test_scan_on_known_hostile_events() -> None:
+    b = _BUCKET
+    deep: Any = "X"
+    for _ in range(400):
+        deep = [deep]
+    docs: list[Any] = [
+        {"winlog": {"event_data": {"Image": "C:\\X.EXE", "Source Name": "İſK", "CommandLine": 'a"b\x00\n'}}},
+        {"list": ["İ" * 50, "ſ" * 50, "\u212a", "ß", "Σ", "😀", "\ud800"]}, {"list": [1.5]}, {"n": 2**64},
+        {"event": {"original": "raw", "kind": "x"}, "list": "ORIGINAL"}, {1: "x"}, {"list": deep},
+        {"list": [True, None, -1, 2**63 - 1, ""]}, {"url": {"original": "A" * 100_000 + '"]'}}, {},
+        {"process": {"name": _Str("sub")}}, {"list": "\x1f" * 33},
+    ]
+    checked = sum(_scan_agrees(b, d) for d in docs)
+    assert checked >= 6
+    assert _c.scan(["not", "a dict"], b.node, b.fac, b.kac, b.live, b.triggers, b.always) is None
+    # a literal at every position of strings around the 4-byte steps of the scan
+    for n in range(0, 24):
+        for pos in range(0, n + 1):
+            text = ("Yz" * 20)[:pos] + "Image\\" + ("w" * 20)[:n - pos]
+            assert _scan_agrees(b, {"list": [text], "x": text})
+
+
+@needs_c
+def test_scan_checks_its_input() -> None:
+    b = _BUCKET
+    doc = {"list": ["image"]}
+    args = [doc, b.node, b.fac, b.kac, b.live, b.triggers, b.always]
+    want = _pure_candidates(b, doc)
+    assert want is not None and _FLITS.index("image") in want and _c.scan(*args) == want
+    for i, bad in ((2, "automaton"), (3, 5), (4, "live"), (5, tuple(b.triggers)), (6, (1,))):
+        with pytest.raises(TypeError):
+            _c.scan(*args[:i], bad, *args[i + 1:])
+    with pytest.raises(ValueError):
+        _c.scan(doc, b.node, b.fac, b.kac, b.live[:-1], b.triggers, b.always)  # one live byte per literal
+    with pytest.raises(ValueError):
+        _c.scan(doc, b.node, b.fac, None, b.live, b.triggers, b.always)  # literal count must add up
+    with pytest.raises(TypeError):
+        _c.scan(doc, b.node, b.fac)
+    with pytest.raises(TypeError):
+        _c.scan(doc, (), b.fac, b.kac, b.live, b.triggers, b.always)  # bad node
+    bad_trig = [None] * len(b.triggers)
+    with pytest.raises(TypeError):
+        _c.scan(doc, b.node, b.fac, b.kac, b.live, bad_trig, b.always)
+    assert _c.scan(*args) == want  # still consistent after the errors
+
+
+@needs_c
+def test_scan_references_held() -> None:
+    b = _BUCKET
+    s = "unique-image-" + "x" * 20
+    idx = 10**6 + 3
+    trig = list(b.triggers)
+    doc = {"list": [s], "winlog": {"channel": s}, "other": [s, {"k": s}]}
+    trig = [(frozenset(), ())] * len(trig)
+    trig[_FLITS.index("image")] = (frozenset({idx}), ())
+    before = sys.getrefcount(s), sys.getrefcount(idx), sys.getrefcount(b.fac)
+    for _ in range(1000):
+        assert _c.scan(doc, b.node, b.fac, b.kac, b.live, trig, [idx]) == [idx]
+        assert _c.scan({"list": [s, 1.5]}, b.node, b.fac, b.kac, b.live, trig, []) is None  # declined half-way
+        assert _c.scan({"k": "İ" + s}, b.node, b.fac, b.kac, b.live, trig, []) == []
+        b.fac.find(s.encode())
+    assert (sys.getrefcount(s), sys.getrefcount(idx), sys.getrefcount(b.fac)) == before
