@@ -4,7 +4,9 @@
 
 Lines are varied (addresses, users, URLs, user agents change per line) so that
 caches (user-agent parsing) see realistic hit rates; the ``winlog`` input is
-Sysmon/Security JSON, ``auth`` is a mix dominated by sshd as in real auth logs.
+Sysmon/Security JSON, ``auth`` is a mix dominated by sshd as in real auth logs, ``sshd`` is its login lines
+(failed and accepted logins, what a brute-force attack floods a log with) and ``openssh`` is real sshd output:
+loghub's ``OpenSSH_2k.log`` in ``../shared`` (every kind of message a server logs), repeated.
 Prints lines per CPU second (the one-core figure, robust to other processes
 sharing the machine) and per wall-clock second, per format, and the peak of Python allocations (tracemalloc,
 measured in a second, shorter pass so it does not slow the timed one) and the
@@ -20,6 +22,7 @@ import sys
 import time
 import tracemalloc
 from collections.abc import Callable
+from functools import cache
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -126,8 +129,22 @@ def winlog(i: int) -> str:
                                                "IpPort": str(1024 + i % 60000), "Status": "0xc000006d"}}})
 
 
+OPENSSH_LOG = Path(__file__).resolve().parents[1] / ".." / "shared" / "logs" / "loghub" / "OpenSSH" / "OpenSSH_2k.log"
+
+
+@cache
+def _openssh_lines() -> list[str]:
+    return OPENSSH_LOG.read_text(encoding="utf-8", errors="replace").splitlines()
+
+
+def openssh(i: int) -> str:
+    lines = _openssh_lines()
+    return lines[i % len(lines)]
+
+
 GENERATORS: dict[str, tuple[str, Callable[[int], str]]] = {
-    "squid": ("squid", squid), "sshd": ("auth", sshd), "auth": ("auth", auth), "nginx": ("nginx", nginx),
+    "squid": ("squid", squid), "sshd": ("auth", sshd), "openssh": ("auth", openssh), "auth": ("auth", auth),
+    "nginx": ("nginx", nginx),
     "apache": ("apache", apache), "syslog": ("syslog", syslog), "auditd": ("auditd", auditd),
     "winlog": ("winlog", winlog),
 }
@@ -148,6 +165,9 @@ def main() -> None:
     print(f"{'input':8} {'parser':8} {'lines':>8} {'lines/cpu-s':>12} {'lines/s wall':>13} {'peak alloc':>11}")
     for name in args.formats:
         fmt, gen = GENERATORS[name]
+        if gen is openssh and not OPENSSH_LOG.is_file():
+            print(f"{name:8} skipped: {OPENSSH_LOG} is missing (check out ../shared beside the repository)")
+            continue
         parse = get_parser(fmt)
         lines = [gen(i) for i in range(args.lines)]
         parse(lines[0], ctx)  # import and warm caches outside the timing

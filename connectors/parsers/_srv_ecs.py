@@ -45,7 +45,10 @@ def related(doc: dict[str, Any]) -> None:
     if user.__class__ is dict:
         v = user.get("name")
         if v:
-            _add(users, v)
+            if isinstance(v, list):  # as _add decides
+                _add(users, v)
+            elif v not in users:
+                users.append(v)
     for o in (source, destination):
         if o.__class__ is dict:
             u = o.get("user")
@@ -67,7 +70,10 @@ def related(doc: dict[str, Any]) -> None:
         for k in ("name", "hostname"):
             v = host.get(k)
             if v:
-                _add(hosts, v)
+                if isinstance(v, list):
+                    _add(hosts, v)
+                elif v not in hosts:
+                    hosts.append(v)
     for o in (destination, source, url):
         if o.__class__ is dict:
             v = o.get("domain")

@@ -641,8 +641,31 @@ static int clause_hit(PyObject *clause, const unsigned char *found, Py_ssize_t n
     return 0;
 }
 
-/* the rules literal `id` triggers, added to cand */
-static int trigger(PyObject *cand, PyObject *t, const unsigned char *found, Py_ssize_t n) {
+/* the rules literal `id` triggers (triggers[id]), added to cand; ids past the table are an error (the lists
+ * are checked again here: hashing what `always` and the tables hold could, in theory, run Python code) */
+static int trigger_entry(PyObject *cand, PyObject *t, const unsigned char *found, Py_ssize_t n);
+
+static int trigger(PyObject *cand, PyObject *triggers, Py_ssize_t id, const unsigned char *found, Py_ssize_t n) {
+    if (id >= PyList_GET_SIZE(triggers)) {
+        PyErr_SetString(PyExc_IndexError, "literal id out of range of the trigger table");
+        return ERR;
+    }
+    PyObject *t = PyList_GET_ITEM(triggers, id);
+    Py_INCREF(t);
+    int rc = trigger_entry(cand, t, found, n);
+    Py_DECREF(t);
+    return rc;
+}
+
+/* the candidate rules as a sorted list */
+static PyObject *sorted_list(PyObject *cand) {
+    PyObject *out = PySequence_List(cand);
+    if (out != NULL && PyList_Sort(out) < 0)
+        Py_CLEAR(out);
+    return out;
+}
+
+static int trigger_entry(PyObject *cand, PyObject *t, const unsigned char *found, Py_ssize_t n) {
     if (!PyTuple_CheckExact(t) || PyTuple_GET_SIZE(t) != 2 || !PyFrozenSet_CheckExact(PyTuple_GET_ITEM(t, 0))
         || !PyTuple_CheckExact(PyTuple_GET_ITEM(t, 1))) {
         PyErr_SetString(PyExc_TypeError, "select: bad trigger entry");
@@ -720,21 +743,11 @@ static PyObject *select_rules(PyObject *self, PyObject *const *args, Py_ssize_t 
             if (found[id] != 1 || !lv[id])
                 continue;
             found[id] = 2;
-            if (id >= PyList_GET_SIZE(triggers)) {
-                PyErr_SetString(PyExc_IndexError, "select: literal id out of range");
-                goto done;
-            }
-            PyObject *t = PyList_GET_ITEM(triggers, id);
-            Py_INCREF(t);
-            int rc = trigger(cand, t, found, n);
-            Py_DECREF(t);
-            if (rc != OK)
+            if (trigger(cand, triggers, id, found, n) != OK)
                 goto done;
         }
     }
-    out = PySequence_List(cand);
-    if (out != NULL && PyList_Sort(out) < 0)
-        Py_CLEAR(out);
+    out = sorted_list(cand);
 done:
     Py_XDECREF(cand);
     if (out == NULL || !clear_found(fields, 0, found, n) || !clear_found(text, offset, found, n))
@@ -1205,21 +1218,10 @@ static PyObject *scan(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
         Py_ssize_t id = fd.ids[i];
         if (!lv[id])
             continue;
-        /* checked again: hashing what `always` and the tables hold could, in theory, run Python code */
-        if (id >= PyList_GET_SIZE(triggers)) {
-            PyErr_SetString(PyExc_IndexError, "scan: literal id out of range");
-            goto done;
-        }
-        PyObject *t = PyList_GET_ITEM(triggers, id);
-        Py_INCREF(t);
-        int r = trigger(cand, t, found_buf, n);
-        Py_DECREF(t);
-        if (r != OK)
+        if (trigger(cand, triggers, id, found_buf, n) != OK)
             goto done;
     }
-    out = PySequence_List(cand);
-    if (out != NULL && PyList_Sort(out) < 0)
-        Py_CLEAR(out);
+    out = sorted_list(cand);
 done:
     Py_XDECREF(cand);
     for (Py_ssize_t i = 0; i < fd.n_ids; i++)

@@ -258,3 +258,57 @@ def test_pid_with_non_decimal_digit_is_not_a_crash() -> None:
     d = one("Mar  3 10:56:18 h sshd[1²]: Accepted password for a from 1.2.3.4 port 22 ssh2")
     assert d["process"] == {"name": "sshd"} and d["log"]["syslog"]["procid"] == "1²"
     assert d["user"]["name"] == "a"
+
+
+def _general_auth(line: str, ctx: ParseContext) -> dict:
+    """``auth.parse`` without its one-pass sshd login path: the handler loop, then ``related``."""
+    from connectors.parsers import _srv_ecs, _srv_syslog, auth
+
+    doc, sl = _srv_syslog.start(line, ctx, "system.auth")
+    for handler in auth._BY_PROGRAM[(sl.appname or "").lower()]:
+        if handler(doc, sl.message):
+            break
+    _srv_ecs.related(doc)
+    return doc
+
+
+def test_ssh_login_one_pass_matches_handler_path() -> None:
+    """The one-pass sshd login path gives the document (key order included) that ``_sshd`` and
+    ``_srv_ecs.related`` give, for real lines and for addresses, users and headers it must not
+    get wrong (a host name or "-" for the address, an empty user, IPv6, ``::ffff:`` mapped, no
+    host in the header, the old ``sshd(pam_unix)`` tag)."""
+    import json
+
+    from connectors.parsers import auth
+
+    msgs = [ln.split(": ", 1)[1] for ln in _sample_auth_lines()
+            if ": " in ln and ln.split(": ", 1)[1].startswith(("Accepted ", "Failed ", "Postponed "))]
+    msgs += [f"{ev} {how} for {user}from {ip} port {port}{tail}"
+             for ev in ("Accepted", "Failed", "Postponed") for how in ("password", "keyboard-interactive/pam")
+             for user in ("root ", "invalid user bob ", "", "a b ", "web01 ")
+             for ip in ("1.2.3.4", "::1", "::ffff:10.0.0.1", "web01", "gw.example.org", "-", "[fe80::1]")
+             for port in ("22", "123456") for tail in ("", " ssh2", " ssh2: RSA SHA256:x", " [preauth]")]
+    headers = ["Mar  3 10:56:18 web01 sshd[12]: ", "<38>Mar  3 10:56:18 web01 sshd-session[7]: ",
+               "Mar  3 10:56:18 sshd[12]: ", "2024-03-03T10:56:18+07:00 gw.example.org sshd[3]: ",
+               "Mar  3 10:56:18 web01 sshd(pam_unix)[12]: ", "Mar  3 10:56:18 web01 SSHD: "]
+    fast = 0
+    for header in headers:
+        for msg in msgs:
+            line = header + msg
+            got = auth.parse(line, CTX)
+            assert json.dumps(got) == json.dumps(_general_auth(line, CTX)), line
+            fast += "system" in got and "pam" not in got["system"]["auth"] and got["event"].get("action") == "ssh_login"
+    assert fast > 1000
+
+
+def test_start_msg_matches_start() -> None:
+    """``start_msg`` returns ``start``'s document, program and message."""
+    from connectors.parsers import _srv_syslog
+
+    for line in _sample_auth_lines() + ["<13>Jan  2 10:00:00 h sshd[1]: x", "Jan  2 10:00:00 h -: x"]:
+        if not line.strip():
+            with pytest.raises(ParseError):
+                _srv_syslog.start_msg(line, CTX, "system.auth")
+            continue
+        doc, sl = _srv_syslog.start(line, CTX, "system.auth")
+        assert _srv_syslog.start_msg(line, CTX, "system.auth") == (doc, sl.appname, sl.message), line
