@@ -312,3 +312,61 @@ def test_start_msg_matches_start() -> None:
             continue
         doc, sl = _srv_syslog.start(line, CTX, "system.auth")
         assert _srv_syslog.start_msg(line, CTX, "system.auth") == (doc, sl.appname, sl.message), line
+
+
+def _reference_auth(line: str, ctx: ParseContext) -> dict:
+    """``auth.parse`` without its one-pass sshd paths and with the general ``_srv_ecs.related``."""
+    from connectors.parsers import _srv_ecs, _srv_syslog, auth
+
+    doc, app, msg = _srv_syslog.start_msg(line, ctx, "system.auth")
+    prog = (app or "").lower()
+    handled = any(h(doc, msg) for h in auth._BY_PROGRAM.get(prog, auth._GENERIC))
+    if not handled and (prog in auth._IAM_DEFAULT or prog in ("passwd", "chage", "gpasswd", "chpasswd")):
+        handled = auth._iam(doc, msg, prog)
+    if not handled and not prog:
+        handled = any(h(doc, msg) for h in (auth._sudo, auth._pam, auth._sshd))
+    if not handled:
+        auth._other(doc, msg)
+    _srv_ecs.related(doc)
+    return doc
+
+
+def test_ssh_rule_one_pass_and_related_match_general_path() -> None:
+    """The one-pass path for the other sshd messages (``Received disconnect``, ``Invalid user``,
+    ``reverse mapping``...) and auth's own ``_related`` give the document (key order included) that
+    the handler loop and ``_srv_ecs.related`` give: every sample line, and each table pattern's
+    first words with host names, "-", IPv6 and empty users, under several headers."""
+    import json
+
+    from connectors.parsers import auth
+
+    lines = [ln for ln in _sample_auth_lines() if ln.strip()]
+    tails = ["user root from 1.2.3.4 port 22", "user  from web01 port 22 [preauth]",
+             "disconnect from ::1 port 2:11: bye [preauth]", "disconnect from h.example: 3: ",
+             "closed by invalid user bob 10.0.0.1 port 9 [preauth]", "reset by - port 1",
+             "mapping checking getaddrinfo for gw.example [1.2.3.4] failed - POSSIBLE BREAK-IN ATTEMPT!",
+             "1.2.3.4 maps to web01, but this does not map back to the address",
+             "to negotiate with [fe80::1] port 22: no matching", "user bob from ::ffff:10.0.0.1",
+             "invalid user bob [preauth]", "receive identification string from 1.2.3.4 port 5",
+             "request for sftp by user bob", "protocol version identification 'x' from web01 port 2",
+             "error from remote host 1.2.3.4 port 3: reset", "maximum authentication attempts exceeded for "
+             "invalid user x from 1.2.3.4 port 2 ssh2 [preauth]", "bob from 1.2.3.4 not allowed because none"]
+    words = sorted({w for ws in auth._SSH_FIRST_WORDS.values() for w in ws})
+    msgs = [f"{w} {t}" for w in words for t in tails] + ["Received disconnect from 1.2.3.4 port 2:11: x",
+                                                          "error: Received disconnect from -: 11: y"]
+    headers = ["Mar  3 10:56:18 web01 sshd[12]: ", "<38>Mar  3 10:56:18 web01 sshd-session[7]: ",
+               "Mar  3 10:56:18 sshd[12]: ", "2024-03-03T10:56:18+07:00 gw.example sshd[3]: ",
+               "Mar  3 10:56:18 web01 sshd(pam_unix)[12]: ", "Mar  3 10:56:18 web01 SSHD: "]
+    lines += [h + m for h in headers for m in msgs]
+    rule_hits = 0
+    for line in lines:
+        try:
+            want = json.dumps(_reference_auth(line, CTX))
+        except ParseError:
+            with pytest.raises(ParseError):
+                auth.parse(line, CTX)
+            continue
+        got = auth.parse(line, CTX)
+        assert json.dumps(got) == want, line
+        rule_hits += got["event"].get("action", "").startswith("ssh_") and "related" in got
+    assert rule_hits > 1000
