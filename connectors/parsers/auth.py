@@ -96,6 +96,25 @@ _SSH_INPUT_INVALID = re.compile(r"input_userauth_request: invalid user (?P<user>
 _SSH_GENERIC = re.compile(r"(?P<event>.+?) user (?P<user>\S+) from (?P<ip>[^\s\[\]]+)(?: port (?P<port>\d+))?")
 
 
+def _ssh_fields(rx: re.Pattern[str], g: dict[str, Any], event: str | None) -> dict[str, Any]:
+    """``system.auth.ssh.*`` of an sshd message that ``rx`` matched (groups ``g``), as ``ecs.put`` would write
+    it: empty values left out. Shared by the handler (``_sshd``) and the one-pass build (``_ssh_rule``)."""
+    ssh_f: dict[str, Any] = {}
+    if event:
+        ssh_f["event"] = event
+    if rx is _SSH_NOID:
+        ssh_f["dropped_ip"] = g["ip"]
+    elif rx is _SSH_RECV_DISC:
+        reason = g["reason"]
+        ssh_f["disconnect"] = {"code": g["code"], "reason": reason} if reason else {"code": g["code"]}
+    elif rx is _SSH_NOTALLOWED:
+        if g["reason"]:
+            ssh_f["failure_reason"] = g["reason"]
+    elif rx is _SSH_SUBSYS:
+        ssh_f["subsystem"] = g["sub"]
+    return ssh_f
+
+
 def _sshd(doc: dict[str, Any], msg: str) -> bool:
     # Every pattern but the generic one starts with a fixed word: only the patterns for the
     # message's first word are tried, in table order, so the result is the one trying all gives.
@@ -126,23 +145,10 @@ def _sshd(doc: dict[str, Any], msg: str) -> bool:
             if m:
                 g = m.groupdict()
                 _put_user_src(doc, g)
-                # ``system.auth.ssh.*`` as ecs.put would write it (empty values left out).
-                ssh_f: dict[str, Any] = {}
-                if event:
-                    ssh_f["event"] = event
                 host = g.get("host")
                 if host:
                     _srv_ecs.sub(doc, "source")["domain"] = host
-                if rx is _SSH_NOID:
-                    ssh_f["dropped_ip"] = g["ip"]
-                elif rx is _SSH_RECV_DISC:
-                    reason = g["reason"]
-                    ssh_f["disconnect"] = {"code": g["code"], "reason": reason} if reason else {"code": g["code"]}
-                elif rx is _SSH_NOTALLOWED:
-                    if g["reason"]:
-                        ssh_f["failure_reason"] = g["reason"]
-                elif rx is _SSH_SUBSYS:
-                    ssh_f["subsystem"] = g["sub"]
+                ssh_f = _ssh_fields(rx, g, event)
                 if ssh_f:
                     _srv_ecs.sub(_srv_ecs.sub(doc, "system"), "auth")["ssh"] = ssh_f
                 if action == "ssh_login":
@@ -694,24 +700,12 @@ def _ssh_rule(doc: dict[str, Any], m: re.Match[str], rule: _SshRule) -> None:
         if src is None:
             src = doc["source"] = {}
         src["port"] = int(port)
-    ssh_f: dict[str, Any] = {}
-    if event:
-        ssh_f["event"] = event
     host = get("host")
     if host:
         if src is None:
             src = doc["source"] = {}
         src["domain"] = host
-    if rx is _SSH_NOID:
-        ssh_f["dropped_ip"] = g["ip"]
-    elif rx is _SSH_RECV_DISC:
-        reason = g["reason"]
-        ssh_f["disconnect"] = {"code": g["code"], "reason": reason} if reason else {"code": g["code"]}
-    elif rx is _SSH_NOTALLOWED:
-        if g["reason"]:
-            ssh_f["failure_reason"] = g["reason"]
-    elif rx is _SSH_SUBSYS:
-        ssh_f["subsystem"] = g["sub"]
+    ssh_f = _ssh_fields(rx, g, event)
     if ssh_f:
         doc["system"] = {"auth": {"ssh": ssh_f}}
     if action:
