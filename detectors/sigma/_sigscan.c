@@ -279,13 +279,67 @@ static int put_value(Out *o, PyObject *v, int depth) {
     return FALLBACK; /* floats (orjson's number format), subclasses, other types: the Python path */
 }
 
-/* one more value of the list field_text writes */
-static int put_item(Out *o, PyObject *v, Py_ssize_t *count) {
-    if (put_char(o, (*count)++ ? ',' : '[') != OK)
+struct Automaton;
+struct Found;
+static uint32_t ac_feed(const struct Automaton *a, uint32_t s, const unsigned char *t, Py_ssize_t n,
+                        struct Found *fd);
+static uint32_t ac_feed_str(const struct Automaton *a, uint32_t s, const unsigned char *t, Py_ssize_t n,
+                            struct Found *fd);
+static uint32_t ac_feed_byte(const struct Automaton *a, uint32_t s, unsigned char c, struct Found *fd);
+static PyObject *casefold_utf8(const char *text, Py_ssize_t n);
+
+/* Where the field walk puts the values. field_text (a == NULL): into o, as the JSON list. scan (a != NULL): the
+ * same text is searched as it is produced, the automaton's state s carried from byte to byte, so the patterns
+ * found are exactly those of the whole text (whatever bytes they hold, quotes and brackets included): an ASCII
+ * str value is searched straight from its str as '"', its folded escaped form (ac_feed_str), '"'; any other value
+ * is written into o (o emptied first) and that piece is searched, case-folded alone when it holds non-ASCII text
+ * (str.casefold maps each character on its own, so the fold of the whole text is the fold of its pieces). The
+ * separators ('[' ',') are fed before each value, the closing ']' by the caller. */
+typedef struct {
+    Out *o;
+    Py_ssize_t count;
+    const struct Automaton *a;
+    struct Found *fd;
+    uint32_t s;
+} Fw;
+
+/* the piece in o searched from the walk's state (case-folded first when it holds non-ASCII text) */
+static int fw_feed_out(Fw *f) {
+    Out *o = f->o;
+    if (!o->nonascii) {
+        f->s = ac_feed(f->a, f->s, (const unsigned char *)o->buf, o->len, f->fd);
+        return OK;
+    }
+    PyObject *b = casefold_utf8(o->buf, o->len);
+    if (b == NULL)
+        return ERR;
+    f->s = ac_feed(f->a, f->s, (const unsigned char *)PyBytes_AS_STRING(b), PyBytes_GET_SIZE(b), f->fd);
+    Py_DECREF(b);
+    return OK;
+}
+
+/* one more value of the list field_text writes (or scan searches) */
+static int put_item(Fw *f, PyObject *v) {
+    char sep = f->count++ ? ',' : '[';
+    if (f->a != NULL) {
+        if (PyUnicode_CheckExact(v) && PyUnicode_IS_COMPACT_ASCII(v)) {
+            /* its bytes are its UTF-8; nothing of it runs Python code, no reference needed */
+            f->s = ac_feed_byte(f->a, f->s, (unsigned char)sep, f->fd);
+            f->s = ac_feed_byte(f->a, f->s, '"', f->fd);
+            f->s = ac_feed_str(f->a, f->s, (const unsigned char *)PyUnicode_DATA(v), PyUnicode_GET_LENGTH(v), f->fd);
+            f->s = ac_feed_byte(f->a, f->s, '"', f->fd);
+            return OK;
+        }
+        f->o->len = 0;
+        f->o->nonascii = 0;
+    }
+    if (put_char(f->o, sep) != OK)
         return ERR;
     Py_INCREF(v);
-    int rc = put_value(o, v, 1);
+    int rc = put_value(f->o, v, 1);
     Py_DECREF(v);
+    if (rc == OK && f->a != NULL)
+        rc = fw_feed_out(f);
     return rc;
 }
 
@@ -323,7 +377,7 @@ static int spaced_kept(PyObject *k, PyObject *names, PyObject *seen) {
     return in;
 }
 
-static int walk(Out *o, PyObject *doc, PyObject *node, Py_ssize_t *count, int depth) {
+static int walk(Fw *f, PyObject *doc, PyObject *node, int depth) {
     if (depth > MAX_DEPTH)
         return FALLBACK;
     if (!PyTuple_CheckExact(node) || PyTuple_GET_SIZE(node) != 6) {
@@ -352,7 +406,7 @@ static int walk(Out *o, PyObject *doc, PyObject *node, Py_ssize_t *count, int de
             int keep = PySet_Contains(leaves, k);
             if (keep == 0 && names != Py_None)
                 keep = spaced_kept(k, names, seen);
-            rc = keep < 0 ? ERR : keep ? put_item(o, v, count) : OK;
+            rc = keep < 0 ? ERR : keep ? put_item(f, v) : OK;
             Py_DECREF(k);
             Py_DECREF(v);
             if (rc != OK)
@@ -367,7 +421,7 @@ static int walk(Out *o, PyObject *doc, PyObject *node, Py_ssize_t *count, int de
                     return ERR;
                 continue;
             }
-            if ((rc = put_item(o, v, count)) != OK)
+            if ((rc = put_item(f, v)) != OK)
                 return rc;
         }
     }
@@ -388,7 +442,7 @@ static int walk(Out *o, PyObject *doc, PyObject *node, Py_ssize_t *count, int de
         if (!PyDict_CheckExact(v))
             return FALLBACK;
         Py_INCREF(v);
-        rc = walk(o, v, PyTuple_GET_ITEM(ks, 1), count, depth + 1);
+        rc = walk(f, v, PyTuple_GET_ITEM(ks, 1), depth + 1);
         Py_DECREF(v);
         if (rc != OK)
             return rc;
@@ -402,7 +456,82 @@ static int walk(Out *o, PyObject *doc, PyObject *node, Py_ssize_t *count, int de
  * "event" dict without "original". */
 static PyObject *s_event = NULL, *s_original = NULL;
 
-static int kw_value(Out *o, PyObject *v, Py_ssize_t *count, int depth);
+/* Where the keyword walk puts the values. keyword_text (a == NULL): every value into o, as the JSON list.
+ * scan with a separable automaton (a != NULL, see Automaton.sep_free): an ASCII value is searched straight from
+ * its str (folded and escaped on the fly, ac_feed_str), other values go into o (folded and searched at the end);
+ * a value too short to hold a pattern, or a str object already searched in this event, is not searched again.
+ * Equivalence: no pattern of such an automaton holds '"' and each is 2+ bytes long. In the JSON list text
+ * ["v1","v2",...] (folded), every '"' byte is a delimiter or escaped inside a value, so the runs of bytes without
+ * '"' are the separators '[', ',', ']' (1 byte each) and pieces of one value's escaped text: every occurrence of
+ * a pattern lies within one value's escaped, folded text (folding maps no character to '"': only to letters and
+ * marks). The patterns found in the whole text are thus the union of those found in each value's text, which
+ * depends on the str alone (str.casefold is context-free; ASCII folds to its lower case), is as long as its
+ * escaped form for ASCII (escape_len), and is the same text again for the same str object. */
+#define SEEN_SLOTS 128 /* pointer set of the long values searched (open addressing, at most half full) */
+#define DUP_MIN 16     /* values shorter than this are not looked up in it */
+typedef struct {
+    Out *o;
+    Py_ssize_t count;
+    const struct Automaton *a;
+    struct Found *fd;
+    Py_ssize_t min_len;
+    int n_seen;
+    PyObject *seen[SEEN_SLOTS];
+} Kw;
+
+/* 1 if str v was already searched in this event (else notes it, while the set has room) */
+static inline int kw_seen(Kw *k, PyObject *v) {
+    uintptr_t h = ((uintptr_t)v >> 4) * 0x9E3779B97F4A7C15ULL;
+    unsigned i = (unsigned)(h >> 57); /* 7 bits: SEEN_SLOTS */
+    while (k->seen[i] != NULL) {
+        if (k->seen[i] == v)
+            return 1;
+        i = (i + 1) & (SEEN_SLOTS - 1);
+    }
+    if (k->n_seen < SEEN_SLOTS / 2) {
+        k->seen[i] = v;
+        k->n_seen++;
+    }
+    return 0;
+}
+
+/* the length of the JSON-escaped form of ASCII text (put_str's escapes), without its quotes */
+static Py_ssize_t escape_len(const unsigned char *t, Py_ssize_t n) {
+    Py_ssize_t len = n;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        unsigned char c = t[i];
+        if (c == '"' || c == '\\' || c == '\b' || c == '\t' || c == '\n' || c == '\f' || c == '\r')
+            len += 1;
+        else if (c < 0x20)
+            len += 5;
+    }
+    return len;
+}
+
+static int kw_str(Kw *k, PyObject *v) {
+    Py_ssize_t n = PyUnicode_GET_LENGTH(v);
+    if (n == 0)
+        return OK;
+    if (k->a != NULL) {
+        if (PyUnicode_IS_COMPACT_ASCII(v)) {
+            const unsigned char *t = (const unsigned char *)PyUnicode_DATA(v);
+            if (n < k->min_len && escape_len(t, n) < k->min_len)
+                return OK;
+            if (n >= DUP_MIN && kw_seen(k, v))
+                return OK;
+            ac_feed_str(k->a, 0, t, n, k->fd);
+            return OK;
+        }
+        /* not skipped for its length: a fold can change it (and put_str declines lone surrogates) */
+        if (n >= DUP_MIN && kw_seen(k, v))
+            return OK;
+    }
+    if (put_char(k->o, k->count++ ? ',' : '[') != OK)
+        return ERR;
+    return put_str(k->o, v);
+}
+
+static int kw_value(Kw *k, PyObject *v, int depth);
 
 /* k == s for an exact str k and an interned s: the same object (keys written in code are interned), else the
  * same length and text */
@@ -412,7 +541,7 @@ static inline int same_str(PyObject *k, PyObject *s) {
 
 /* the values of d except the one at key `skip` (NULL: none); with a (possibly) non-str key to compare, the
  * Python path decides (comparing runs the key's own code) */
-static int kw_dict(Out *o, PyObject *d, PyObject *skip, Py_ssize_t *count, int depth) {
+static int kw_dict(Kw *kw, PyObject *d, PyObject *skip, int depth) {
     if (depth > MAX_DEPTH)
         return FALLBACK;
     PyObject *ev = PyDict_GetItemWithError(d, s_event);
@@ -441,36 +570,31 @@ static int kw_dict(Out *o, PyObject *d, PyObject *skip, Py_ssize_t *count, int d
                 continue;
         }
         Py_INCREF(v);
-        rc = kw_value(o, v, count, depth + 1);
+        rc = kw_value(kw, v, depth + 1);
         Py_DECREF(v);
         if (rc != OK)
             return rc;
     }
     if (special) {
         Py_INCREF(ev);
-        rc = kw_dict(o, ev, s_original, count, depth + 1);
+        rc = kw_dict(kw, ev, s_original, depth + 1);
         Py_DECREF(ev);
     }
     return rc;
 }
 
-static int kw_value(Out *o, PyObject *v, Py_ssize_t *count, int depth) {
+static int kw_value(Kw *k, PyObject *v, int depth) {
     if (depth > MAX_DEPTH)
         return FALLBACK;
-    if (PyUnicode_CheckExact(v)) {
-        if (PyUnicode_GET_LENGTH(v) == 0)
-            return OK;
-        if (put_char(o, (*count)++ ? ',' : '[') != OK)
-            return ERR;
-        return put_str(o, v);
-    }
+    if (PyUnicode_CheckExact(v))
+        return kw_str(k, v);
     if (PyDict_CheckExact(v))
-        return kw_dict(o, v, NULL, count, depth);
+        return kw_dict(k, v, NULL, depth);
     if (PyList_CheckExact(v)) {
         for (Py_ssize_t i = 0; i < PyList_GET_SIZE(v); i++) {
             PyObject *e = PyList_GET_ITEM(v, i);
             Py_INCREF(e);
-            int rc = kw_value(o, e, count, depth + 1);
+            int rc = kw_value(k, e, depth + 1);
             Py_DECREF(e);
             if (rc != OK)
                 return rc;
@@ -554,9 +678,9 @@ static PyObject *field_text(PyObject *self, PyObject *const *args, Py_ssize_t na
     if (!PyDict_CheckExact(doc))
         Py_RETURN_NONE;
     Out o = take();
-    Py_ssize_t count = 0;
-    int rc = walk(&o, doc, node, &count, 0);
-    return close_list(&o, rc, count);
+    Fw f = {.o = &o};
+    int rc = walk(&f, doc, node, 0);
+    return close_list(&o, rc, f.count);
 }
 
 static PyObject *keyword_text(PyObject *self, PyObject *doc) {
@@ -569,9 +693,9 @@ static PyObject *keyword_text(PyObject *self, PyObject *doc) {
             return NULL;
     }
     Out o = take();
-    Py_ssize_t count = 0;
-    int rc = kw_dict(&o, doc, NULL, &count, 0);
-    return close_list(&o, rc, count);
+    Kw kw = {.o = &o};
+    int rc = kw_dict(&kw, doc, NULL, 0);
+    return close_list(&o, rc, kw.count);
 }
 
 /* select(fields, text, offset, live, triggers, always) -> list[int]: the candidate rules of an event
@@ -791,15 +915,18 @@ static void big_free(void *q) {
     }
 }
 
-typedef struct {
+typedef struct Automaton {
     PyObject_HEAD
     uint32_t *delta;
     int32_t *out_first, *out_next, *dict_link; /* out_first per state, out_next per pattern, dict_link per state */
     int32_t *edge_begin;                       /* per sparse state (and one more): its first edge */
     uint16_t *edge_cls;
     uint32_t *edge_to, *fail_enc;              /* an edge's delta entry; a sparse state's failure state */
-    Py_ssize_t n_states, n_patterns, n_cls, n_dense;
+    Py_ssize_t n_states, n_patterns, n_cls, n_dense, n_w; /* n_w: a row's width (n_cls + 3) */
     uint16_t cls[256]; /* byte -> class (257 of them when patterns hold every byte value) */
+    uint16_t fcls[256]; /* ac_feed_str's classes: the ASCII lower case's, or a column of escapes (see ac_build) */
+    Py_ssize_t min_len; /* the shortest pattern's length */
+    int sep_free;       /* no pattern holds '"' and each is 2+ bytes long: none spans two values of a JSON list */
 } Automaton;
 
 static void automaton_dealloc(Automaton *a) {
@@ -835,12 +962,27 @@ static int ac_build(Automaton *a, PyObject *pats, Py_ssize_t max_cells) {
     Py_ssize_t ncls = 1; /* class 0: every byte no pattern holds */
     for (int c = 0; c < 256; c++)
         a->cls[c] = used[c] ? (uint16_t)ncls++ : 0;
-    Py_ssize_t w = ncls;
+    a->min_len = PY_SSIZE_T_MAX;
+    for (Py_ssize_t i = 0; i < np; i++)
+        if (PyBytes_GET_SIZE(PyList_GET_ITEM(pats, i)) < a->min_len)
+            a->min_len = PyBytes_GET_SIZE(PyList_GET_ITEM(pats, i));
+    a->sep_free = np > 0 && !used['"'] && a->min_len >= 2;
+    /* ac_feed_str reads str bytes: capitals as their lower case; a dense row has 3 more columns: a backslash read
+     * as its escape (2 backslashes), a quote as its escape (backslash, quote): two steps in one (MATCHED if the
+     * first is flagged), and a control character (MATCHED: always taken byte by byte) */
+    Py_ssize_t w = ncls + 3;
+    for (int c = 0; c < 256; c++)
+        a->fcls[c] = a->cls[c >= 'A' && c <= 'Z' ? c + 32 : c];
+    a->fcls['\\'] = (uint16_t)ncls;
+    a->fcls['"'] = (uint16_t)(ncls + 1);
+    for (int c = 0; c < 0x20; c++)
+        a->fcls[c] = (uint16_t)(ncls + 2);
     if (total > MAX_CELLS / w) {
         PyErr_SetString(PyExc_ValueError, "Automaton: too large");
         return ERR;
     }
     a->n_cls = ncls;
+    a->n_w = w;
     a->n_patterns = np;
     /* the trie, with room for every state (total bounds their number); 0 = no edge yet (the root has no parent) */
     a->delta = big_alloc((size_t)(total * w) * sizeof(uint32_t));
@@ -931,6 +1073,16 @@ static int ac_build(Automaton *a, PyObject *pats, Py_ssize_t max_cells) {
     for (Py_ssize_t r = 0; r < k; r++)
         for (Py_ssize_t c = 0; c < ncls; c++)
             dense[r * w + c] = ENTRY(a->delta[order[r] * w + c]);
+    { /* the escape columns (see fcls) */
+        const Py_ssize_t bsl = a->cls['\\'], quote = a->cls['"'];
+        for (Py_ssize_t r = 0; r < k; r++) {
+            uint32_t t1 = a->delta[order[r] * w + bsl];
+            uint32_t first = rank[t1] >= k || IS_MATCH(t1) ? MATCHED : 0;
+            dense[r * w + ncls] = ENTRY(a->delta[t1 * w + bsl]) | first;
+            dense[r * w + ncls + 1] = ENTRY(a->delta[t1 * w + quote]) | first;
+            dense[r * w + ncls + 2] = MATCHED; /* state 0, flagged */
+        }
+    }
     Py_ssize_t m = 0;
     for (Py_ssize_t r = k; r < n; r++) { /* a transition to a state one deeper is a trie edge */
         int32_t old = order[r];
@@ -991,7 +1143,7 @@ static PyObject *automaton_new(PyTypeObject *type, PyObject *args, PyObject *kwd
 }
 
 /* calls mark(id) for each pattern id occurring in text (an id more than once if it occurs more than once) */
-typedef struct {
+typedef struct Found {
     unsigned char *found;
     int32_t *ids;
     Py_ssize_t n_ids, offset;
@@ -1008,7 +1160,7 @@ static inline void found_add(Found *fd, int32_t pat) {
 /* every pattern ending at the state of the delta entry e (MATCHED set: a match, or a sparse state) */
 static void ac_report(const Automaton *a, uint32_t e, Found *fd) {
     uint32_t st = e & ~MATCHED;
-    int32_t q = (int32_t)(st & SPARSE ? st & ~SPARSE : st / (uint32_t)a->n_cls);
+    int32_t q = (int32_t)(st & SPARSE ? st & ~SPARSE : st / (uint32_t)a->n_w);
     for (; q >= 0; q = a->dict_link[q])
         for (int32_t p = a->out_first[q]; p >= 0; p = a->out_next[p])
             found_add(fd, p);
@@ -1026,13 +1178,13 @@ static inline uint32_t ac_next(const Automaton *a, uint32_t st, unsigned c) {
     return a->delta[st + c];
 }
 
-/* Reports every pattern occurring in t[0..n). From a dense state, 4 bytes per step with one test of the MATCHED
- * flags (patterns seldom end on a byte); a flagged step (a match or a sparse state) is taken again byte by byte. */
-static void ac_scan(const Automaton *a, const unsigned char *t, Py_ssize_t n, Found *fd) {
+/* Reports every pattern ending in t[0..n) when the text before t left the automaton in state s (0: t is the whole
+ * text); returns the state after t. From a dense state, 4 bytes per step with one test of the MATCHED flags
+ * (patterns seldom end on a byte); a flagged step (a match or a sparse state) is taken again byte by byte. */
+static uint32_t ac_feed(const Automaton *a, uint32_t s, const unsigned char *t, Py_ssize_t n, Found *fd) {
     const uint32_t *delta = a->delta;
     const uint16_t *cls = a->cls;
     const uint32_t low = ~(MATCHED | SPARSE);
-    uint32_t s = 0;
     Py_ssize_t i = 0;
     while (i < n) {
         if (!(s & SPARSE)) {
@@ -1054,6 +1206,73 @@ static void ac_scan(const Automaton *a, const unsigned char *t, Py_ssize_t n, Fo
             s = e & ~MATCHED;
         }
     }
+    return s;
+}
+
+static inline void ac_scan(const Automaton *a, const unsigned char *t, Py_ssize_t n, Found *fd) {
+    ac_feed(a, 0, t, n, fd);
+}
+
+/* one byte of text from state s (reporting the patterns ending there); the next state */
+static inline uint32_t ac_step(const Automaton *a, uint32_t s, unsigned cls, Found *fd) {
+    uint32_t e = ac_next(a, s, cls);
+    if (e & MATCHED)
+        ac_report(a, e, fd);
+    return e & ~MATCHED;
+}
+
+/* ac_feed of the folded JSON-escaped form (put_str's, without quotes) of the ASCII text t[0..n), read from t
+ * itself: capitals read as their lower case, '\' and '"' as their escapes in one step (fcls). From a dense state,
+ * 8 bytes per step with one test of the MATCHED flags; a flagged step (a match, a sparse state, a control
+ * character, an escape whose first byte is flagged) is taken again byte by byte, a byte that needs escaping as
+ * its escape sequence. */
+static uint32_t ac_feed_str(const Automaton *a, uint32_t s, const unsigned char *t, Py_ssize_t n, Found *fd) {
+    const uint32_t *delta = a->delta;
+    const uint16_t *fc = a->fcls, *cls = a->cls;
+    const uint32_t low = ~(MATCHED | SPARSE);
+    Py_ssize_t i = 0;
+    while (i < n) {
+        if (!(s & SPARSE)) {
+            for (; i + 8 <= n; i += 8) {
+                uint32_t e0 = delta[s + fc[t[i]]];
+                uint32_t e1 = delta[(e0 & low) + fc[t[i + 1]]];
+                uint32_t e2 = delta[(e1 & low) + fc[t[i + 2]]];
+                uint32_t e3 = delta[(e2 & low) + fc[t[i + 3]]];
+                uint32_t e4 = delta[(e3 & low) + fc[t[i + 4]]];
+                uint32_t e5 = delta[(e4 & low) + fc[t[i + 5]]];
+                uint32_t e6 = delta[(e5 & low) + fc[t[i + 6]]];
+                uint32_t e7 = delta[(e6 & low) + fc[t[i + 7]]];
+                if ((e0 | e1 | e2 | e3 | e4 | e5 | e6 | e7) & MATCHED)
+                    break;
+                s = e7;
+            }
+            /* one byte at a time up to the flagged one (of that block, or of a tail shorter than 8) */
+            Py_ssize_t stop = n - i > 8 ? i + 8 : n;
+            for (; i < stop; i++) {
+                uint32_t e = delta[s + fc[t[i]]];
+                if (e & MATCHED)
+                    break;
+                s = e;
+            }
+            if (i == stop)
+                continue;
+        }
+        /* a flagged byte, or a sparse state: the byte taken as it is, a byte that needs escaping as its escape */
+        unsigned char c = t[i++];
+        if (c == '"' || c == '\\' || c < 0x20) {
+            unsigned char esc[6], *end = put_escape(esc, c);
+            for (const unsigned char *p = esc; p < end; p++)
+                s = ac_step(a, s, cls[*p], fd);
+        } else {
+            s = ac_step(a, s, fc[c], fd);
+        }
+    }
+    return s;
+}
+
+/* ac_feed of the one byte c */
+static inline uint32_t ac_feed_byte(const Automaton *a, uint32_t s, unsigned char c, Found *fd) {
+    return ac_step(a, s, a->cls[c], fd);
 }
 
 /* Automaton.find(text) -> sorted list of the ids of the patterns occurring in text (for tests and the twin) */
@@ -1176,13 +1395,12 @@ static PyObject *scan(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
     PyObject *cand = NULL, *out = NULL;
     int rc = OK, fallback = 0;
     if (fields != NULL) {
+        /* the field text searched as it is produced (see Fw) */
         Out o = take();
-        Py_ssize_t count = 0;
-        rc = walk(&o, doc, node, &count, 0);
-        if (rc == OK && count)
-            rc = put_char(&o, ']');
-        if (rc == OK && count)
-            rc = scan_text(&o, fields, &fd);
+        Fw f = {.o = &o, .a = fields, .fd = &fd};
+        rc = walk(&f, doc, node, 0);
+        if (rc == OK && f.count)
+            ac_feed_byte(fields, f.s, ']', &fd);
         release(&o);
     }
     if (rc == OK && text != NULL) {
@@ -1194,12 +1412,13 @@ static PyObject *scan(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
         }
         if (rc == OK) {
             Out o = take();
-            Py_ssize_t count = 0;
-            rc = kw_dict(&o, doc, NULL, &count, 0);
-            if (rc == OK && count)
-                rc = put_char(&o, ']');
             fd.offset = nf;
-            if (rc == OK && count)
+            /* separable patterns: ASCII values searched as the walk meets them, the others written (see Kw) */
+            Kw kw = {.o = &o, .a = text->sep_free ? text : NULL, .fd = &fd, .min_len = text->min_len};
+            rc = kw_dict(&kw, doc, NULL, 0);
+            if (rc == OK && kw.count)
+                rc = put_char(&o, ']');
+            if (rc == OK && kw.count)
                 rc = scan_text(&o, text, &fd);
             release(&o);
         }

@@ -381,3 +381,25 @@ def test_keyword_text_holds_string_values_only(write_rule):
     for ev in ({**base, "m": "The CommandLine was"}, {**base, "m": 'key":"value'}, {**base, "m": "id 4688"},
                {**base, "m": ['x a","b y']}, {**base, "deep": [{"m": "COMMANDLINE"}]}):
         assert hits(eng, ev), ev
+
+
+def test_windows_bucket_cache_agrees_with_the_signature_for_every_channel_and_event_id_type(write_rule):
+    """The engine finds a Windows event's bucket by its raw channel and event id: the same as by its signature."""
+    eng = engine_for(write_rule, _det("sel:", "    EventID: 4688", "condition: sel"),
+                     logsource="product: windows, service: security")
+    channels = ["Security", "SECURITY", "security ", "System", None, 5, ["Security"], {"a": 1}]
+    ids = [4688, "4688", " 4688", 4688.0, True, None, "x", [4688], 1]
+    events = [{"winlog": {"channel": ch, "event_id": eid}} for ch in channels for eid in ids]
+
+    class Winlog(dict):  # a dict subclass takes the signature path
+        pass
+
+    for _ in range(2):  # the second round reads the cache the first one filled
+        for ev in events:
+            other = {"winlog": Winlog(ev["winlog"])}
+            assert eng.candidates(ev) == eng.candidates(other), ev
+            assert hits(eng, ev) == hits(eng, other), ev
+    assert eng.candidates({"winlog": {"channel": "Security", "event_id": "4688"}})
+    assert not eng.candidates({"winlog": {"channel": "System", "event_id": "4688"}})
+    # 1 == True == 1.0 as keys: only plain str/int/None keys are kept, so a bool or float never reuses them
+    assert all(k[2] in (str, int, type(None)) and k[3] in (str, int, type(None)) for k in eng._win_cache)

@@ -425,22 +425,38 @@ _FLITS = ['"c:\\\\x.exe"', "image", "\\\\", '\\"', "\\u0000", "\\n", ",", '","',
 _TLITS = ["original", "raw", "\\\\", "ss", "i\u0307", "k", '"]', '["', "a", "ſ".casefold(), "x\\\\", "\\u001f"]
 
 
-def _synthetic_bucket() -> Any:
+#: keyword literals with no '"' and 2+ bytes long (as the engine's are): scan searches ASCII values straight from
+#: their str and skips values too short to hold one and str objects already searched. The shortest is 5 bytes;
+#: "c:\\\\w" is 5 bytes written but 4 characters long ("C:\\W"), "\\u001fz" 7 bytes from 2 characters.
+_SEP_TLITS = ["c:\\\\w", "kiwi!", "\\u001fz", "\\tab\\t", "strasse", "i\u0307xy", "kkkkk", "x\\\\\\\\y",
+              "mimikatz", "\\\\mimilib.dll", "\\r\\n\\b\\f"]
+
+
+def _synthetic_bucket(tlits: list[str] = _TLITS, flits: list[str] = _FLITS) -> Any:
     """A bucket whose literal i triggers rule i alone: the candidates are exactly the literals found."""
     from detectors.sigma.engine import _Bucket
 
-    b = _Bucket(rules=list(range(len(_FLITS) + len(_TLITS))))
+    b = _Bucket(rules=list(range(len(flits) + len(tlits))))
     b.tree, b.extract, b.node = _TREE, value_extractor(_TREE), haystack.extractor_node(_TREE)
-    b.flits, b.tlits, b.n_fields = list(_FLITS), list(_TLITS), len(_FLITS)
+    b.flits, b.tlits, b.n_fields = list(flits), list(tlits), len(flits)
     b.triggers = [(frozenset({i}), ()) for i in range(len(b.rules))]
     b.live = b"\1" * len(b.rules)
-    b.fac = _c.Automaton([x.encode() for x in _FLITS])
-    b.kac = _c.Automaton([x.encode() for x in _TLITS])
+    b.fac = _c.Automaton([x.encode() for x in flits])
+    b.kac = _c.Automaton([x.encode() for x in tlits])
     b.native = True
     return b
 
 
 _BUCKET = _synthetic_bucket() if _c is not None else None
+_SEP_BUCKET = _synthetic_bucket(_SEP_TLITS) if _c is not None else None
+
+#: field literals as the engine writes them (anchored: '"value"', '"prefix', 'suffix"'), with quotes, escapes,
+#: separators and brackets that only occur across two values or at their edges: scan searches ASCII str values
+#: in place (the text's state carried over the separators and quotes it feeds), the others through the buffer
+_EDGE_FLITS = ['"c:\\\\x.exe"', '"c:\\\\', '.exe"', '"1102"', '"11', '02"', '","', '\\",', '\\\\"', '"]', '["',
+               '[1,', ',2]', 'true,', 'null]', '"\\"q', 'q\\""', '"straße"'.replace("ß", "ss"), '""', '"",""', "\\t",
+               "\\u001f", "xy", '"xy"', 'xy"', '"xy', "i\u0307", 'k"', 'ss"', "\\\\\\\\"]
+_EDGE_BUCKET = _synthetic_bucket(_SEP_TLITS, _EDGE_FLITS) if _c is not None else None
 
 
 @needs_c
@@ -471,6 +487,130 @@ def test_scan_on_known_hostile_events() -> None:
         for pos in range(0, n + 1):
             text = ("Yz" * 20)[:pos] + "Image\\" + ("w" * 20)[:n - pos]
             assert _scan_agrees(b, {"list": [text], "x": text})
+
+
+@needs_c
+@settings(max_examples=400, deadline=None)
+@given(_docs)
+def test_scan_separable_keywords_on_generated_events(doc: dict[Any, Any]) -> None:
+    _scan_agrees(_SEP_BUCKET, doc)
+
+
+def _kw(lit: str) -> int:
+    return len(_FLITS) + _SEP_TLITS.index(lit)
+
+
+@needs_c
+def test_scan_separable_keywords() -> None:
+    """Values searched from their str, skipped when too short or already searched: the pure path's candidates."""
+    b = _SEP_BUCKET
+    assert b is not None and _c is not None
+    long = "prefix " + "KiWi! C:\\Windows mimiKATZ" + " suffix" * 3
+    cases: list[tuple[Any, list[str]]] = [
+        ({"a": "C:\\W"}, ["c:\\\\w"]),  # 4 characters, 5 bytes written: exactly the shortest literal
+        ({"a": "C:\\"}, []),
+        ({"a": "KIWI!"}, ["kiwi!"]), ({"a": "KIWI"}, []), ({"a": ["x", ["kiwi!"]]}, ["kiwi!"]),
+        ({"a": "\x1fZ"}, ["\\u001fz"]), ({"a": "\tab\t"}, ["\\tab\\t"]), ({"a": "\r\n\b\f"}, ["\\r\\n\\b\\f"]),
+        ({"a": "STRAßE"}, ["strasse"]), ({"a": "İXY"}, ["i\u0307xy"]), ({"a": "\u212a" * 5}, ["kkkkk"]),
+        ({"a": "\u212aKkKK"}, ["kkkkk"]), ({"a": "x\\\\y"}, ["x\\\\\\\\y"]),
+        ({"a": "\\\\MimiLib.DLL"}, ["\\\\mimilib.dll"]),
+        # no literal across two values, the list's separators or quotes
+        ({"a": ["kiw", "i!"], "b": "c:", "c": "\\w", "d": "C:\"W"}, []),
+        # the same str object in several places (searched once), a different object with the same text
+        ({"a": long, "b": {"c": long, "d": [long]}, "e": "x" + long[1:]}, ["kiwi!", "c:\\\\w", "mimikatz"]),
+        # nested dicts and event.original (not searched)
+        ({"event": {"original": "mimikatz", "kind": {"x": ["KIWI!"]}}, "m": [{"n": "İxy"}]},
+         ["kiwi!", "i\u0307xy"]),
+    ]
+    for doc, lits in cases:
+        assert _scan_agrees(b, doc), doc
+        got = _c.scan(doc, b.node, b.fac, b.kac, b.live, b.triggers, b.always)
+        assert got == sorted(_kw(x) for x in lits), (doc, got)
+    # many long values (more than the set of searched objects holds), the duplicates after them
+    many = [f"value number {i} of many" for i in range(300)] + ["MIMIKATZ here"]
+    assert _c.scan({"a": many, "b": many[::-1]}, b.node, b.fac, b.kac, b.live, b.triggers, b.always) == [
+        _kw("mimikatz")]
+    # declined after a duplicate was skipped: still declined
+    assert _c.scan({"a": long, "b": long, "c": _Str("x")}, b.node, b.fac, b.kac, b.live, b.triggers, b.always) is None
+    # a literal at every position of strings around the 8-byte steps, next to escapes and capitals
+    for n in range(0, 20):
+        for pos in range(0, n + 1):
+            for lit in ("c:\\W", "X\\\\Y", "KIWI!", "\x1fz"):
+                text = ('Q"\\z' * 8)[:pos] + lit + ("\\w" * 20)[:n - pos]
+                assert _scan_agrees(b, {"list": [text], "x": text}), text
+
+
+def _fields(image: Any = None, cmd: Any = None, channel: Any = None, name: Any = None, n: Any = None,
+            lst: Any = None) -> dict[str, Any]:
+    """An event with the given values at paths of _TREE (None: absent), in the field text's order."""
+    doc: dict[str, Any] = {}
+    ed = {k: v for k, v in (("Image", image), ("CommandLine", cmd)) if v is not None}
+    if ed or channel is not None:
+        doc["winlog"] = {"event_data": ed, **({"channel": channel} if channel is not None else {})}
+    if name is not None:
+        doc["process"] = {"name": name}
+    if n is not None:
+        doc["n"] = n
+    if lst is not None:
+        doc["list"] = lst
+    return doc
+
+
+def _field_lits(doc: dict[str, Any]) -> list[str]:
+    b = _EDGE_BUCKET
+    assert b is not None and _c is not None
+    got = _c.scan(doc, b.node, b.fac, b.kac, b.live, b.triggers, b.always)
+    assert got is not None and _scan_agrees(b, doc), doc
+    return sorted(_EDGE_FLITS[i] for i in got if i < len(_EDGE_FLITS) and _EDGE_FLITS[i] not in ('["', '"]'))
+
+
+@needs_c
+def test_scan_fields_in_place() -> None:
+    """Field values searched where they are (ASCII str) or written (the rest): exactly the whole text's literals."""
+    assert _field_lits(_fields(image="C:\\X.EXE")) == sorted(['"c:\\\\x.exe"', '"c:\\\\', '.exe"'])
+    assert _field_lits(_fields(image="C:\\X.EXE.txt")) == ['"c:\\\\']
+    assert _field_lits(_fields(image="1102")) == sorted(['"1102"', '"11', '02"'])
+    # across two values: the separator and the quotes between them are fed as the text has them
+    assert _field_lits(_fields(image="", cmd="")) == sorted(['""', '","', '"",""'])
+    assert _field_lits(_fields(image="a\\", cmd="b")) == sorted(['\\",', '\\\\"', '","'])
+    assert _field_lits(_fields(image='"Q', cmd='Q"')) == sorted(['"\\"q', 'q\\""', '","', '""'])
+    assert _field_lits(_fields(image="xy", cmd="XY")) == sorted(['"xy"', 'xy"', '"xy', "xy", '","'])
+    assert _field_lits(_fields(image="x", cmd="y")) == ['","']  # "x","y": no xy across the quotes
+    # brackets of the list: before the first value, after the last; a list value written (buffer path)
+    b = _EDGE_BUCKET
+    assert b is not None and _c is not None
+    both = [_EDGE_FLITS.index('["'), _EDGE_FLITS.index('"]')]
+    assert _c.scan(_fields(image="q"), b.node, b.fac, b.kac, b.live, b.triggers, b.always) == sorted(both)
+    assert _c.scan(_fields(n=5), b.node, b.fac, b.kac, b.live, b.triggers, b.always) == []
+    assert _field_lits(_fields(lst=[1, 2])) == sorted(["[1,", ",2]"])
+    assert _field_lits(_fields(image="a", lst=[True, None])) == sorted(["true,", "null]"])
+    assert _field_lits(_fields(n=1102)) == []  # a number has no quotes
+    # non-ASCII values: written and case-folded on their own, between ASCII values searched in place
+    assert _field_lits(_fields(image="STRAßE")) == ['"strasse"']
+    assert _field_lits(_fields(image="x", cmd="STRAßE", channel="\tİ")) == sorted(['"strasse"', "\\t", "i\u0307", '","'])
+    assert _field_lits(_fields(image="\u212a", cmd="ß")) == sorted(['k"', 'ss"', '","'])
+    assert _field_lits(_fields(image="\x1f")) == ["\\u001f"]
+    assert _field_lits(_fields(image="\\\\")) == sorted(["\\\\\\\\", '\\\\"'])
+    # the literals at every position of values around the 8-byte steps, next to escapes, capitals, other values
+    for n in range(0, 20):
+        for pos in range(0, n + 1):
+            for lit in ("C:\\X.EXE", '"Q', "XY", "\\", "\x1f", "1102", "ß"):
+                text = ('Q"\\z' * 8)[:pos] + lit + ("\\w" * 20)[:n - pos]
+                for doc in (_fields(image=text), _fields(image=text, cmd=text[::-1], name=lit),
+                            _fields(image=lit, cmd=text, channel=text[pos:]), _fields(cmd=text, lst=[text, n])):
+                    assert _scan_agrees(_EDGE_BUCKET, doc), doc
+
+
+@needs_c
+@settings(max_examples=600, deadline=None)
+@given(st.lists(st.one_of(_text, st.sampled_from(["", "xy", '"', "\\", "1102", "C:\\X.EXE", "a\\", ","])),
+                min_size=5, max_size=5),
+       st.one_of(st.none(), st.integers(), st.booleans(), _text, st.lists(_text, max_size=3)))
+def test_scan_fields_in_place_generated(values: list[str], other: Any) -> None:
+    image, cmd, channel, name, n = values
+    doc = _fields(image, cmd, channel, name, n, other)
+    _scan_agrees(_EDGE_BUCKET, doc)
+    _scan_agrees(_BUCKET, doc)
 
 
 @needs_c
