@@ -148,11 +148,6 @@ class _Bucket:
     n_fields: int = 0
 
 
-#: types whose equality and hash are their value's (a cache key of other types might compare equal to a different
-#: value, or run code)
-_PLAIN = frozenset({str, int, type(None)})
-
-
 def _clause_cost(clause: frozenset[str], df: Counter[str]) -> float:
     """Expected cost of triggering on ``clause``: literals used by many rules or short ones hit often."""
     return sum((df[lit] + 1) / min(len(lit), 12) ** 2 for lit in clause)
@@ -218,9 +213,6 @@ class SigmaEngine:
         # one merged bucket (one automaton pass) per combination of logsources an event belongs to
         self._dims_cache: dict[Any, _Bucket | None] = {}
         self._sig_cache: dict[logsources.Signature, _Bucket | None] = {}
-        #: a Windows event's bucket by its raw channel and event id (all its signature depends on), with their
-        #: exact types: one lookup instead of the signature's lower() and int() per event
-        self._win_cache: dict[tuple[Any, ...], _Bucket | None] = {}
         self._all_bucket = self._make_bucket(by_key.get(ALL, [])) if self.ignore_logsource else None
 
     def _make_bucket(self, idxs: list[int]) -> _Bucket | None:
@@ -359,23 +351,10 @@ class SigmaEngine:
         if self.ignore_logsource:
             b = self._all_bucket
         else:
-            w = event.get("winlog")
-            if w.__class__ is dict:
-                ch, eid = w.get("channel"), w.get("event_id")
-                key = (ch, eid, ch.__class__, eid.__class__)
-                try:
-                    b = self._win_cache[key]
-                except KeyError:
-                    b = self._event_bucket(event)
-                    if ch.__class__ in _PLAIN and eid.__class__ in _PLAIN and len(self._win_cache) < 4096:
-                        self._win_cache[key] = b
-                except TypeError:  # an unhashable channel or event id
-                    b = self._event_bucket(event)
-            else:
-                try:
-                    b = self._sig_cache[logsources.event_signature(event)]
-                except KeyError:
-                    b = self._event_bucket(event)
+            try:
+                b = self._sig_cache[logsources.event_signature(event)]
+            except KeyError:
+                b = self._event_bucket(event)
         if b is None:
             return []
         if not b.triggers:

@@ -199,10 +199,16 @@ def event_signature(event: dict[str, Any]) -> Signature:
     """
     winlog = event.get("winlog")
     if isinstance(winlog, dict):
-        ch = winlog.get("channel")
-        if not isinstance(ch, str):
-            return ("w", None, None)
-        return ("w", ch.lower(), _event_id(winlog.get("event_id")))
+        # the raw pair repeats: lower() and int() once per distinct pair of plain values, exact types in the key
+        # (1, True and 1.0 are equal keys)
+        ch, eid = winlog.get("channel"), winlog.get("event_id")
+        key = (ch, eid, ch.__class__, eid.__class__)
+        sig = _WINDOWS_SIGNATURES.get(key) if ch.__class__ in _PLAIN and eid.__class__ in _PLAIN else None
+        if sig is None:
+            sig = _windows_signature(ch, eid)
+            if ch.__class__ in _PLAIN and eid.__class__ in _PLAIN and len(_WINDOWS_SIGNATURES) < 4096:
+                _WINDOWS_SIGNATURES[key] = sig
+        return sig
     ev = event.get("event")
     ev = ev if isinstance(ev, dict) else {}
     if _SIG_DOTTED.isdisjoint(event):
@@ -261,6 +267,21 @@ def _frozen(v: Any) -> Any:
     if isinstance(v, list):
         return _StrList(v) if all(type(x) is str for x in v) else v
     return v
+
+
+#: types whose equality and hash are their value's: only these are cache keys (another type might compare equal to
+#: a different value, or run code)
+_PLAIN = frozenset({str, int, type(None)})
+
+
+_WINDOWS_SIGNATURES: dict[tuple[Any, ...], Signature] = {}
+
+
+def _windows_signature(ch: Any, eid: Any) -> Signature:
+    """A Windows event's signature from its raw channel and event id."""
+    if not isinstance(ch, str):
+        return ("w", None, None)
+    return ("w", ch.lower(), _event_id(eid))
 
 
 @lru_cache(maxsize=4096, typed=True)

@@ -384,22 +384,31 @@ def test_keyword_text_holds_string_values_only(write_rule):
 
 
 def test_windows_bucket_cache_agrees_with_the_signature_for_every_channel_and_event_id_type(write_rule):
-    """The engine finds a Windows event's bucket by its raw channel and event id: the same as by its signature."""
+    """A Windows event's signature is cached by its raw channel and event id: the same as computed afresh."""
+    from detectors.sigma.logsources import _WINDOWS_SIGNATURES, _windows_signature, event_signature
+
+    _WINDOWS_SIGNATURES.clear()
     eng = engine_for(write_rule, _det("sel:", "    EventID: 4688", "condition: sel"),
                      logsource="product: windows, service: security")
     channels = ["Security", "SECURITY", "security ", "System", None, 5, ["Security"], {"a": 1}]
     ids = [4688, "4688", " 4688", 4688.0, True, None, "x", [4688], 1]
     events = [{"winlog": {"channel": ch, "event_id": eid}} for ch in channels for eid in ids]
 
-    class Winlog(dict):  # a dict subclass takes the signature path
+    class Winlog(dict):  # a fresh engine's view of the same event
         pass
 
+    fresh = engine_for(write_rule, _det("sel:", "    EventID: 4688", "condition: sel"),
+                       logsource="product: windows, service: security")
     for _ in range(2):  # the second round reads the cache the first one filled
         for ev in events:
             other = {"winlog": Winlog(ev["winlog"])}
-            assert eng.candidates(ev) == eng.candidates(other), ev
-            assert hits(eng, ev) == hits(eng, other), ev
+            w = ev["winlog"]
+            assert event_signature(ev) == _windows_signature(w["channel"], w["event_id"]), ev
+            assert eng.candidates(ev) == fresh.candidates(other), ev
+            assert hits(eng, ev) == hits(fresh, other), ev
     assert eng.candidates({"winlog": {"channel": "Security", "event_id": "4688"}})
     assert not eng.candidates({"winlog": {"channel": "System", "event_id": "4688"}})
-    # 1 == True == 1.0 as keys: only plain str/int/None keys are kept, so a bool or float never reuses them
-    assert all(k[2] in (str, int, type(None)) and k[3] in (str, int, type(None)) for k in eng._win_cache)
+    # 1 == True == 1.0 as keys: only plain str/int/None pairs are kept (6 channels x 6 event ids), so a bool or
+    # float never reuses them
+    assert len(_WINDOWS_SIGNATURES) == 36
+    assert all(k[2] in (str, int, type(None)) and k[3] in (str, int, type(None)) for k in _WINDOWS_SIGNATURES)
